@@ -1,0 +1,52 @@
+"""The admin callables: every one requires the ID token claim ``admin == true``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from firebase_admin import auth as firebase_auth
+
+from .. import admin
+from .transport import Call, callable_endpoint
+
+
+def auth_user_exists(uid: str) -> bool:
+    """Whether Firebase Auth knows ``uid`` (the Auth emulator, on the emulators)."""
+    try:
+        firebase_auth.get_user(uid)
+    except firebase_auth.UserNotFoundError:
+        return False
+    return True
+
+
+@callable_endpoint("grantCreditsToUser", admin=True)
+def grant_credits_to_user(call: Call, data: Any) -> dict[str, Any]:
+    """Grant (positive) or claw back (negative) credits; one ledger entry and one audit entry."""
+    request = admin.GrantRequest.parse(data)
+    return admin.grant(call.client, call.clock, call.caller, call.ctx, request, auth_user_exists)
+
+
+@callable_endpoint("updateCreditConfiguration", admin=True)
+def update_credit_configuration(call: Call, data: Any) -> dict[str, Any]:
+    """Merge a partial configuration; returns the new version and the whole configuration."""
+    return admin.update_configuration(call.client, call.clock, call.caller, call.ctx, data)
+
+
+@callable_endpoint("setUserStatus", admin=True)
+def set_user_status(call: Call, data: Any) -> dict[str, Any]:
+    """Suspend or reactivate an account."""
+    request = admin.StatusChange.parse(data)
+    return admin.set_user_status(call.client, call.clock, call.caller, call.ctx, request, auth_user_exists)
+
+
+@callable_endpoint("setIpBlock", admin=True)
+def set_ip_block(call: Call, data: Any) -> dict[str, Any]:
+    """Block or unblock an address or a CIDR range."""
+    request = admin.IpBlockChange.parse(data)
+    return admin.set_ip_block(call.client, call.clock, call.caller, call.ctx, request)
+
+
+@callable_endpoint("getUsageStats", admin=True)
+def get_usage_stats(call: Call, data: Any) -> dict[str, Any]:
+    """Totals, by type, average cost, top users; all time and the last 24 hours."""
+    return admin.usage_stats(call.client, call.clock, call.caller, call.ctx, data)

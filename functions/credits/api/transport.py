@@ -1,0 +1,202 @@
+"""How a callable meets the domain: identity, client context, and the one error mapping.
+
+``callable_endpoint`` wraps a handler ``(call, data) -> dict`` into a Firebase callable:
+
+* it refuses transport-level garbage (wrong method or content type, a body that is not a
+  JSON object with exactly ``data``, JSON the parser chokes on) as ``invalid-argument``
+  with ``details.reason == "invalid_request"``, where the SDK would answer ``internal``;
+* it requires a verified Firebase Auth ID token (``unauthenticated`` otherwise) and, for
+  admin callables, the custom claim ``admin == true`` (``permission-denied``);
+* it maps every ``CreditsError`` to ``HttpsError`` with the contract's ``details.reason``.
+  This is the only place that builds an ``HttpsError``. An unexpected exception is logged
+  (never with the request data: prompts and tokens stay out of logs) and answered as
+  ``internal``; a Firestore outage as ``unavailable``.
+
+App Check is enforced when ``CREDITS_ENFORCE_APP_CHECK`` is true, which is the default for
+deployments; the Functions emulator (``FUNCTIONS_EMULATOR=true``) turns it off.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import logging
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import flask
+from firebase_functions import https_fn
+from google.api_core import exceptions as gexc
+from google.cloud import firestore
+
+from .. import db
+from ..clock import Clock, SystemClock
+from ..context import Caller, ClientContext
+from ..errors import AdminRequired, BackendUnavailable, CreditsError, Unauthenticated
+from ..ip_blocks import normalize_ip
+
+log = logging.getLogger("credits")
+
+COUNTRY_HEADERS = ("X-Appengine-Country", "X-Client-Geo-Country", "CF-IPCountry", "X-Country-Code")
+MAX_USER_AGENT = 512
+
+
+def app_check_enforced() -> bool:
+    """On by default; off on the emulators; ``CREDITS_ENFORCE_APP_CHECK=false`` to opt out."""
+    if os.environ.get("FUNCTIONS_EMULATOR") == "true":
+        return False
+    return os.environ.get("CREDITS_ENFORCE_APP_CHECK", "true").strip().lower() not in ("0", "false", "no", "off")
+
+
+@dataclass(frozen=True)
+class Call:
+    """What a handler gets besides ``data``."""
+
+    caller: Caller
+    ctx: ClientContext
+    clock: Clock
+    client: firestore.Client
+
+
+_clock: Clock = SystemClock()
+
+
+def caller_from(req: https_fn.CallableRequest[Any]) -> Caller:
+    if req.auth is None or not req.auth.uid:
+        raise Unauthenticated()
+    token = req.auth.token or {}
+    return Caller(
+        uid=req.auth.uid,
+        email=token.get("email") if isinstance(token.get("email"), str) else None,
+        name=token.get("name") if isinstance(token.get("name"), str) else None,
+        is_admin=token.get("admin") is True,
+    )
+
+
+def context_from(request: flask.Request) -> ClientContext:
+    return ClientContext(ip=client_ip(request), country=client_country(request), user_agent=user_agent(request))
+
+
+def client_ip(request: flask.Request) -> str | None:
+    """The client's address as the nearest trusted proxy saw it.
+
+    Google's front end appends the connecting address to ``X-Forwarded-For``; entries to its
+    left are whatever the client sent and cannot be trusted (taking the first one would let
+    anyone pick their IP and walk around IP limits and blocks). ``CREDITS_TRUSTED_PROXY_HOPS``
+    counts extra proxies of your own (a load balancer) that append after it.
+    """
+    forwarded = request.headers.get("X-Forwarded-For", "")
+    hops = _int_env("CREDITS_TRUSTED_PROXY_HOPS", 0)
+    parts = [p.strip() for p in forwarded.split(",") if p.strip()]
+    if len(parts) > hops:
+        ip = normalize_ip(parts[len(parts) - 1 - hops])
+        if ip:
+            return ip
+    return normalize_ip(request.remote_addr)
+
+
+def client_country(request: flask.Request) -> str | None:
+    for header in COUNTRY_HEADERS:
+        value = (request.headers.get(header) or "").strip().upper()
+        if len(value) == 2 and value.isalpha() and value not in ("XX", "ZZ"):
+            return value
+    return None
+
+
+def user_agent(request: flask.Request) -> str | None:
+    value = request.headers.get("User-Agent")
+    return value[:MAX_USER_AGENT] if value else None
+
+
+def _int_env(name: str, default: int) -> int:
+    try:
+        return max(0, int(os.environ.get(name, default)))
+    except ValueError:
+        return default
+
+
+def to_https_error(err: CreditsError) -> https_fn.HttpsError:
+    return https_fn.HttpsError(https_fn.FunctionsErrorCode(err.code), err.message, err.as_details())
+
+
+Handler = Callable[[Call, Any], dict[str, Any]]
+
+
+def dispatch(handler: Handler, req: https_fn.CallableRequest[Any], *, admin: bool, name: str) -> dict[str, Any]:
+    try:
+        caller = caller_from(req)
+        if admin and not caller.is_admin:
+            raise AdminRequired()
+        call = Call(caller=caller, ctx=context_from(req.raw_request), clock=_clock, client=db.client())
+        return handler(call, req.data)
+    except CreditsError as err:
+        raise to_https_error(err) from None
+    except (gexc.ServiceUnavailable, gexc.DeadlineExceeded):
+        log.warning("%s: Firestore unavailable", name)
+        raise to_https_error(BackendUnavailable()) from None
+    except https_fn.HttpsError:
+        raise
+    except Exception:
+        # The traceback, not the request: data may hold a prompt.
+        log.exception("%s: unexpected error", name)
+        raise https_fn.HttpsError(https_fn.FunctionsErrorCode.INTERNAL, "Internal error.") from None
+
+
+def callable_endpoint(name: str, *, admin: bool = False, **options: Any) -> Callable[[Handler], Callable[..., Any]]:
+    """Declare ``handler`` as the callable ``name`` (the name clients pass to httpsCallable)."""
+
+    def decorate(handler: Handler) -> Callable[..., Any]:
+        def endpoint(req: https_fn.CallableRequest[Any]) -> dict[str, Any]:
+            return dispatch(handler, req, admin=admin, name=name)
+
+        endpoint.__name__ = endpoint.__qualname__ = name
+        endpoint.__doc__ = handler.__doc__
+        sdk_function = https_fn.on_call(enforce_app_check=app_check_enforced(), **options)(endpoint)
+
+        @functools.wraps(sdk_function)
+        def guarded(request: flask.Request) -> Any:
+            problem = transport_problem(request)
+            if problem is not None:
+                return _bad_request(problem)
+            return sdk_function(request)
+
+        guarded.__firebase_endpoint__ = sdk_function.__firebase_endpoint__  # type: ignore[attr-defined]
+        guarded.__name__ = guarded.__qualname__ = name
+        return guarded
+
+    return decorate
+
+
+def transport_problem(request: flask.Request) -> str | None:
+    """Why a request is not a well-formed callable request, or None if it is."""
+    if request.method == "OPTIONS":
+        return None  # CORS preflight: the SDK answers it
+    if request.method != "POST":
+        return "callables are called with POST"
+    content_type = (request.headers.get("Content-Type") or "").split(";", 1)[0].strip().lower()
+    if content_type != "application/json":
+        return "the body must be application/json"
+    try:
+        body = json.loads(request.get_data(cache=True) or b"null")
+    except (ValueError, RecursionError, UnicodeDecodeError):
+        return "the body is not valid JSON"
+    if not isinstance(body, dict) or "data" not in body:
+        return 'the body must be a JSON object {"data": ...}'
+    if len(body) != 1:
+        return 'the body must hold only "data"'
+    return None
+
+
+def _bad_request(message: str) -> flask.Response:
+    payload = {
+        "error": {
+            "status": "INVALID_ARGUMENT",
+            "message": "The request is invalid.",
+            "details": {"reason": "invalid_request", "errors": {"body": message}},
+        }
+    }
+    response = flask.make_response(flask.jsonify(payload), 400)
+    response.headers["Access-Control-Allow-Origin"] = "*"
+    return response

@@ -1,0 +1,23 @@
+"""The callables a signed-in web client uses."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..charging import ChargeRequest, charge
+from ..lifecycle import StatusRequest, update_status
+from .transport import Call, callable_endpoint
+
+
+@callable_endpoint("validateAndDeductCredits", timeout_sec=60)
+def validate_and_deduct_credits(call: Call, data: Any) -> dict[str, Any]:
+    """Check and charge one generation; returns its activity (status ``pending``)."""
+    request = ChargeRequest.parse(data)
+    return charge(call.client, call.clock, call.caller, call.ctx, request)
+
+
+@callable_endpoint("updateAIActivityStatus", timeout_sec=60)
+def update_ai_activity_status(call: Call, data: Any) -> dict[str, Any]:
+    """Move a generation along its lifecycle; settles or refunds when it ends."""
+    request = StatusRequest.parse(data)
+    return update_status(call.client, call.clock, call.caller, call.ctx, request)

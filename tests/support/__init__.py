@@ -1,0 +1,1 @@
+"""Helpers the test tiers share: talking to the Auth, Firestore and Functions emulators."""

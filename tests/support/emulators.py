@@ -1,0 +1,211 @@
+"""Real clients of the Emulator Suite: Auth accounts and ID tokens, callables over HTTP,
+Firestore REST as a signed-in user, and the emulator's reset endpoints.
+
+Nothing here bypasses the product: callables are called exactly as the Firebase JS SDK's
+``httpsCallable`` does (``POST {"data": ...}`` with ``Authorization: Bearer <ID token>``),
+and rules-facing requests carry a real user's ID token, never the ``owner`` bypass.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import os
+import random
+import threading
+import uuid
+from dataclasses import dataclass, field
+from typing import Any
+
+import requests
+
+PROJECT = os.environ.get("GCLOUD_PROJECT") or os.environ.get("CREDITS_PROJECT_ID") or "demo-credits"
+AUTH_HOST = os.environ.get("FIREBASE_AUTH_EMULATOR_HOST", "127.0.0.1:9099")
+FIRESTORE_HOST = os.environ.get("FIRESTORE_EMULATOR_HOST", "127.0.0.1:8080")
+FUNCTIONS_HOST = os.environ.get("CREDITS_FUNCTIONS_HOST", "127.0.0.1:5001")
+REGION = "us-central1"
+FUNCTIONS_URL = f"http://{FUNCTIONS_HOST}/{PROJECT}/{REGION}"
+IDENTITY = f"http://{AUTH_HOST}/identitytoolkit.googleapis.com/v1"
+SECURETOKEN = f"http://{AUTH_HOST}/securetoken.googleapis.com/v1"
+
+_local = threading.local()
+_ip_counter = itertools.count(random.randrange(1, 50_000))
+
+
+def session() -> requests.Session:
+    """One HTTP session per thread (connection reuse, thread-safe)."""
+    s = getattr(_local, "session", None)
+    if s is None:
+        s = requests.Session()
+        adapter = requests.adapters.HTTPAdapter(pool_connections=4, pool_maxsize=64)
+        s.mount("http://", adapter)
+        _local.session = s
+    return s
+
+
+def fresh_ip() -> str:
+    """A distinct client address per test user (198.18.0.0/15 is reserved for testing), so
+    IP rate limits of one test never leak into another."""
+    n = next(_ip_counter) % (2**17 - 2) + 1
+    return f"198.{18 + (n >> 16)}.{(n >> 8) & 255}.{n & 255}"
+
+
+@dataclass
+class User:
+    uid: str
+    email: str
+    password: str
+    id_token: str
+    refresh_token: str
+    ip: str = field(default_factory=fresh_ip)
+
+    def refresh(self) -> User:
+        """A new ID token (custom claims set after sign-up appear only in new tokens)."""
+        self.id_token = sign_in(self.email, self.password)
+        return self
+
+
+def sign_up(email: str | None = None, password: str = "correct-horse-battery", display_name: str | None = None) -> User:
+    email = email or f"user-{uuid.uuid4().hex[:12]}@example.com"
+    r = session().post(
+        f"{IDENTITY}/accounts:signUp?key=any", json={"email": email, "password": password, "returnSecureToken": True}, timeout=30
+    )
+    r.raise_for_status()
+    body = r.json()
+    user = User(uid=body["localId"], email=email, password=password, id_token=body["idToken"], refresh_token=body["refreshToken"])
+    if display_name:
+        session().post(
+            f"{IDENTITY}/accounts:update?key=any",
+            json={"idToken": user.id_token, "displayName": display_name, "returnSecureToken": True},
+            timeout=30,
+        ).raise_for_status()
+        user.refresh()
+    return user
+
+
+def sign_in(email: str, password: str) -> str:
+    r = session().post(
+        f"{IDENTITY}/accounts:signInWithPassword?key=any",
+        json={"email": email, "password": password, "returnSecureToken": True},
+        timeout=30,
+    )
+    r.raise_for_status()
+    return str(r.json()["idToken"])
+
+
+def set_claims(uid: str, claims: dict[str, Any]) -> None:
+    """Custom claims through the Auth emulator's admin endpoint (what the Admin SDK does)."""
+    r = session().post(
+        f"{IDENTITY}/projects/{PROJECT}/accounts:update",
+        json={"localId": uid, "customAttributes": json.dumps(claims)},
+        headers={"Authorization": "Bearer owner"},
+        timeout=30,
+    )
+    r.raise_for_status()
+
+
+def make_admin(email: str | None = None) -> User:
+    user = sign_up(email)
+    set_claims(user.uid, {"admin": True})
+    return user.refresh()
+
+
+@dataclass
+class CallResult:
+    status: int
+    body: dict[str, Any]
+
+    @property
+    def ok(self) -> bool:
+        return self.status == 200 and "result" in self.body
+
+    @property
+    def result(self) -> dict[str, Any]:
+        assert self.ok, f"expected success, got {self.status}: {self.body}"
+        return self.body["result"]
+
+    @property
+    def error(self) -> dict[str, Any]:
+        assert "error" in self.body, f"expected an error, got {self.status}: {self.body}"
+        return self.body["error"]
+
+    @property
+    def code(self) -> str | None:
+        """The callable error status (``INVALID_ARGUMENT``...), None on success."""
+        return self.body.get("error", {}).get("status") if "error" in self.body else None
+
+    @property
+    def reason(self) -> str | None:
+        return (self.body.get("error", {}).get("details") or {}).get("reason") if "error" in self.body else None
+
+    @property
+    def details(self) -> dict[str, Any]:
+        return self.error.get("details") or {}
+
+
+def call(
+    name: str,
+    data: Any = None,
+    user: User | None = None,
+    *,
+    token: str | None = None,
+    ip: str | None = None,
+    headers: dict[str, str] | None = None,
+    raw_body: bytes | str | None = None,
+    timeout: float = 120,
+) -> CallResult:
+    """Call a callable as ``httpsCallable`` would; ``raw_body`` sends bytes as they are."""
+    h = {"Content-Type": "application/json"}
+    bearer = token or (user.id_token if user else None)
+    if bearer:
+        h["Authorization"] = f"Bearer {bearer}"
+    client_ip = ip or (user.ip if user else None)
+    if client_ip:
+        h["X-Forwarded-For"] = client_ip
+    if headers:
+        h.update(headers)
+    body = raw_body if raw_body is not None else json.dumps({"data": data})
+    r = session().post(f"{FUNCTIONS_URL}/{name}", data=body, headers=h, timeout=timeout)
+    try:
+        payload = r.json()
+    except ValueError:
+        payload = {"raw": r.text}
+    return CallResult(r.status_code, payload if isinstance(payload, dict) else {"raw": payload})
+
+
+def clear_firestore() -> None:
+    r = session().delete(f"http://{FIRESTORE_HOST}/emulator/v1/projects/{PROJECT}/databases/(default)/documents", timeout=60)
+    r.raise_for_status()
+
+
+def clear_auth() -> None:
+    r = session().delete(f"http://{AUTH_HOST}/emulator/v1/projects/{PROJECT}/accounts", timeout=60)
+    r.raise_for_status()
+
+
+def emulators_running() -> bool:
+    try:
+        session().get(f"http://{FIRESTORE_HOST}/", timeout=2)
+        session().get(f"http://{AUTH_HOST}/", timeout=2)
+        return True
+    except requests.RequestException:
+        return False
+
+
+def functions_running() -> bool:
+    try:
+        session().get(f"http://{FUNCTIONS_HOST}/", timeout=2)
+        return True
+    except requests.RequestException:
+        return False
+
+
+def set_clock_offset(seconds: float) -> None:
+    """Move the functions' clock (emulator only; see functions/credits/clock.py)."""
+    path = os.environ.get("CREDITS_CLOCK_OFFSET_FILE")
+    if not path:
+        raise RuntimeError("CREDITS_CLOCK_OFFSET_FILE is not set: run the suite with scripts/test.sh")
+    tmp = f"{path}.tmp"
+    with open(tmp, "w", encoding="utf-8") as handle:
+        handle.write(str(seconds))
+    os.replace(tmp, path)
