@@ -281,7 +281,7 @@ def charge(
             "remainingCredits": remaining,
             "status": "pending",
         }
-        usage = dict((user_data or {}).get("usage") or {})
+        usage = ledger.usage_of(user_data)
         usage["generations"] = int(usage.get("generations", 0)) + 1
         usage["creditsUsed"] = int(usage.get("creditsUsed", 0)) + cost
         user_fields: dict[str, Any] = {
@@ -293,7 +293,6 @@ def charge(
         if first_use:
             doc = ledger.new_user(uid, caller, config, now)
             doc.update(user_fields)
-            doc["usage"] = {**doc["usage"], **usage}
             plan.put(user, doc)
             if config.defaultCredits:
                 plan.create(ledger.signup_ref(client, uid), ledger.signup_entry(uid, config, now))

@@ -70,6 +70,15 @@ def signup_ref(client: firestore.Client, uid: str) -> Any:
     return ref(client, f"signup_{uid}")
 
 
+EMPTY_USAGE = {"generations": 0, "creditsUsed": 0, "refunds": 0, "failures": 0, "clientFailures": 0}
+
+
+def usage_of(user: dict[str, Any] | None) -> dict[str, Any]:
+    """The user's usage counters, every one present."""
+    stored = (user or {}).get("usage")
+    return {**EMPTY_USAGE, **(stored if isinstance(stored, dict) else {})}
+
+
 def new_user(uid: str, caller: Caller | None, config: CreditConfig, now: dt.datetime) -> dict[str, Any]:
     """A first-use ``users/{uid}`` document holding the default grant."""
     return {
@@ -79,12 +88,7 @@ def new_user(uid: str, caller: Caller | None, config: CreditConfig, now: dt.date
         "credits": config.defaultCredits,
         "status": "active",
         "role": "user",
-        "usage": {
-            "generations": 0,
-            "creditsUsed": 0,
-            "refunds": 0,
-            "clientFailures": 0,
-        },
+        "usage": dict(EMPTY_USAGE),
         "createdAt": now,
         "updatedAt": now,
     }

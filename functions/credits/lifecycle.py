@@ -177,7 +177,7 @@ def update_status(
         refund = 0
         extra = 0
         uncollected = 0
-        usage = dict(user_data.get("usage") or {})
+        usage = ledger.usage_of(user_data)
 
         if request.status == "completed":
             fields["progress"] = 100

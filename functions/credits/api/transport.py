@@ -22,6 +22,7 @@ import functools
 import json
 import logging
 import os
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -160,6 +161,9 @@ def callable_endpoint(name: str, *, admin: bool = False, **options: Any) -> Call
             problem = transport_problem(request)
             if problem is not None:
                 return _bad_request(problem)
+            if not _plausible_authorization(request):
+                # Answered here so that the SDK never logs the malformed token it would echo.
+                return _error_response(401, "UNAUTHENTICATED", Unauthenticated())
             return sdk_function(request)
 
         guarded.__firebase_endpoint__ = sdk_function.__firebase_endpoint__  # type: ignore[attr-defined]
@@ -189,14 +193,23 @@ def transport_problem(request: flask.Request) -> str | None:
     return None
 
 
+_JWT_SHAPE = re.compile(r"^Bearer [A-Za-z0-9_=-]+\.[A-Za-z0-9_=-]+\.[A-Za-z0-9_=-]*$")
+
+
+def _plausible_authorization(request: flask.Request) -> bool:
+    """No Authorization header, or one shaped like ``Bearer <JWT>``."""
+    header = request.headers.get("Authorization")
+    return header is None or bool(_JWT_SHAPE.match(header))
+
+
 def _bad_request(message: str) -> flask.Response:
-    payload = {
-        "error": {
-            "status": "INVALID_ARGUMENT",
-            "message": "The request is invalid.",
-            "details": {"reason": "invalid_request", "errors": {"body": message}},
-        }
-    }
-    response = flask.make_response(flask.jsonify(payload), 400)
+    from ..errors import InvalidRequest
+
+    return _error_response(400, "INVALID_ARGUMENT", InvalidRequest({"body": message}))
+
+
+def _error_response(status: int, code: str, err: CreditsError) -> flask.Response:
+    payload = {"error": {"status": code, "message": err.message, "details": err.as_details()}}
+    response = flask.make_response(flask.jsonify(payload), status)
     response.headers["Access-Control-Allow-Origin"] = "*"
     return response
