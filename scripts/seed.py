@@ -28,10 +28,18 @@ DEMO_USER = ("user@demo.test", "demo-user-password", "Demo User")
 
 def ensure_account(email: str, password: str, name: str) -> str:
     base = f"http://{AUTH}/identitytoolkit.googleapis.com/v1"
-    r = requests.post(f"{base}/accounts:signInWithPassword?key=any", json={"email": email, "password": password, "returnSecureToken": True}, timeout=30)
+    r = requests.post(
+        f"{base}/accounts:signInWithPassword?key=any",
+        json={"email": email, "password": password, "returnSecureToken": True},
+        timeout=30,
+    )
     if r.ok:
         return str(r.json()["localId"])
-    r = requests.post(f"{base}/accounts:signUp?key=any", json={"email": email, "password": password, "displayName": name, "returnSecureToken": True}, timeout=30)
+    r = requests.post(
+        f"{base}/accounts:signUp?key=any",
+        json={"email": email, "password": password, "displayName": name, "returnSecureToken": True},
+        timeout=30,
+    )
     r.raise_for_status()
     return str(r.json()["localId"])
 
