@@ -66,7 +66,13 @@ def test_refused_transition_reports_from_and_to(path: list[str], to: str, frm: s
 def test_processing_records_progress_and_start(user: emu.User, db: firestore.Client) -> None:
     activity = start(user)["activityId"]
     r = update(user, activity, "processing", progress=40)
-    assert r.result == {"activityId": activity, "status": "processing", "creditsCharged": 10, "refundedCredits": 0, "remainingCredits": 90}
+    assert r.result == {
+        "activityId": activity,
+        "status": "processing",
+        "creditsCharged": 10,
+        "refundedCredits": 0,
+        "remainingCredits": 90,
+    }
     doc = db.collection("ai_activity").document(activity).get().to_dict()
     assert doc["progress"] == 40
     assert doc["startedAt"] is not None

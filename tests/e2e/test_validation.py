@@ -61,7 +61,9 @@ BAD_CHARGES: list[tuple[object, str]] = [
 
 
 @pytest.mark.parametrize("payload,field", BAD_CHARGES, ids=[f"{i}-{f}" for i, (_, f) in enumerate(BAD_CHARGES)])
-def test_malformed_charge_is_invalid_argument_naming_the_field(payload: object, field: str, user: emu.User, db: firestore.Client) -> None:
+def test_malformed_charge_is_invalid_argument_naming_the_field(
+    payload: object, field: str, user: emu.User, db: firestore.Client
+) -> None:
     r = emu.call("validateAndDeductCredits", payload, user)
     assert r.code == "INVALID_ARGUMENT", r.body
     assert r.reason == "invalid_request"
