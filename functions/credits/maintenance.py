@@ -96,8 +96,7 @@ def expire_rate_limits(client: firestore.Client, clock: Clock, *, max_docs: int 
         report.deleted[db.RATE_LIMITS] = report.deleted.get(db.RATE_LIMITS, 0) + _delete_guarded(client, snaps)
         if len(snaps) < BATCH:
             break
-    else:
-        report.more = True
+    report.more = total >= max_docs
     return report
 
 
@@ -188,8 +187,7 @@ def cleanup_old_data(client: firestore.Client, clock: Clock, *, max_docs: int = 
         deleted += _delete_guarded(client, final)
         if len(final) < len(snaps) or len(snaps) < BATCH:
             break  # the rest are unfinished: next run, after the sweep
-    else:
-        report.more = True
+    report.more = report.more or deleted >= max_docs
     report.deleted[db.AI_ACTIVITY] = deleted
     return report
 

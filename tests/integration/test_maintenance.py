@@ -1,0 +1,173 @@
+"""The scheduled jobs as plain functions, with an injected clock."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+
+from google.cloud import firestore
+
+from credits import maintenance
+from credits.charging import ChargeRequest, charge
+from credits.clock import ManualClock
+from credits.context import Caller, ClientContext
+from credits.lifecycle import StatusRequest, update_status
+from tests.support.ledger import assert_books_balance, balance
+
+
+def start(client: firestore.Client, clock: ManualClock, caller: Caller, ctx: ClientContext, **data: object) -> str:
+    payload = {"type": "image", "prompt": "p", **data}
+    return str(charge(client, clock, caller, ctx, ChargeRequest.parse(payload))["activityId"])
+
+
+def status(client: firestore.Client, activity: str) -> dict:
+    return client.collection("ai_activity").document(activity).get().to_dict()
+
+
+def test_stuck_activities_are_failed_and_refunded_exactly_once(
+    client: firestore.Client, clock: ManualClock, caller: Caller, ctx: ClientContext, clean: None
+) -> None:
+    pending = start(client, clock, caller, ctx, quantity=2)
+    processing = start(client, clock, caller, ctx)
+    update_status(client, clock, caller, ctx, StatusRequest(processing, "processing"))
+    done = start(client, clock, caller, ctx)
+    update_status(client, clock, caller, ctx, StatusRequest(done, "completed"))
+    assert balance(client, caller.uid) == 60
+
+    clock.advance(29 * 60)
+    report = maintenance.reset_rate_limits(client, clock)
+    assert report.failed_activities == []  # not yet 30 minutes
+
+    clock.advance(2 * 60)
+    report = maintenance.reset_rate_limits(client, clock)
+    assert sorted(report.failed_activities) == sorted([pending, processing])
+    assert report.refunded_credits == 30
+    assert status(client, pending)["status"] == "failed" and status(client, pending)["failureSource"] == "system"
+    assert status(client, done)["status"] == "completed"
+    assert balance(client, caller.uid) == 90
+    assert client.collection("usage_logs").document(pending).get().exists
+
+    again = maintenance.reset_rate_limits(client, clock)
+    assert again.failed_activities == [] and again.refunded_credits == 0
+    assert balance(client, caller.uid) == 90
+    assert_books_balance(client, caller.uid)
+
+
+def test_two_sweeps_at_once_refund_once(
+    client: firestore.Client, clock: ManualClock, caller: Caller, ctx: ClientContext, clean: None
+) -> None:
+    ids = [start(client, clock, caller, ctx) for _ in range(6)]
+    clock.advance(31 * 60)
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        reports = list(pool.map(lambda _: maintenance.sweep_stuck(client, clock), range(2)))
+    failed = reports[0].failed_activities + reports[1].failed_activities
+    assert sorted(failed) == sorted(ids)
+    assert balance(client, caller.uid) == 100
+    refunds = [
+        e.id for e in client.collection("credit_logs").where("userId", "==", caller.uid).stream() if e.id.startswith("refund_")
+    ]
+    assert len(refunds) == 6
+    assert maintenance.reconcile(client) == []
+
+
+def test_recently_updated_activity_is_not_swept(
+    client: firestore.Client, clock: ManualClock, caller: Caller, ctx: ClientContext, clean: None
+) -> None:
+    activity = start(client, clock, caller, ctx)
+    clock.advance(25 * 60)
+    update_status(client, clock, caller, ctx, StatusRequest(activity, "processing"))
+    clock.advance(25 * 60)  # 50 minutes old, but touched 25 minutes ago
+    assert maintenance.sweep_stuck(client, clock).failed_activities == []
+    assert status(client, activity)["status"] == "processing"
+
+
+def test_expired_rate_limit_windows_are_removed(
+    client: firestore.Client, clock: ManualClock, caller: Caller, ctx: ClientContext, clean: None
+) -> None:
+    start(client, clock, caller, ctx)
+    other = Caller(uid=f"it-{uuid.uuid4().hex}")
+    clock.advance(1800)
+    start(client, clock, other, ClientContext(ip="198.18.250.1"))
+    clock.advance(1801)
+    # spent: the first user's hour, both IPs' 10 minutes; live: the second user's hour
+    report = maintenance.expire_rate_limits(client, clock)
+    assert report.deleted["rate_limits"] == 3
+    limits = client.collection("rate_limits")
+    assert not limits.document(f"u_{caller.uid}").get().exists
+    assert not limits.document(f"ip_{ctx.ip}").get().exists
+    assert not limits.document("ip_198.18.250.1").get().exists
+    assert limits.document(f"u_{other.uid}").get().exists
+
+
+def test_retention_deletes_old_activity_and_nothing_permanent(
+    client: firestore.Client, clock: ManualClock, caller: Caller, ctx: ClientContext, clean: None
+) -> None:
+    old = start(client, clock, caller, ctx)
+    update_status(client, clock, caller, ctx, StatusRequest(old, "failed"))
+    for collection in ("abuse_detection", "admin_audit_logs"):
+        client.collection(collection).document(f"keep-{uuid.uuid4().hex}").set({"createdAt": clock.now(), "userId": caller.uid})
+    clock.advance(91 * 86400)
+    recent = start(client, clock, caller, ctx)
+    report = maintenance.cleanup_old_data(client, clock)
+    assert report.deleted["ai_activity"] == 1
+    assert not client.collection("ai_activity").document(old).get().exists
+    assert client.collection("ai_activity").document(recent).get().exists
+    # the permanent record is untouched
+    assert client.collection("usage_logs").document(old).get().exists
+    assert len(list(client.collection("credit_logs").where("userId", "==", caller.uid).stream())) == 4
+    for collection in ("abuse_detection", "admin_audit_logs"):
+        assert len(list(client.collection(collection).where("userId", "==", caller.uid).stream())) == 1
+    assert_books_balance(client, caller.uid)
+
+
+def test_retention_follows_the_configuration_and_works_in_batches(
+    client: firestore.Client, clock: ManualClock, caller: Caller, ctx: ClientContext, clean: None
+) -> None:
+    client.collection("system_config").document("credits").set(
+        {"retentionDays": 1, "rateLimits": {"image": 500, "ipRequests": 500}}
+    )
+    ids = []
+    for _ in range(7):
+        activity = start(client, clock, caller, ctx, quantity=1)
+        update_status(client, clock, caller, ctx, StatusRequest(activity, "completed"))
+        ids.append(activity)
+    clock.advance(2 * 86400)
+    first = maintenance.cleanup_old_data(client, clock, max_docs=5)
+    assert first.deleted["ai_activity"] == 5 and first.more
+    second = maintenance.cleanup_old_data(client, clock, max_docs=5)
+    assert second.deleted["ai_activity"] == 2
+    client.collection("system_config").document("credits").delete()
+
+
+def test_old_pending_activity_waits_for_the_sweep(
+    client: firestore.Client, clock: ManualClock, caller: Caller, ctx: ClientContext, clean: None
+) -> None:
+    activity = start(client, clock, caller, ctx)
+    clock.advance(100 * 86400)
+    assert maintenance.cleanup_old_data(client, clock).deleted["ai_activity"] == 0
+    maintenance.reset_rate_limits(client, clock)
+    assert status(client, activity)["status"] == "failed"  # refunded first
+    assert maintenance.cleanup_old_data(client, clock).deleted["ai_activity"] == 1
+
+
+def test_reconcile_reports_drift(
+    client: firestore.Client, clock: ManualClock, caller: Caller, ctx: ClientContext, clean: None
+) -> None:
+    start(client, clock, caller, ctx)
+    assert maintenance.reconcile(client) == []
+    client.collection("users").document(caller.uid).update({"credits": 1000})
+    drifts = maintenance.reconcile(client)
+    assert [(d.user_id, d.kind) for d in drifts] == [(caller.uid, "ledger_mismatch")]
+    client.collection("credit_logs").document("refund_fake").set(
+        {
+            "userId": caller.uid,
+            "delta": 5,
+            "balanceAfter": 5,
+            "activityId": "x",
+            "reason": "failure_refund",
+            "createdAt": dt.datetime.now(dt.timezone.utc),
+        }
+    )
+    kinds = {d.kind for d in maintenance.reconcile(client)}
+    assert "over_refund" in kinds

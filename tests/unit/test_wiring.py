@@ -1,0 +1,41 @@
+"""main.py exports exactly the contract's functions, with the right triggers."""
+
+import importlib
+import sys
+
+import pytest
+
+CALLABLES = {
+    "validateAndDeductCredits",
+    "updateAIActivityStatus",
+    "grantCreditsToUser",
+    "updateCreditConfiguration",
+    "setUserStatus",
+    "setIpBlock",
+    "getUsageStats",
+}
+
+
+@pytest.fixture(scope="module")
+def main():  # type: ignore[no-untyped-def]
+    sys.modules.pop("main", None)
+    import firebase_admin
+
+    module = importlib.import_module("main")
+    yield module
+    for app in list(firebase_admin._apps.values()):
+        firebase_admin.delete_app(app)
+
+
+def test_every_callable_is_exported_under_its_contract_name(main) -> None:  # type: ignore[no-untyped-def]
+    for name in CALLABLES:
+        endpoint = getattr(main, name).__firebase_endpoint__
+        assert endpoint.entryPoint == name
+        assert endpoint.callableTrigger is not None
+
+
+def test_schedules_are_registered(main) -> None:  # type: ignore[no-untyped-def]
+    daily = main.cleanupOldData.__firebase_endpoint__
+    hourly = main.resetRateLimits.__firebase_endpoint__
+    assert daily.scheduleTrigger["schedule"] == "every 24 hours"
+    assert hourly.scheduleTrigger["schedule"] == "every 1 hours"
