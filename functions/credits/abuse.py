@@ -117,7 +117,7 @@ def record(
     threshold = config.abuse.suspendScore
     severity = escalate(event.severity, before, threshold)
     points = POINTS[severity]
-    events = (events + [{"at": now_ms, "points": points, "kind": event.kind}])[-MAX_EVENTS:]
+    events = [*events, {"at": now_ms, "points": points, "kind": event.kind}][-MAX_EVENTS:]
     after = score_of(events)
     already_suspended = user.exists and (user.to_dict() or {}).get("status") == "suspended"
     suspend = not already_suspended and (severity == "critical" or after >= threshold)

@@ -108,7 +108,7 @@ class Term(BaseModel):
 def _default_terms() -> tuple[Term, ...]:
     from .moderation import DEFAULT_TERMS
 
-    return tuple(Term(**t) for t in DEFAULT_TERMS)
+    return tuple(Term.model_validate(t) for t in DEFAULT_TERMS)
 
 
 class Moderation(BaseModel):

@@ -54,7 +54,7 @@ def test_claim_must_be_exactly_true(db: firestore.Client) -> None:
 
 
 def test_grant_adds_credits_with_ledger_and_audit(user: emu.User, admin: emu.User, db: firestore.Client) -> None:
-    emu.call("validateAndDeductCredits", {"type": "image", "prompt": "p"}, user).result
+    assert emu.call("validateAndDeductCredits", {"type": "image", "prompt": "p"}, user).ok
     r = emu.call(
         "grantCreditsToUser",
         {"userId": user.uid, "amount": 250, "reason": "support ticket 42"},
@@ -73,7 +73,7 @@ def test_grant_adds_credits_with_ledger_and_audit(user: emu.User, admin: emu.Use
 
 
 def test_clawback_may_not_go_below_zero(user: emu.User, admin: emu.User, db: firestore.Client) -> None:
-    emu.call("validateAndDeductCredits", {"type": "image", "prompt": "p"}, user).result
+    assert emu.call("validateAndDeductCredits", {"type": "image", "prompt": "p"}, user).ok
     r = emu.call("grantCreditsToUser", {"userId": user.uid, "amount": -91, "reason": "chargeback"}, admin)
     assert r.code == "FAILED_PRECONDITION" and r.reason == "insufficient_credits"
     assert r.details == {"reason": "insufficient_credits", "required": 91, "available": 90}
@@ -140,7 +140,7 @@ def test_grants_and_charges_in_parallel_keep_the_books(user: emu.User, admin: em
             return emu.call("grantCreditsToUser", {"userId": user.uid, "amount": -3, "reason": f"c{i}"}, admin)
         return emu.call("validateAndDeductCredits", {"type": "chat", "prompt": "hello", "quantity": 500}, user)
 
-    emu.call("validateAndDeductCredits", {"type": "chat", "prompt": "hello", "quantity": 1}, user).result
+    assert emu.call("validateAndDeductCredits", {"type": "chat", "prompt": "hello", "quantity": 1}, user).ok
     with ThreadPoolExecutor(max_workers=30) as pool:
         results = list(pool.map(work, range(30)))
     assert all(r.ok or r.reason == "insufficient_credits" for r in results), [r.body for r in results if not r.ok]

@@ -82,7 +82,7 @@ def test_ip_limit_counts_every_request_from_the_address(db: firestore.Client, co
     users = [emu.sign_up() for _ in range(3)]
     poor = emu.sign_up()
     # 4 charges from three users and 2 refused (insufficient credits) requests: 6 counted
-    for u in users + [users[0]]:
+    for u in [*users, users[0]]:
         assert gen(u, ip=ip).ok
     for _ in range(2):
         assert gen(poor, "video", ip=ip, quantity=100).reason == "insufficient_credits"

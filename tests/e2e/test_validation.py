@@ -74,7 +74,7 @@ def test_malformed_charge_is_invalid_argument_naming_the_field(
 
 def test_nan_and_infinity_in_the_body_are_refused(user: emu.User) -> None:
     for literal in ("NaN", "Infinity", "-Infinity"):
-        body = '{"data": {"type": "video", "prompt": "x", "quantity": %s}}' % literal
+        body = '{"data": {"type": "video", "prompt": "x", "quantity": ' + literal + "}}"
         r = emu.call("validateAndDeductCredits", user=user, raw_body=body)
         assert r.code == "INVALID_ARGUMENT", (literal, r.body)
         assert r.details["errors"] == {"quantity": "must be a finite number"}

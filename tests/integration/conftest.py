@@ -6,11 +6,11 @@ import datetime as dt
 import uuid
 
 import pytest
-from google.cloud import firestore
-
 from credits import db as dbmod
 from credits.clock import ManualClock
 from credits.context import Caller, ClientContext
+from google.cloud import firestore
+
 from tests.support import emulators as emu
 
 
@@ -27,7 +27,7 @@ def client() -> firestore.Client:
 
 @pytest.fixture
 def clock() -> ManualClock:
-    return ManualClock(dt.datetime.now(dt.timezone.utc).replace(microsecond=0))
+    return ManualClock(dt.datetime.now(dt.UTC).replace(microsecond=0))
 
 
 @pytest.fixture

@@ -10,15 +10,15 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
-from google.api_core import exceptions as gexc
-from google.cloud import firestore
-
 from credits import atomic
 from credits.atomic import Attempt, Plan
 from credits.charging import ChargeRequest, charge
 from credits.clock import ManualClock
 from credits.context import Caller, ClientContext
 from credits.errors import Contention, InsufficientCredits
+from google.api_core import exceptions as gexc
+from google.cloud import firestore
+
 from tests.support.ledger import assert_books_balance, balance
 
 

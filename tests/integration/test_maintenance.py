@@ -6,13 +6,13 @@ import datetime as dt
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 
-from google.cloud import firestore
-
 from credits import maintenance
 from credits.charging import ChargeRequest, charge
 from credits.clock import ManualClock
 from credits.context import Caller, ClientContext
 from credits.lifecycle import StatusRequest, update_status
+from google.cloud import firestore
+
 from tests.support.ledger import assert_books_balance, balance
 
 
@@ -166,7 +166,7 @@ def test_reconcile_reports_drift(
             "balanceAfter": 5,
             "activityId": "x",
             "reason": "failure_refund",
-            "createdAt": dt.datetime.now(dt.timezone.utc),
+            "createdAt": dt.datetime.now(dt.UTC),
         }
     )
     kinds = {d.kind for d in maintenance.reconcile(client)}

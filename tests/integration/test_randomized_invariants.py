@@ -18,9 +18,6 @@ from collections import defaultdict
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from google.cloud import firestore
-from google.cloud.firestore_v1.base_query import FieldFilter
-
 from credits import maintenance
 from credits.admin import GrantRequest, grant
 from credits.charging import ChargeRequest, charge
@@ -28,6 +25,8 @@ from credits.clock import ManualClock
 from credits.context import Caller, ClientContext
 from credits.errors import CreditsError
 from credits.lifecycle import StatusRequest, update_status
+from google.cloud import firestore
+from google.cloud.firestore_v1.base_query import FieldFilter
 
 OPERATIONS = 2400
 USERS = 12

@@ -1,7 +1,6 @@
 """Abuse scoring rules and IP matching."""
 
 import pytest
-
 from credits import abuse
 from credits.ip_blocks import is_blocked, normalize_ip, parse_target
 

@@ -3,7 +3,6 @@
 from decimal import Decimal
 
 import pytest
-
 from credits.config import CreditConfig, from_document, merge_patch
 from credits.errors import ConfigurationInvalid, InvalidRequest
 

@@ -3,7 +3,6 @@
 from decimal import Decimal
 
 import pytest
-
 from credits import money
 from credits.charging import ChargeRequest, price
 from credits.config import CreditConfig

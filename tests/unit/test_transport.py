@@ -4,10 +4,9 @@ import json
 
 import flask
 import pytest
-from firebase_functions import https_fn
-
 from credits.api import transport
 from credits.errors import InsufficientCredits, InvalidTransition, RateLimited
+from firebase_functions import https_fn
 
 app = flask.Flask(__name__)
 

@@ -3,13 +3,12 @@
 from decimal import Decimal
 
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
-
 from credits.admin import GrantRequest, IpBlockChange, StatusChange
 from credits.charging import ChargeRequest, activity_id_for
 from credits.errors import InvalidRequest
 from credits.lifecycle import StatusRequest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 json_values = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats() | st.text(),

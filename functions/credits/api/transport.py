@@ -164,7 +164,7 @@ def callable_endpoint(name: str, *, admin: bool = False, **options: Any) -> Call
             if not _plausible_authorization(request):
                 # Answered here so that the SDK never logs the malformed token it would echo.
                 return _error_response(401, "UNAUTHENTICATED", Unauthenticated())
-            return sdk_function(request)
+            return sdk_function(request)  # type: ignore[arg-type]  # on_call's wrapper takes the Flask request
 
         guarded.__firebase_endpoint__ = sdk_function.__firebase_endpoint__  # type: ignore[attr-defined]
         guarded.__name__ = guarded.__qualname__ = name
