@@ -35,11 +35,10 @@ EMULATOR_HOSTS = {
 def set_admin(uid: str | None = None, email: str | None = None, *, revoke: bool = False, project: str | None = None) -> str:
     """Set or clear the claim; returns the uid. Requires firebase_admin to be initialisable."""
     import firebase_admin
-    from firebase_admin import auth
-
     from credits import audit, db
     from credits.atomic import Plan, run
     from credits.context import Caller, ClientContext
+    from firebase_admin import auth
 
     project = project or db.project_id()
     if not firebase_admin._apps:
@@ -54,7 +53,7 @@ def set_admin(uid: str | None = None, email: str | None = None, *, revoke: bool 
     auth.set_custom_user_claims(user.uid, claims or None)
 
     client = db.make_client(project)
-    now = dt.datetime.now(dt.timezone.utc)
+    now = dt.datetime.now(dt.UTC)
     actor = Caller(uid=f"bootstrap:{getpass.getuser()}@{socket.gethostname()}", email=None, is_admin=True)
     user_ref = client.collection(db.USERS).document(user.uid)
 

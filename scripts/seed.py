@@ -15,10 +15,9 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "functions"))
 sys.path.insert(0, str(ROOT / "scripts"))
 
-from make_admin import set_admin  # noqa: E402
-
 from credits import db  # noqa: E402
 from credits.config import CreditConfig  # noqa: E402
+from make_admin import set_admin  # noqa: E402
 
 PROJECT = db.project_id()
 AUTH = os.environ.get("FIREBASE_AUTH_EMULATOR_HOST", "127.0.0.1:9099")
@@ -48,7 +47,7 @@ def main() -> int:
     client = db.make_client(PROJECT)
     ref = client.collection(db.SYSTEM_CONFIG).document(db.CONFIG_DOC)
     if not ref.get().exists:
-        config = CreditConfig(version=1, updatedAt=dt.datetime.now(dt.timezone.utc), updatedBy="seed")
+        config = CreditConfig(version=1, updatedAt=dt.datetime.now(dt.UTC), updatedBy="seed")
         ref.create(config.to_firestore())
     admin_uid = ensure_account(*DEMO_ADMIN)
     set_admin(uid=admin_uid, project=PROJECT)
