@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 
 from google.cloud import firestore
+from google.cloud.firestore_v1.base_query import FieldFilter
 
 from tests.support import emulators as emu
 from tests.support.ledger import ledger_sum
@@ -31,7 +32,7 @@ def test_first_use_grant_is_in_the_ledger_exactly_once(user: emu.User, db: fires
         assert charge(user).ok
     grants = [
         e
-        for e in db.collection("credit_logs").where("userId", "==", user.uid).stream()
+        for e in db.collection("credit_logs").where(filter=FieldFilter("userId", "==", user.uid)).stream()
         if e.to_dict()["reason"] == "signup_grant"
     ]
     assert len(grants) == 1

@@ -6,6 +6,7 @@ from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 
 from google.cloud import firestore
+from google.cloud.firestore_v1.base_query import FieldFilter
 
 from tests.support import emulators as emu
 from tests.support.ledger import assert_books_balance, balance
@@ -26,7 +27,7 @@ def test_fifty_parallel_charges_on_one_balance_charge_exactly_what_it_covers(use
     assert all(r.code in (None, "FAILED_PRECONDITION") for r in results)
     assert balance(db, user.uid) == 0
     assert_books_balance(db, user.uid)
-    activities = list(db.collection("ai_activity").where("userId", "==", user.uid).stream())
+    activities = list(db.collection("ai_activity").where(filter=FieldFilter("userId", "==", user.uid)).stream())
     assert len(activities) == 10
     charged = sorted(r.result["remainingCredits"] for r in results if r.ok)
     assert charged == list(range(0, 100, 10))  # each success saw a distinct balance

@@ -6,6 +6,7 @@ import uuid
 from concurrent.futures import ThreadPoolExecutor
 
 from google.cloud import firestore
+from google.cloud.firestore_v1.base_query import FieldFilter
 
 from tests.support import emulators as emu
 from tests.support.ledger import assert_books_balance, balance
@@ -33,7 +34,7 @@ def test_twenty_concurrent_sends_make_one_charge_and_one_activity(user: emu.User
     assert len({r.result["activityId"] for r in results}) == 1
     assert len({r.result["remainingCredits"] for r in results}) == 1
     assert balance(db, user.uid) == 90
-    assert len(list(db.collection("ai_activity").where("userId", "==", user.uid).stream())) == 1
+    assert len(list(db.collection("ai_activity").where(filter=FieldFilter("userId", "==", user.uid)).stream())) == 1
     assert_books_balance(db, user.uid)
 
 

@@ -7,6 +7,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from google.cloud import firestore
+from google.cloud.firestore_v1.base_query import FieldFilter
 
 from tests.support import emulators as emu
 from tests.support.ledger import assert_books_balance, balance
@@ -146,7 +147,11 @@ def test_concurrent_failed_reports_refund_exactly_once(user: emu.User, db: fires
         results = list(pool.map(lambda _: update(user, activity, "failed"), range(20)))
     outcomes = Counter(r.reason if r.code else "ok" for r in results)
     assert outcomes == {"ok": 1, "invalid_transition": 19}, outcomes
-    refunds = [e for e in db.collection("credit_logs").where("activityId", "==", activity).stream() if e.id.startswith("refund_")]
+    refunds = [
+        e
+        for e in db.collection("credit_logs").where(filter=FieldFilter("activityId", "==", activity)).stream()
+        if e.id.startswith("refund_")
+    ]
     assert len(refunds) == 1
     assert balance(db, user.uid) == 100
     assert_books_balance(db, user.uid)

@@ -7,6 +7,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from google.cloud import firestore
+from google.cloud.firestore_v1.base_query import FieldFilter
 
 from tests.support import emulators as emu
 from tests.support.ledger import assert_books_balance, balance
@@ -116,7 +117,7 @@ def test_repeated_refusals_become_an_abuse_record(user: emu.User, db: firestore.
     assert gen(user, "voice").ok
     for _ in range(10):
         assert gen(user, "voice").reason == "rate_limited"
-    records = [r.to_dict() for r in db.collection("abuse_detection").where("userId", "==", user.uid).stream()]
+    records = [r.to_dict() for r in db.collection("abuse_detection").where(filter=FieldFilter("userId", "==", user.uid)).stream()]
     assert [r["kind"] for r in records] == ["rate_limit"]
     assert records[0]["detail"]["refusals"] == 10
     assert records[0]["ip"] == user.ip
@@ -157,7 +158,7 @@ def test_evasions_are_rejected_and_never_charged(prompt: str, user: emu.User, db
     assert r.code == "INVALID_ARGUMENT" and r.reason == "prompt_rejected", r.body
     assert r.details["category"] == "violence"
     assert balance(db, user.uid) == 0 and not db.collection("users").document(user.uid).get().exists
-    records = [d.to_dict() for d in db.collection("abuse_detection").where("userId", "==", user.uid).stream()]
+    records = [d.to_dict() for d in db.collection("abuse_detection").where(filter=FieldFilter("userId", "==", user.uid)).stream()]
     assert len(records) == 1
     record = records[0]
     assert record["kind"] == "moderation" and record["category"] == "violence"
@@ -188,7 +189,9 @@ def test_critical_prompt_suspends_at_once(user: emu.User, db: firestore.Client) 
     assert "critical" in doc["statusReason"]
     assert_books_balance(db, user.uid)  # the account now exists, with its grant in the ledger
     assert gen(user).reason == "account_suspended"
-    notes = [n.to_dict() for n in db.collection("admin_notifications").where("userId", "==", user.uid).stream()]
+    notes = [
+        n.to_dict() for n in db.collection("admin_notifications").where(filter=FieldFilter("userId", "==", user.uid)).stream()
+    ]
     assert len(notes) == 1 and notes[0]["severity"] == "critical" and notes[0]["suspended"] is True
 
 
@@ -203,7 +206,7 @@ def test_score_past_threshold_suspends(user: emu.User, db: firestore.Client) -> 
     assert doc["status"] == "suspended" and "abuse score" in doc["statusReason"]
     assert gen(user).reason == "account_suspended"
     records = sorted(
-        (d.to_dict() for d in db.collection("abuse_detection").where("userId", "==", user.uid).stream()),
+        (d.to_dict() for d in db.collection("abuse_detection").where(filter=FieldFilter("userId", "==", user.uid)).stream()),
         key=lambda r: r["createdAt"],
     )
     assert [r["scoreAfter"] for r in records] == [25, 50, 75, 100]
@@ -216,7 +219,7 @@ def test_severity_escalates_with_the_score(user: emu.User, db: firestore.Client)
     for i in range(9):
         gen(user, prompt=f"kill {i}")
     records = sorted(
-        (d.to_dict() for d in db.collection("abuse_detection").where("userId", "==", user.uid).stream()),
+        (d.to_dict() for d in db.collection("abuse_detection").where(filter=FieldFilter("userId", "==", user.uid)).stream()),
         key=lambda r: r["createdAt"],
     )
     severities = [r["severity"] for r in records]
@@ -229,7 +232,7 @@ def test_high_client_refund_rate_is_recorded(user: emu.User, db: firestore.Clien
     ids = [gen(user).result["activityId"] for _ in range(4)]
     for activity in ids[:2]:
         assert emu.call("updateAIActivityStatus", {"activityId": activity, "status": "failed"}, user).ok
-    records = [d.to_dict() for d in db.collection("abuse_detection").where("userId", "==", user.uid).stream()]
+    records = [d.to_dict() for d in db.collection("abuse_detection").where(filter=FieldFilter("userId", "==", user.uid)).stream()]
     assert [r["kind"] for r in records] == ["refund_rate"]
     assert records[0]["detail"]["clientFailures"] == 2 and records[0]["detail"]["generations"] == 4
     assert_books_balance(db, user.uid)

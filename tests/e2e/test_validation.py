@@ -6,6 +6,7 @@ import json
 
 import pytest
 from google.cloud import firestore
+from google.cloud.firestore_v1.base_query import FieldFilter
 
 from tests.support import emulators as emu
 
@@ -69,7 +70,7 @@ def test_malformed_charge_is_invalid_argument_naming_the_field(
     assert r.reason == "invalid_request"
     assert field in r.details["errors"], r.details
     assert not db.collection("users").document(user.uid).get().exists
-    assert not list(db.collection("ai_activity").where("userId", "==", user.uid).limit(1).stream())
+    assert not list(db.collection("ai_activity").where(filter=FieldFilter("userId", "==", user.uid)).limit(1).stream())
 
 
 def test_nan_and_infinity_in_the_body_are_refused(user: emu.User) -> None:

@@ -18,6 +18,7 @@ from credits.context import Caller, ClientContext
 from credits.errors import Contention, InsufficientCredits
 from google.api_core import exceptions as gexc
 from google.cloud import firestore
+from google.cloud.firestore_v1.base_query import FieldFilter
 
 from tests.support.ledger import assert_books_balance, balance
 
@@ -82,7 +83,7 @@ def test_lost_commit_response_does_not_charge_twice(
     assert calls["n"] == 1  # the retry read the activity and did not commit again
     assert result["remainingCredits"] == 90
     assert balance(client, caller.uid) == 90
-    activities = list(client.collection("ai_activity").where("userId", "==", caller.uid).stream())
+    activities = list(client.collection("ai_activity").where(filter=FieldFilter("userId", "==", caller.uid)).stream())
     assert len(activities) == 1
     assert_books_balance(client, caller.uid)
 

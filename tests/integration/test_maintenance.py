@@ -12,6 +12,7 @@ from credits.clock import ManualClock
 from credits.context import Caller, ClientContext
 from credits.lifecycle import StatusRequest, update_status
 from google.cloud import firestore
+from google.cloud.firestore_v1.base_query import FieldFilter
 
 from tests.support.ledger import assert_books_balance, balance
 
@@ -65,7 +66,9 @@ def test_two_sweeps_at_once_refund_once(
     assert sorted(failed) == sorted(ids)
     assert balance(client, caller.uid) == 100
     refunds = [
-        e.id for e in client.collection("credit_logs").where("userId", "==", caller.uid).stream() if e.id.startswith("refund_")
+        e.id
+        for e in client.collection("credit_logs").where(filter=FieldFilter("userId", "==", caller.uid)).stream()
+        if e.id.startswith("refund_")
     ]
     assert len(refunds) == 6
     assert maintenance.reconcile(client) == []
@@ -115,9 +118,9 @@ def test_retention_deletes_old_activity_and_nothing_permanent(
     assert client.collection("ai_activity").document(recent).get().exists
     # the permanent record is untouched
     assert client.collection("usage_logs").document(old).get().exists
-    assert len(list(client.collection("credit_logs").where("userId", "==", caller.uid).stream())) == 4
+    assert len(list(client.collection("credit_logs").where(filter=FieldFilter("userId", "==", caller.uid)).stream())) == 4
     for collection in ("abuse_detection", "admin_audit_logs"):
-        assert len(list(client.collection(collection).where("userId", "==", caller.uid).stream())) == 1
+        assert len(list(client.collection(collection).where(filter=FieldFilter("userId", "==", caller.uid)).stream())) == 1
     assert_books_balance(client, caller.uid)
 
 
