@@ -236,7 +236,9 @@ def update_status(
             suspension = _refund_rate_event(attempt, plan, now, config, caller, user, usage, ctx, activity)
             if suspension:
                 user_fields.update(suspension)
-        plan.put(user, user_fields)
+        if delta or usage != ledger.usage_of(user_data) or "status" in user_fields:
+            # A plain completion changes nothing on the user: one write less per generation.
+            plan.put(user, user_fields)
         plan.put(activity_snap, fields)
         plan.create(
             client.collection(db.USAGE_LOGS).document(activity_ref.id),
