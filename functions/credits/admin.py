@@ -34,7 +34,7 @@ UserExists = Callable[[str], bool]
 
 
 def _user_id(f: Fields) -> str | None:
-    return f.string("userId", max_len=128, strip=False, pattern=_UID, pattern_message="is not a valid user id")
+    return f.document_id("userId", pattern=_UID)
 
 
 def _reason(f: Fields) -> str | None:
@@ -178,9 +178,13 @@ def update_configuration(client: firestore.Client, clock: Clock, actor: Caller, 
     """Validate and merge a partial configuration, bump ``version``, audit before and after."""
     if not isinstance(patch, dict):
         raise InvalidRequest({"data": "must be an object"})
+    audit_ref = audit.new_ref(client)
 
     def step(attempt: Attempt) -> Plan[dict[str, Any]]:
         now = clock.now()
+        replayed = audit.replay(attempt, audit_ref)
+        if replayed is not None:
+            return Plan(result=replayed)
         ref = config_ref(client)
         snap = attempt.get([ref])[ref.path]
         stored = snap.to_dict() if snap.exists else None
@@ -194,6 +198,7 @@ def update_configuration(client: firestore.Client, clock: Clock, actor: Caller, 
         updated = merged.model_copy(update={"version": current.version + 1, "updatedAt": now, "updatedBy": actor.uid})
         plan: Plan[dict[str, Any]] = Plan()
         plan.put(snap, updated.to_firestore())
+        plan.result = {"version": updated.version, "config": updated.to_json()}
         audit.add(
             plan,
             client,
@@ -206,8 +211,9 @@ def update_configuration(client: firestore.Client, clock: Clock, actor: Caller, 
                 updated.to_firestore(),
                 now,
             ),
+            ref=audit_ref,
+            result=plan.result,
         )
-        plan.result = {"version": updated.version, "config": updated.to_json()}
         return plan
 
     return run(client, step, lock_key="config")
@@ -243,9 +249,13 @@ def set_user_status(
 ) -> dict[str, Any]:
     _user_doc_or_auth(client, request.user_id, user_exists)
     user_ref = client.collection(db.USERS).document(request.user_id)
+    audit_ref = audit.new_ref(client)
 
     def step(attempt: Attempt) -> Plan[dict[str, Any]]:
         now = clock.now()
+        replayed = audit.replay(attempt, audit_ref)
+        if replayed is not None:
+            return Plan(result=replayed)
         got = attempt.get([user_ref, config_ref(client)])
         user = got[user_ref.path]
         fields = {
@@ -266,6 +276,7 @@ def set_user_status(
             plan.put(user, doc)
             if config.defaultCredits:
                 plan.create(ledger.signup_ref(client, request.user_id), ledger.signup_entry(request.user_id, config, now))
+        plan.result = {"userId": request.user_id, "status": request.status, "previousStatus": before}
         audit.add(
             plan,
             client,
@@ -279,8 +290,9 @@ def set_user_status(
                 now,
                 note=request.reason,
             ),
+            ref=audit_ref,
+            result=plan.result,
         )
-        plan.result = {"userId": request.user_id, "status": request.status, "previousStatus": before}
         return plan
 
     return run(client, step, lock_key=f"user:{request.user_id}")
@@ -315,9 +327,13 @@ def set_ip_block(
     client: firestore.Client, clock: Clock, actor: Caller, ctx: ClientContext, request: IpBlockChange
 ) -> dict[str, Any]:
     ref = ip_blocks_ref(client)
+    audit_ref = audit.new_ref(client)
 
     def step(attempt: Attempt) -> Plan[dict[str, Any]]:
         now = clock.now()
+        replayed = audit.replay(attempt, audit_ref)
+        if replayed is not None:
+            return Plan(result=replayed)
         snap = attempt.get([ref])[ref.path]
         entries = dict(((snap.to_dict() or {}).get("entries") or {}) if snap.exists else {})
         before = entries.get(request.target)
@@ -329,6 +345,7 @@ def set_ip_block(
             entries.pop(request.target, None)
         plan: Plan[dict[str, Any]] = Plan()
         plan.put(snap, {"entries": entries, "updatedAt": now, "updatedBy": actor.uid})
+        plan.result = {"ip": request.target, "blocked": request.blocked, "entries": len(entries)}
         audit.add(
             plan,
             client,
@@ -342,8 +359,9 @@ def set_ip_block(
                 now,
                 note=request.reason,
             ),
+            ref=audit_ref,
+            result=plan.result,
         )
-        plan.result = {"ip": request.target, "blocked": request.blocked, "entries": len(entries)}
         return plan
 
     return run(client, step, lock_key="ip_blocks")
@@ -359,9 +377,19 @@ def usage_stats(client: firestore.Client, clock: Clock, actor: Caller, ctx: Clie
     result, reads = stats.usage_stats(client, now)
     result["documentsRead"] = reads
 
+    audit_ref = audit.new_ref(client)
+
     def step(attempt: Attempt) -> Plan[None]:
         plan: Plan[None] = Plan()
-        audit.add(plan, client, audit.entry(actor, ctx, "get_usage_stats", None, None, None, now))
+        if audit.replay(attempt, audit_ref) is not None:
+            return plan
+        audit.add(
+            plan,
+            client,
+            audit.entry(actor, ctx, "get_usage_stats", None, None, None, now),
+            ref=audit_ref,
+            result={"documentsRead": reads},
+        )
         return plan
 
     run(client, step)

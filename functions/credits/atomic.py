@@ -123,6 +123,8 @@ class Stats:
     writes: int = 0
 
 
+COMMIT_TIMEOUT_SECONDS = 20.0
+
 _key_locks: weakref.WeakValueDictionary[str, threading.Lock] = weakref.WeakValueDictionary()
 _key_locks_guard = threading.Lock()
 
@@ -224,7 +226,10 @@ def _commit(client: firestore.Client, writes: list[Write]) -> None:
             batch.update(write.ref, _top_level(write.data), option=option)
         else:
             batch.create(write.ref, write.data)
-    batch.commit()
+    # No automatic re-send: a commit whose answer was lost may have applied, and a blind
+    # re-send would then fail its preconditions and look like an ordinary conflict. The
+    # engine treats the lost answer as ambiguous instead (see ``Attempt.ambiguous``).
+    batch.commit(retry=None, timeout=COMMIT_TIMEOUT_SECONDS)
 
 
 def _top_level(data: dict[str, Any]) -> dict[str, Any]:

@@ -46,7 +46,29 @@ def entry(
     }
 
 
-def add(plan: Plan[Any], client: firestore.Client, data: dict[str, Any]) -> str:
-    ref = client.collection(db.ADMIN_AUDIT_LOGS).document()
+def add(plan: Plan[Any], client: firestore.Client, data: dict[str, Any], ref: Any = None, result: Any = None) -> str:
+    """Add the entry to the plan; ``ref`` (from ``new_ref``) when the caller must find it
+    again, ``result`` the action's response, kept for ``replay``."""
+    ref = ref or new_ref(client)
+    if result is not None:
+        data = {**data, "result": result}
     plan.create(ref, data)
     return str(ref.id)
+
+
+def new_ref(client: firestore.Client) -> Any:
+    return client.collection(db.ADMIN_AUDIT_LOGS).document()
+
+
+def replay(attempt: Any, ref: Any) -> dict[str, Any] | None:
+    """After a commit whose answer was lost: the stored result if that commit applied.
+
+    An admin action's audit entry is created in the action's own commit with an id chosen
+    once per call, so its existence says the action applied; the entry keeps the result.
+    """
+    if not attempt.ambiguous:
+        return None
+    snap = attempt.get([ref])[ref.path]
+    if snap.exists:
+        return dict((snap.to_dict() or {}).get("result") or {})
+    return None

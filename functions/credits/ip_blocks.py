@@ -28,6 +28,7 @@ def normalize_ip(value: str | None) -> str | None:
         text = text[1 : text.index("]")]
     elif text.count(":") == 1:  # "203.0.113.7:5123"
         text = text.split(":", 1)[0]
+    text = text.split("%", 1)[0]  # an IPv6 zone ("fe80::1%eth0") says nothing about the client
     try:
         address = ipaddress.ip_address(text)
     except ValueError:

@@ -24,6 +24,7 @@ rate past ``config.abuse.refundRateThreshold`` raises an abuse event (at most on
 from __future__ import annotations
 
 import datetime as dt
+import uuid
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -71,7 +72,7 @@ class StatusRequest:
     @classmethod
     def parse(cls, data: Any) -> StatusRequest:
         f = Fields(data, set(cls.FIELDS))
-        activity_id = f.string("activityId", max_len=128, strip=False, pattern=_ID)
+        activity_id = f.document_id("activityId", pattern=_ID)
         status = f.choice("status", ("processing", "completed", "failed"))
         progress = None
         if f.present("progress"):
@@ -126,6 +127,9 @@ def update_status(
     """
     activity_ref = client.collection(db.AI_ACTIVITY).document(request.activity_id)
     failure_source = source or (SOURCE_ADMIN if caller.is_admin else SOURCE_CLIENT)
+    # Marks this call's write on the activity: if a commit's answer is lost, the retry can
+    # tell "my update applied" from "someone else's did" (see atomic.Attempt.ambiguous).
+    token = uuid.uuid4().hex
 
     def step(attempt: Attempt) -> Plan[dict[str, Any]]:
         now = clock.now()
@@ -137,6 +141,9 @@ def update_status(
         uid = activity.get("userId")
         if uid != caller.uid and not caller.is_admin:
             raise NotOwner()
+        last = activity.get("lastUpdate")
+        if attempt.ambiguous and isinstance(last, dict) and last.get("token") == token:
+            return Plan(result=dict(last.get("response") or {}))
         current = activity.get("status")
         if not isinstance(current, str) or request.status not in TRANSITIONS.get(current, frozenset()):
             raise InvalidTransition(str(current), request.status)
@@ -166,8 +173,9 @@ def update_status(
         if request.status == "processing":
             if request.progress is not None:
                 fields["progress"] = money.decimal_to_json(request.progress)
-            plan.put(activity_snap, fields)
             plan.result = _response(activity_ref.id, "processing", charged, 0, balance, None)
+            fields["lastUpdate"] = {"token": token, "response": plan.result}
+            plan.put(activity_snap, fields)
             return plan
 
         started = activity.get("startedAt") or activity.get("createdAt") or now
@@ -239,6 +247,8 @@ def update_status(
         if delta or usage != ledger.usage_of(user_data) or "status" in user_fields:
             # A plain completion changes nothing on the user: one write less per generation.
             plan.put(user, user_fields)
+        result = _response(activity_ref.id, request.status, net, refund, balance + delta, processing_ms)
+        fields["lastUpdate"] = {"token": token, "response": result}
         plan.put(activity_snap, fields)
         plan.create(
             client.collection(db.USAGE_LOGS).document(activity_ref.id),
@@ -269,7 +279,7 @@ def update_status(
             failed=1 if request.status == "failed" else 0,
             refunded_credits=refund,
         )
-        plan.result = _response(activity_ref.id, request.status, net, refund, balance + delta, processing_ms)
+        plan.result = result
         return plan
 
     return run(client, step, lock_key=f"activity:{request.activity_id}", stats=stats_out)

@@ -18,6 +18,19 @@ from . import money
 from .errors import InvalidRequest
 
 _KEY = re.compile(r"^[A-Za-z0-9_.:-]{1,128}$")
+_RESERVED_ID = re.compile(r"^(\.|\.\.|__.*__)$", re.DOTALL)
+
+
+def is_document_id(value: str) -> bool:
+    """Whether Firestore accepts ``value`` as a document id (no '/', not '.', '..' or
+    '__*__', at most 1,500 bytes): ids that come from input are checked before use."""
+    return (
+        bool(value)
+        and "/" not in value
+        and _RESERVED_ID.match(value) is None
+        and is_valid_unicode(value)
+        and len(value.encode("utf-8")) <= 1500
+    )
 
 
 class Fields:
@@ -79,6 +92,14 @@ class Fields:
             self.fail(name, pattern_message)
             return None
         return text
+
+    def document_id(self, name: str, *, max_len: int = 128, pattern: re.Pattern[str] | None = None) -> str | None:
+        """A string that will be used as (part of) a document id."""
+        value = self.string(name, max_len=max_len, strip=False, pattern=pattern, pattern_message="is not a valid id")
+        if value is not None and not is_document_id(value):
+            self.fail(name, "is not a valid id")
+            return None
+        return value
 
     def choice(self, name: str, choices: tuple[str, ...], *, required: bool = True) -> str | None:
         if not self.present(name):

@@ -35,8 +35,9 @@ from google.cloud import firestore
 from .. import db
 from ..clock import Clock, SystemClock
 from ..context import Caller, ClientContext
-from ..errors import AdminRequired, BackendUnavailable, CreditsError, Unauthenticated
+from ..errors import AdminRequired, BackendUnavailable, CreditsError, InvalidRequest, Unauthenticated
 from ..ip_blocks import normalize_ip
+from ..validation import is_document_id
 
 log = logging.getLogger("credits")
 
@@ -67,6 +68,10 @@ _clock: Clock = SystemClock()
 def caller_from(req: https_fn.CallableRequest[Any]) -> Caller:
     if req.auth is None or not req.auth.uid:
         raise Unauthenticated()
+    if not is_document_id(req.auth.uid):
+        # A custom-token uid Firestore cannot use as a document id ("__x__", ".."): refuse it
+        # cleanly instead of failing at the first write.
+        raise InvalidRequest({"auth.uid": "this account's id cannot be used by this service"})
     token = req.auth.token or {}
     return Caller(
         uid=req.auth.uid,
@@ -190,7 +195,26 @@ def transport_problem(request: flask.Request) -> str | None:
         return 'the body must be a JSON object {"data": ...}'
     if len(body) != 1:
         return 'the body must hold only "data"'
+    if _depth_exceeds(body["data"], MAX_NESTING):
+        # The SDK parses the body again deeper in the stack, where a nesting our parse
+        # survived can still overflow; no callable takes anything nested this deep.
+        return f"the data is nested more than {MAX_NESTING} levels deep"
     return None
+
+
+MAX_NESTING = 32
+
+
+def _depth_exceeds(value: Any, limit: int) -> bool:
+    stack: list[tuple[Any, int]] = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, (dict, list)):
+            if depth > limit:
+                return True
+            children = item.values() if isinstance(item, dict) else item
+            stack.extend((child, depth + 1) for child in children)
+    return False
 
 
 _JWT_SHAPE = re.compile(r"^Bearer [A-Za-z0-9_=-]+\.[A-Za-z0-9_=-]+\.[A-Za-z0-9_=-]*$")
@@ -203,8 +227,6 @@ def _plausible_authorization(request: flask.Request) -> bool:
 
 
 def _bad_request(message: str) -> flask.Response:
-    from ..errors import InvalidRequest
-
     return _error_response(400, "INVALID_ARGUMENT", InvalidRequest({"body": message}))
 
 
