@@ -12,11 +12,14 @@ from credits.api.admin import update_credit_configuration as updateCreditConfigu
 from credits.api.scheduled import cleanupOldData, resetRateLimits
 from credits.api.user import update_ai_activity_status as updateAIActivityStatus
 from credits.api.user import validate_and_deduct_credits as validateAndDeductCredits
-from firebase_admin import initialize_app
+from firebase_admin import get_app, initialize_app
 from firebase_functions import options
 
 options.set_global_options(region="us-central1", max_instances=100)
-initialize_app()
+try:  # the emulator may load this module again in a process that already has the app
+    get_app()
+except ValueError:
+    initialize_app()
 
 __all__ = [
     "cleanupOldData",

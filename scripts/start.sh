@@ -9,11 +9,18 @@ cd "$ROOT"
 scripts/setup.sh
 # shellcheck disable=SC1091
 source .tools/env.sh
+# shellcheck disable=SC1091
+source scripts/emulators.sh
+check_emulator_ports
 
 LOG="$ROOT/.tools/emulators.log"
-firebase emulators:start --only auth,firestore,functions --project "$CREDITS_PROJECT_ID" >"$LOG" 2>&1 &
+firebase emulators:start "${EMULATOR_CONFIG_ARGS[@]}" --only auth,firestore,functions --project "$CREDITS_PROJECT_ID" >"$LOG" 2>&1 &
 EMULATORS=$!
-stop() { kill "$EMULATORS" 2>/dev/null || true; wait "$EMULATORS" 2>/dev/null || true; }
+stop() {
+  kill "$EMULATORS" 2>/dev/null || true
+  wait "$EMULATORS" 2>/dev/null || true
+  stop_run_workers
+}
 trap stop INT TERM EXIT
 
 echo "starting the Emulator Suite (log: $LOG) ..."
@@ -28,26 +35,29 @@ for _ in $(seq 1 180); do
 done
 grep -q "All emulators ready" "$LOG" || { echo "emulators did not become ready in 180 s; see $LOG" >&2; exit 1; }
 
-FIREBASE_AUTH_EMULATOR_HOST=127.0.0.1:9099 FIRESTORE_EMULATOR_HOST=127.0.0.1:8080 python scripts/seed.py
+AUTH_PORT=$((9099 + EMULATOR_OFFSET))
+FIRESTORE_PORT=$((8080 + EMULATOR_OFFSET))
+FUNCTIONS_PORT=$((5001 + EMULATOR_OFFSET))
+FIREBASE_AUTH_EMULATOR_HOST="127.0.0.1:$AUTH_PORT" FIRESTORE_EMULATOR_HOST="127.0.0.1:$FIRESTORE_PORT" python scripts/seed.py
 
 cat <<TXT
 
 The credit backend is running on the Emulator Suite (project $CREDITS_PROJECT_ID).
-  Functions  http://127.0.0.1:5001/$CREDITS_PROJECT_ID/us-central1/<callable>
-  Firestore  127.0.0.1:8080      Auth  127.0.0.1:9099      log: .tools/emulators.log
+  Functions  http://127.0.0.1:$FUNCTIONS_PORT/$CREDITS_PROJECT_ID/us-central1/<callable>
+  Firestore  127.0.0.1:$FIRESTORE_PORT      Auth  127.0.0.1:$AUTH_PORT      log: .tools/emulators.log
 
 Demo accounts: user@demo.test / demo-user-password, admin@demo.test / demo-admin-password (admin claim).
 
 Call it as the web client does (an ID token from the Auth emulator, then the callable):
-  TOKEN=\$(curl -s 'http://127.0.0.1:9099/identitytoolkit.googleapis.com/v1/accounts:signInWithPassword?key=any' \\
+  TOKEN=\$(curl -s 'http://127.0.0.1:$AUTH_PORT/identitytoolkit.googleapis.com/v1/accounts:signInWithPassword?key=any' \\
     -H 'Content-Type: application/json' \\
     -d '{"email":"user@demo.test","password":"demo-user-password","returnSecureToken":true}' | python3 -c 'import json,sys; print(json.load(sys.stdin)["idToken"])')
-  curl -s http://127.0.0.1:5001/$CREDITS_PROJECT_ID/us-central1/validateAndDeductCredits \\
+  curl -s http://127.0.0.1:$FUNCTIONS_PORT/$CREDITS_PROJECT_ID/us-central1/validateAndDeductCredits \\
     -H 'Content-Type: application/json' -H "Authorization: Bearer \$TOKEN" \\
     -d '{"data":{"type":"image","prompt":"a lighthouse at dawn"}}'
 
-From a web app: connectAuthEmulator(auth, "http://127.0.0.1:9099"),
-connectFunctionsEmulator(functions, "127.0.0.1", 5001), then httpsCallable(functions, "validateAndDeductCredits").
+From a web app: connectAuthEmulator(auth, "http://127.0.0.1:$AUTH_PORT"),
+connectFunctionsEmulator(functions, "127.0.0.1", $FUNCTIONS_PORT), then httpsCallable(functions, "validateAndDeductCredits").
 
 Ctrl-C stops the emulators.
 TXT

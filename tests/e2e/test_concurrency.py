@@ -21,6 +21,7 @@ def _burst(user: emu.User, payloads: list[dict]) -> list[emu.CallResult]:
 
 def test_fifty_parallel_charges_on_one_balance_charge_exactly_what_it_covers(user: emu.User, db: firestore.Client) -> None:
     # balance 100 (first-use grant), cost 10: exactly min(50, 100 // 10) = 10 succeed
+    emu.warm_workers("validateAndDeductCredits", PARALLEL)
     results = _burst(user, [{"type": "image", "prompt": f"tile {i}"} for i in range(PARALLEL)])
     outcomes = Counter(r.reason if r.code else "charged" for r in results)
     assert outcomes == {"charged": 10, "insufficient_credits": 40}, outcomes

@@ -143,6 +143,7 @@ def test_failed_refunds_the_whole_charge_once(user: emu.User, db: firestore.Clie
 
 def test_concurrent_failed_reports_refund_exactly_once(user: emu.User, db: firestore.Client) -> None:
     activity = start(user, quantity=5)["activityId"]
+    emu.warm_workers("updateAIActivityStatus", 20)
     with ThreadPoolExecutor(max_workers=20) as pool:
         results = list(pool.map(lambda _: update(user, activity, "failed"), range(20)))
     outcomes = Counter(r.reason if r.code else "ok" for r in results)

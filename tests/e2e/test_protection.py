@@ -54,6 +54,7 @@ def test_default_limit_admits_exactly_limit_per_window(
 
 def test_limit_holds_under_parallel_requests(user: emu.User, db: firestore.Client, config: dict) -> None:
     set_config(db, {**FREE, "rateLimits": {"image": 10}})
+    emu.warm_workers("validateAndDeductCredits", 30)
     with ThreadPoolExecutor(max_workers=30) as pool:
         results = list(pool.map(lambda _: gen(user), range(30)))
     outcomes = Counter(r.reason if r.code else "ok" for r in results)

@@ -209,3 +209,18 @@ def set_clock_offset(seconds: float) -> None:
     with open(tmp, "w", encoding="utf-8") as handle:
         handle.write(str(seconds))
     os.replace(tmp, path)
+
+
+def warm_workers(name: str, count: int) -> None:
+    """Start ``count`` Functions-emulator workers for ``name`` before a parallel burst.
+
+    The emulator starts one Python process per concurrent request; while dozens start at
+    once it occasionally drops a request before any worker sees it ("socket hang up", an
+    HTTP 500 that never reached the function). Bursts in tests measure the backend, not
+    process start-up, so they run on warm workers. The warm-up calls carry no token and an
+    empty body, which every callable refuses before touching Firestore.
+    """
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(max_workers=count) as pool:
+        list(pool.map(lambda _: call(name, None), range(count)))
