@@ -15,7 +15,7 @@ calls for one user gave 47 failures. Preconditions never hold a lock: a loser le
 at commit time, backs off with full jitter, and retries, so a burst of N same-user calls
 finishes in O(N) commits instead of timing out. Production Firestore enforces the
 preconditions atomically across the batch, so the same code is correct with any number of
-instances. Within one process a per-key lock additionally serialises same-user steps, which
+instances. Within one process a per-key lock additionally serialises same-user steps, in arrival order, which
 removes most wasted attempts when an instance serves concurrent requests.
 
 A step's outcome may be an error to raise *after* its writes commit: a refused call that
@@ -28,6 +28,7 @@ from this call was committed, so the client may retry.
 
 from __future__ import annotations
 
+import collections
 import logging
 import random
 import threading
@@ -125,15 +126,52 @@ class Stats:
 
 COMMIT_TIMEOUT_SECONDS = 20.0
 
-_key_locks: weakref.WeakValueDictionary[str, threading.Lock] = weakref.WeakValueDictionary()
+
+class FairLock:
+    """A lock granted in arrival order.
+
+    ``threading.Lock`` makes no promise of order, so under a sustained same-user burst one
+    unlucky request could wait until its deadline while later ones overtake it. Here each
+    waiter gets its own event in a queue, and a release hands the lock to the oldest one.
+    """
+
+    def __init__(self) -> None:
+        self._guard = threading.Lock()
+        self._held = False
+        self._waiters: collections.deque[threading.Event] = collections.deque()
+
+    def acquire(self, timeout: float) -> bool:
+        with self._guard:
+            if not self._held and not self._waiters:
+                self._held = True
+                return True
+            turn = threading.Event()
+            self._waiters.append(turn)
+        if turn.wait(timeout):
+            return True  # handed over by release(): we hold it now
+        with self._guard:
+            if turn.is_set():  # handed over just as we timed out
+                return True
+            self._waiters.remove(turn)
+            return False
+
+    def release(self) -> None:
+        with self._guard:
+            if self._waiters:
+                self._waiters.popleft().set()  # ownership passes on; _held stays True
+            else:
+                self._held = False
+
+
+_key_locks: weakref.WeakValueDictionary[str, FairLock] = weakref.WeakValueDictionary()
 _key_locks_guard = threading.Lock()
 
 
-def _lock_for(key: str) -> threading.Lock:
+def _lock_for(key: str) -> FairLock:
     with _key_locks_guard:
         lock = _key_locks.get(key)
         if lock is None:
-            lock = threading.Lock()
+            lock = FairLock()
             _key_locks[key] = lock
         return lock
 
