@@ -173,11 +173,7 @@ def record(
         else:
             # A first call that is already abusive: the account exists from now on, with its
             # default grant in the ledger like any other, and suspended.
-            doc = ledger.new_user(uid, caller, config, now)
-            doc.update(suspension)
-            plan.put(user, doc)
-            if config.defaultCredits:
-                plan.create(ledger.signup_ref(client, uid), ledger.signup_entry(uid, config, now))
+            ledger.create_user(plan, client, user, uid, caller, config, now, suspension)
     if RANK[severity] >= RANK["high"] or suspend:
         plan.create(
             client.collection(db.ADMIN_NOTIFICATIONS).document(),

@@ -125,11 +125,7 @@ def grant(
             plan.put(user, {"credits": new_balance, "updatedAt": now})
         else:
             config = _config_or_defaults(got[config_ref(client).path])
-            doc = ledger.new_user(request.user_id, None, config, now)
-            doc["credits"] = new_balance
-            plan.put(user, doc)
-            if config.defaultCredits:
-                plan.create(ledger.signup_ref(client, request.user_id), ledger.signup_entry(request.user_id, config, now))
+            ledger.create_user(plan, client, user, request.user_id, None, config, now, {"credits": new_balance})
         data = ledger.entry(
             request.user_id,
             request.amount,
@@ -271,11 +267,7 @@ def set_user_status(
             plan.put(user, fields)
         else:
             config = _config_or_defaults(got[config_ref(client).path])
-            doc = ledger.new_user(request.user_id, None, config, now)
-            doc.update(fields)
-            plan.put(user, doc)
-            if config.defaultCredits:
-                plan.create(ledger.signup_ref(client, request.user_id), ledger.signup_entry(request.user_id, config, now))
+            ledger.create_user(plan, client, user, request.user_id, None, config, now, fields)
         plan.result = {"userId": request.user_id, "status": request.status, "previousStatus": before}
         audit.add(
             plan,

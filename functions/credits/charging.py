@@ -291,11 +291,7 @@ def charge(
             "updatedAt": now,
         }
         if first_use:
-            doc = ledger.new_user(uid, caller, config, now)
-            doc.update(user_fields)
-            plan.put(user, doc)
-            if config.defaultCredits:
-                plan.create(ledger.signup_ref(client, uid), ledger.signup_entry(uid, config, now))
+            ledger.create_user(plan, client, user, uid, caller, config, now, user_fields)
         else:
             plan.put(user, user_fields)
         if cost:

@@ -106,3 +106,23 @@ def balance_of(user: dict[str, Any] | None) -> int:
     if isinstance(credits, bool) or not isinstance(credits, int) or credits < 0:
         raise ValueError(f"users/{user.get('uid')}.credits is not a non-negative integer: {credits!r}")
     return credits
+
+
+def create_user(
+    plan: Any,
+    client: firestore.Client,
+    user: Any,
+    uid: str,
+    caller: Caller | None,
+    config: CreditConfig,
+    now: dt.datetime,
+    fields: dict[str, Any],
+) -> None:
+    """Add a first-use ``users/{uid}`` (defaults overlaid with ``fields``) and its signup
+    grant to ``plan``: the one way an account comes into existence, so the grant is in the
+    ledger exactly once (``signup_{uid}``) whichever call happens to be first."""
+    doc = new_user(uid, caller, config, now)
+    doc.update(fields)
+    plan.put(user, doc)
+    if config.defaultCredits:
+        plan.create(signup_ref(client, uid), signup_entry(uid, config, now))

@@ -104,7 +104,7 @@ def test_grant_request_id_is_idempotent(user: emu.User, admin: emu.User, db: fir
     payload = {"userId": user.uid, "amount": 30, "reason": "promo", "requestId": key}
     emu.warm_workers("grantCreditsToUser", 10)
     with ThreadPoolExecutor(max_workers=10) as pool:
-        results = list(pool.map(lambda _: emu.call("grantCreditsToUser", payload, admin), range(10)))
+        results = list(pool.map(lambda _: emu.call_retrying_drops("grantCreditsToUser", payload, admin), range(10)))
     assert all(r.ok for r in results), [r.body for r in results]
     assert len({r.result["ledgerEntryId"] for r in results}) == 1
     assert balance(db, user.uid) == 130
@@ -135,11 +135,18 @@ def test_malformed_grant_is_invalid_argument(payload: dict, field: str, admin: e
 
 def test_grants_and_charges_in_parallel_keep_the_books(user: emu.User, admin: emu.User, db: firestore.Client) -> None:
     def work(i: int) -> emu.CallResult:
+        key = f"mix-{user.uid}-{i}"  # keyed, so a request the emulator drops is sent again safely
         if i % 3 == 0:
-            return emu.call("grantCreditsToUser", {"userId": user.uid, "amount": 7, "reason": f"g{i}"}, admin)
+            return emu.call_retrying_drops(
+                "grantCreditsToUser", {"userId": user.uid, "amount": 7, "reason": f"g{i}", "requestId": key}, admin
+            )
         if i % 3 == 1:
-            return emu.call("grantCreditsToUser", {"userId": user.uid, "amount": -3, "reason": f"c{i}"}, admin)
-        return emu.call("validateAndDeductCredits", {"type": "chat", "prompt": "hello", "quantity": 500}, user)
+            return emu.call_retrying_drops(
+                "grantCreditsToUser", {"userId": user.uid, "amount": -3, "reason": f"c{i}", "requestId": key}, admin
+            )
+        return emu.call_retrying_drops(
+            "validateAndDeductCredits", {"type": "chat", "prompt": "hello", "quantity": 500, "requestId": key}, user
+        )
 
     assert emu.call("validateAndDeductCredits", {"type": "chat", "prompt": "hello", "quantity": 1}, user).ok
     emu.warm_workers("grantCreditsToUser", 20)

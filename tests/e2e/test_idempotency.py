@@ -14,7 +14,7 @@ from tests.support.ledger import assert_books_balance, balance
 
 def charge(user: emu.User, request_id: str, **extra: object) -> emu.CallResult:
     data = {"type": "image", "prompt": "a paper boat", "requestId": request_id, **extra}
-    return emu.call("validateAndDeductCredits", data, user)
+    return emu.call_retrying_drops("validateAndDeductCredits", data, user)
 
 
 def test_replay_returns_the_first_result_and_charges_nothing_more(user: emu.User, db: firestore.Client) -> None:

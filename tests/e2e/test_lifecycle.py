@@ -146,8 +146,11 @@ def test_concurrent_failed_reports_refund_exactly_once(user: emu.User, db: fires
     emu.warm_workers("updateAIActivityStatus", 20)
     with ThreadPoolExecutor(max_workers=20) as pool:
         results = list(pool.map(lambda _: update(user, activity, "failed"), range(20)))
-    outcomes = Counter(r.reason if r.code else "ok" for r in results)
-    assert outcomes == {"ok": 1, "invalid_transition": 19}, outcomes
+    outcomes = Counter("dropped" if r.dropped else r.reason if r.code else "ok" for r in results)
+    # A request the emulator drops before answering ("dropped") may or may not have been the
+    # one that applied; every answered one is the single success or invalid_transition.
+    assert outcomes["ok"] == 1 or (outcomes["ok"] == 0 and outcomes["dropped"] >= 1), outcomes
+    assert outcomes["ok"] + outcomes["invalid_transition"] + outcomes["dropped"] == 20, outcomes
     refunds = [
         e
         for e in db.collection("credit_logs").where(filter=FieldFilter("activityId", "==", activity)).stream()
@@ -163,8 +166,8 @@ def test_concurrent_completion_and_failure_settle_once(user: emu.User, db: fires
     calls = [("completed", {"actualQuantity": 100}), ("failed", {})] * 5
     with ThreadPoolExecutor(max_workers=10) as pool:
         results = list(pool.map(lambda c: update(user, activity, c[0], **c[1]), calls))
-    assert sum(r.ok for r in results) == 1
-    assert all(r.ok or r.reason == "invalid_transition" for r in results)
+    assert sum(r.ok for r in results) == 1 or (sum(r.ok for r in results) == 0 and any(r.dropped for r in results))
+    assert all(r.ok or r.dropped or r.reason == "invalid_transition" for r in results)
     assert db.collection("usage_logs").document(activity).get().exists
     assert_books_balance(db, user.uid)
 

@@ -27,7 +27,7 @@ def gen(user: emu.User, kind: str = "image", *, ip: str | None = None, **extra: 
     data = {"type": kind, "prompt": "a calm lake", **extra}
     if kind != "image" and "quantity" not in data:
         data["quantity"] = 1
-    return emu.call("validateAndDeductCredits", data, user, ip=ip)
+    return emu.call_retrying_drops("validateAndDeductCredits", data, user, ip=ip)
 
 
 # ----------------------------------------------------------------- rate limits
@@ -56,7 +56,7 @@ def test_limit_holds_under_parallel_requests(user: emu.User, db: firestore.Clien
     set_config(db, {**FREE, "rateLimits": {"image": 10}})
     emu.warm_workers("validateAndDeductCredits", 30)
     with ThreadPoolExecutor(max_workers=30) as pool:
-        results = list(pool.map(lambda _: gen(user), range(30)))
+        results = list(pool.map(lambda i: gen(user, requestId=f"par-{user.uid}-{i}"), range(30)))
     outcomes = Counter(r.reason if r.code else "ok" for r in results)
     assert outcomes == {"ok": 10, "rate_limited": 20}, outcomes
     doc = db.collection("rate_limits").document(f"u_{user.uid}").get().to_dict()
@@ -100,7 +100,7 @@ def test_ip_limit_is_exact_under_parallel_requests(db: firestore.Client, config:
     ip = emu.fresh_ip()
     users = [emu.sign_up() for _ in range(4)]
     with ThreadPoolExecutor(max_workers=24) as pool:
-        results = list(pool.map(lambda i: gen(users[i % 4], ip=ip), range(24)))
+        results = list(pool.map(lambda i: gen(users[i % 4], ip=ip, requestId=f"ip-{i}"), range(24)))
     outcomes = Counter((r.reason, (r.details.get("scope") if r.code else None)) if r.code else "ok" for r in results)
     assert outcomes == {"ok": 12, ("rate_limited", "ip"): 12}, outcomes
 
