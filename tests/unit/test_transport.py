@@ -80,3 +80,17 @@ def test_app_check_is_on_by_default_and_off_on_the_emulator(monkeypatch: pytest.
     monkeypatch.delenv("CREDITS_ENFORCE_APP_CHECK")
     monkeypatch.setenv("FUNCTIONS_EMULATOR", "true")
     assert not transport.app_check_enforced()
+
+
+def test_malformed_tokens_never_reach_the_sdk_logs() -> None:
+    """A malformed Authorization answers 401 here; a malformed App Check header is dropped."""
+    from credits.api.user import validate_and_deduct_credits as endpoint
+
+    with app.test_request_context("/", method="POST", json={"data": {}}, headers={"Authorization": "Bearer secret-not-a-jwt"}):
+        response = endpoint(flask.request)
+        assert response.status_code == 401
+        assert b"secret-not-a-jwt" not in response.get_data()
+    with app.test_request_context("/", method="POST", json={"data": None}, headers={"X-Firebase-AppCheck": "secret-junk"}):
+        response = endpoint(flask.request)
+        assert "X-Firebase-AppCheck" not in flask.request.headers
+        assert response.status_code in (400, 401)

@@ -169,6 +169,11 @@ def callable_endpoint(name: str, *, admin: bool = False, **options: Any) -> Call
             if not _plausible_authorization(request):
                 # Answered here so that the SDK never logs the malformed token it would echo.
                 return _error_response(401, "UNAUTHENTICATED", Unauthenticated())
+            app_check = request.headers.get("X-Firebase-AppCheck")
+            if app_check is not None and not _JWT.match(app_check):
+                # A malformed App Check token is as good as none (refused where App Check is
+                # enforced, ignored where not); dropped so the SDK never logs its text.
+                request.environ.pop("HTTP_X_FIREBASE_APPCHECK", None)
             return sdk_function(request)  # type: ignore[arg-type]  # on_call's wrapper takes the Flask request
 
         guarded.__firebase_endpoint__ = sdk_function.__firebase_endpoint__  # type: ignore[attr-defined]
@@ -217,6 +222,7 @@ def _depth_exceeds(value: Any, limit: int) -> bool:
     return False
 
 
+_JWT = re.compile(r"^[A-Za-z0-9_=-]+\.[A-Za-z0-9_=-]+\.[A-Za-z0-9_=-]*$")
 _JWT_SHAPE = re.compile(r"^Bearer [A-Za-z0-9_=-]+\.[A-Za-z0-9_=-]+\.[A-Za-z0-9_=-]*$")
 
 
