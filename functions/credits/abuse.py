@@ -101,6 +101,7 @@ def record(
     ctx: ClientContext,
     event: Event,
     write_user: bool = True,
+    score_snapshot: DocumentSnapshot | None = None,
 ) -> Outcome:
     """Add an abuse event to ``plan``: record, score, and suspension when due.
 
@@ -109,7 +110,8 @@ def record(
     caller to merge into its own write: one document, one write per commit.
     """
     client = attempt.client
-    score_snap = attempt.get([score_ref(attempt, uid)])[f"{db.ABUSE_SCORES}/{uid}"]
+    # ``score_snapshot``: the caller already read abuse_scores/{uid} in this attempt.
+    score_snap = score_snapshot or attempt.get([score_ref(attempt, uid)])[f"{db.ABUSE_SCORES}/{uid}"]
     now_ms = to_millis(now)
     stored = score_snap.to_dict() if score_snap.exists else {}
     events = live_events((stored or {}).get("events"), now_ms)

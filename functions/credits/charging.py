@@ -34,7 +34,7 @@ from google.cloud import firestore
 
 from . import abuse, db, ledger, money, rate_limit, stats
 from .atomic import Attempt, Plan, Stats, run
-from .clock import Clock, to_millis
+from .clock import Clock, from_millis, to_millis
 from .config import GENERATION_TYPES, CreditConfig, from_document
 from .context import Caller, ClientContext
 from .errors import (
@@ -358,8 +358,6 @@ def _replay(activity: dict[str, Any], uid: str, fingerprint: str) -> dict[str, A
 
 
 def _expires(hits: list[int], window_seconds: int) -> dt.datetime | None:
-    from .clock import from_millis
-
     ms = rate_limit.expires_at_ms(hits, window_seconds)
     return None if ms is None else from_millis(ms)
 
