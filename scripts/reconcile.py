@@ -25,7 +25,7 @@ def main() -> int:
     if args.emulators:
         os.environ.setdefault("FIRESTORE_EMULATOR_HOST", "127.0.0.1:8080")
     from credits import db
-    from credits.maintenance import reconcile
+    from credits.reconcile import reconcile
 
     drifts = reconcile(db.make_client(args.project))
     for drift in drifts:

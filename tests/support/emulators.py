@@ -110,6 +110,33 @@ def make_admin(email: str | None = None) -> User:
     return user.refresh()
 
 
+def make_generator(email: str | None = None) -> User:
+    """A service identity of the generation pipeline (custom claim ``generator: true``)."""
+    user = sign_up(email or f"generator-{uuid.uuid4().hex[:12]}@example.com")
+    set_claims(user.uid, {"generator": True})
+    return user.refresh()
+
+
+def sign_up_anonymously() -> User:
+    """An anonymous Firebase Auth account (``signInAnonymously``)."""
+    r = session().post(f"{IDENTITY}/accounts:signUp?key=any", json={"returnSecureToken": True}, timeout=30)
+    r.raise_for_status()
+    body = r.json()
+    return User(uid=body["localId"], email="", password="", id_token=body["idToken"], refresh_token=body["refreshToken"])
+
+
+def verify_email(user: User) -> User:
+    """Mark the user's email verified (what the Admin SDK's update_user does) and refresh."""
+    r = session().post(
+        f"{IDENTITY}/projects/{PROJECT}/accounts:update",
+        json={"localId": user.uid, "emailVerified": True},
+        headers={"Authorization": "Bearer owner"},
+        timeout=30,
+    )
+    r.raise_for_status()
+    return user.refresh()
+
+
 @dataclass
 class CallResult:
     status: int
