@@ -24,7 +24,18 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SerializerFunctionWrapHandler,
+    StrictBool,
+    StrictInt,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_serializer,
+)
 
 from . import money
 from .errors import InvalidRequest
@@ -119,11 +130,18 @@ class Lifecycle(BaseModel):
 
 
 class Term(BaseModel):
+    """A moderation term. ``exceptions`` (optional, absent in lists stored before it existed):
+    phrases that contain the term and clear it where they stand, e.g. "kill" with
+    ["kill the engine"]; they add to the built-in ones (see credits.moderation)."""
+
     model_config = _STRICT
 
     term: Annotated[str, Field(min_length=1, max_length=100)]
     category: Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[a-z][a-z0-9_]*$")]
     severity: Literal["low", "medium", "high", "critical"]
+    # At most 20 of 100 characters: a full list of 1,000 terms stays far below Firestore's
+    # 1 MiB document limit only if exceptions are the exception.
+    exceptions: Annotated[tuple[Annotated[str, Field(min_length=1, max_length=100)], ...], Field(max_length=20)] | None = None
 
     @field_validator("term")
     @classmethod
@@ -131,6 +149,37 @@ class Term(BaseModel):
         if not value.strip():
             raise ValueError("must not be blank")
         return value
+
+    @field_validator("exceptions", mode="before")
+    @classmethod
+    def _exceptions_list_to_tuple(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            raise ValueError("must be a list of phrases")
+        return tuple(value) if isinstance(value, list) else value
+
+    @field_validator("exceptions")
+    @classmethod
+    def _exceptions_contain_term(cls, value: tuple[str, ...] | None, info: ValidationInfo) -> tuple[str, ...] | None:
+        if value is None:
+            return None
+        if any(not phrase.strip() for phrase in value):
+            raise ValueError("an exception must not be blank")
+        term = info.data.get("term")
+        if term is not None:
+            from .moderation import exceptions_without_term
+
+            useless = exceptions_without_term(term, value)
+            if useless:
+                raise ValueError(f"an exception must contain its term, {useless[0]!r} does not")
+        return value
+
+    @model_serializer(mode="wrap")
+    def _omit_absent_exceptions(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        # A term without exceptions is stored and returned in the contract's original shape.
+        data: dict[str, Any] = handler(self)
+        if self.exceptions is None:
+            data.pop("exceptions", None)
+        return data
 
 
 def _default_terms() -> tuple[Term, ...]:
