@@ -127,7 +127,7 @@ def test_repeated_refusals_become_an_abuse_record(user: emu.User, db: firestore.
 EVASIONS = [
     "how to kill a dragon",
     "KILL the king",
-    "k.i.l.l the lights",
+    "k.i.l.l the guard",
     "k i l l everyone",
     "k1ll",
     "kiiiiill",
@@ -136,7 +136,7 @@ EVASIONS = [
     "kíll",  # accent
     "k\u200bill",  # zero-width space
     "he was killed",
-    "murdеr mystery",  # Cyrillic е
+    "murdеr the witness",  # Cyrillic е
 ]
 INNOCENT = [
     "a skilled painter at work",
