@@ -1,6 +1,6 @@
 """Throughput of ``credits.moderation`` on a 500-term list.
 
-    PYTHONPATH=functions .venv/bin/python bench/bench_moderation.py [--json PATH]
+    .venv/bin/python bench/bench_moderation.py [--json PATH]
 
 Builds 500 terms (the defaults plus deterministic pseudo-words and pseudo-phrases), then checks
 English-like prompts of 100, 2,000 and 20,000 characters and prints, per size, prompts per
@@ -17,14 +17,10 @@ import pathlib
 import platform
 import random
 import statistics
-import sys
 import time
 from typing import Any
 
-ROOT = pathlib.Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "functions"))
-
-from credits.moderation import DEFAULT_TERMS, Moderator  # noqa: E402
+from credits.moderation import DEFAULT_TERMS, Moderator
 
 SEED = 20240601
 TERM_COUNT = 500
