@@ -27,14 +27,10 @@ import pathlib
 import platform
 import random
 import statistics
-import sys
 import time
 from typing import Any
 
-ROOT = pathlib.Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "functions"))
-
-from credits.moderation import DEFAULT_TERMS, Moderator  # noqa: E402
+from credits.moderation import DEFAULT_TERMS, Moderator
 
 SEED = 20240601
 TERM_COUNT = 500

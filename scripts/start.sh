@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
-# Starts the backend locally: Auth, Firestore and Functions emulators, seeded with the
-# default configuration, a demo admin and a demo user. Ctrl-C stops everything.
+# Starts the backend locally: Auth, Firestore, Functions and Pub/Sub emulators (Pub/Sub so
+# that the scheduled functions are registered; scripts/run_job.py runs one), seeded with the
+# default configuration and the demo accounts. Ctrl-C stops everything. The emulators' own
+# output goes to .tools/logs/emulators-start.log.
 #
 #   scripts/start.sh
 set -euo pipefail
@@ -13,8 +15,8 @@ source .tools/env.sh
 source scripts/emulators.sh
 check_emulator_ports
 
-LOG="$ROOT/.tools/emulators.log"
-firebase emulators:start "${EMULATOR_CONFIG_ARGS[@]}" --only auth,firestore,functions --project "$CREDITS_PROJECT_ID" >"$LOG" 2>&1 &
+LOG="$(emulator_log start)"
+firebase emulators:start "${EMULATOR_CONFIG_ARGS[@]}" --only "$EMULATOR_ONLY" --project "$CREDITS_PROJECT_ID" >"$LOG" 2>&1 &
 EMULATORS=$!
 stop() {
   kill "$EMULATORS" 2>/dev/null || true
@@ -23,7 +25,7 @@ stop() {
 }
 trap stop INT TERM EXIT
 
-echo "starting the Emulator Suite (log: $LOG) ..."
+echo "starting the Emulator Suite (its log: $LOG) ..."
 for _ in $(seq 1 180); do
   if grep -q "All emulators ready" "$LOG" 2>/dev/null; then break; fi
   if ! kill -0 "$EMULATORS" 2>/dev/null; then
@@ -38,15 +40,22 @@ grep -q "All emulators ready" "$LOG" || { echo "emulators did not become ready i
 AUTH_PORT=$((9099 + EMULATOR_OFFSET))
 FIRESTORE_PORT=$((8080 + EMULATOR_OFFSET))
 FUNCTIONS_PORT=$((5001 + EMULATOR_OFFSET))
-FIREBASE_AUTH_EMULATOR_HOST="127.0.0.1:$AUTH_PORT" FIRESTORE_EMULATOR_HOST="127.0.0.1:$FIRESTORE_PORT" python scripts/seed.py
+PUBSUB_PORT=$((8085 + EMULATOR_OFFSET))
+if ! FIREBASE_AUTH_EMULATOR_HOST="127.0.0.1:$AUTH_PORT" FIRESTORE_EMULATOR_HOST="127.0.0.1:$FIRESTORE_PORT" python scripts/seed.py; then
+  echo "seeding failed; the emulators' log: $LOG" >&2
+  exit 1
+fi
 
 cat <<TXT
 
 The credit backend is running on the Emulator Suite (project $CREDITS_PROJECT_ID).
   Functions  http://127.0.0.1:$FUNCTIONS_PORT/$CREDITS_PROJECT_ID/us-central1/<callable>
-  Firestore  127.0.0.1:$FIRESTORE_PORT      Auth  127.0.0.1:$AUTH_PORT      log: .tools/emulators.log
+  Firestore  127.0.0.1:$FIRESTORE_PORT      Auth  127.0.0.1:$AUTH_PORT      Pub/Sub  127.0.0.1:$PUBSUB_PORT
+  The emulators' log: $LOG
 
-Demo accounts: user@demo.test / demo-user-password, admin@demo.test / demo-admin-password (admin claim).
+Demo accounts: user@demo.test / demo-user-password, admin@demo.test / demo-admin-password (admin claim),
+generator@demo.test / demo-generator-password (generator claim: the pipeline that runs the models).
+Run a scheduled job now: .venv/bin/python scripts/run_job.py --emulators resetRateLimits   (or cleanupOldData)
 
 Call it as the web client does (an ID token from the Auth emulator, then the callable):
   TOKEN=\$(curl -s 'http://127.0.0.1:$AUTH_PORT/identitytoolkit.googleapis.com/v1/accounts:signInWithPassword?key=any' \\
@@ -59,6 +68,6 @@ Call it as the web client does (an ID token from the Auth emulator, then the cal
 From a web app: connectAuthEmulator(auth, "http://127.0.0.1:$AUTH_PORT"),
 connectFunctionsEmulator(functions, "127.0.0.1", $FUNCTIONS_PORT), then httpsCallable(functions, "validateAndDeductCredits").
 
-Ctrl-C stops the emulators.
+Ctrl-C stops the emulators (their log: $LOG).
 TXT
 wait "$EMULATORS"
