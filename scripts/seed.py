@@ -9,7 +9,6 @@ scripts/start.sh once the emulators are up; by hand:
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 
 import cmdline
 import roles
@@ -45,21 +44,19 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.parse_args()
     project = cmdline.target_project(argparse.Namespace(emulators=True, project=None), "auth", "firestore")
-    from credits import db
-    from credits.config import CreditConfig
+    from credits import db, migrations
+    from credits.clock import SystemClock
 
     client = db.make_client(project)
-    ref = client.collection(db.SYSTEM_CONFIG).document(db.CONFIG_DOC)
-    if not ref.get().exists:
-        config = CreditConfig(version=1, updatedAt=dt.datetime.now(dt.UTC), updatedBy="seed")
-        ref.create(config.to_firestore())
+    # The configuration documents (defaults) and the applied copy every charge reads.
+    migrations.run_all(client, SystemClock())
     admin_uid = ensure_account(*DEMO_ADMIN)
     roles.set_role("admin", uid=admin_uid, project=project)
     generator_uid = ensure_account(*DEMO_GENERATOR)
     roles.set_role("generator", uid=generator_uid, project=project)
     user_uid = ensure_account(*DEMO_USER)
     print(
-        f"seeded: system_config/credits, admin {DEMO_ADMIN[0]} ({admin_uid}), "
+        f"seeded: system_config/credits and /moderation, admin {DEMO_ADMIN[0]} ({admin_uid}), "
         f"generator {DEMO_GENERATOR[0]} ({generator_uid}), user {DEMO_USER[0]} ({user_uid})"
     )
     return 0

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# Runs the whole test suite: the unit tier, then the integration, end-to-end and rules tiers
-# against the real Emulator Suite (Auth, Firestore, Functions, Pub/Sub), which it starts once
-# for the three and stops afterwards. Every tier runs even when an earlier one fails; the run
+# Runs the whole test suite: the unit tier, then the integration, end-to-end, rules and
+# damage tiers against the real Emulator Suite (Auth, Firestore, Functions, Pub/Sub), which
+# it starts once for them and stops afterwards. Every tier runs even when an earlier one fails; the run
 # exits non-zero if any failed.
 #
 #   scripts/test.sh                      # everything
@@ -28,11 +28,13 @@ SUMMARY="$EMULATOR_LOG_DIR/.summary-$$.tsv"
 expected=()
 
 if [ "$#" -eq 0 ]; then
-  expected=(unit integration e2e rules)
+  expected=(unit integration e2e rules damage)
   scripts/pytest_tier.sh unit "$SUMMARY" tests/unit || true
   tiers="scripts/pytest_tier.sh integration '$SUMMARY' tests/integration;"
   tiers+=" scripts/pytest_tier.sh e2e '$SUMMARY' tests/e2e;"
-  tiers+=" scripts/pytest_tier.sh rules '$SUMMARY' tests/rules"
+  tiers+=" scripts/pytest_tier.sh rules '$SUMMARY' tests/rules;"
+  # Last: it empties the database, and damages documents on purpose.
+  tiers+=" scripts/pytest_tier.sh damage '$SUMMARY' tests/damage"
 else
   # Named after the tier the paths are in (tests/e2e/test_x.py: e2e), else "selected".
   name=""

@@ -501,11 +501,15 @@ def migrate(client: firestore.Client, clock: Clock) -> str:
         legacy = data is not None and split_legacy(data)[1] is not None
         if legacy:
             return _migration_plan(client, read, now)
-        if read.current.exists and read.applied_settings() is not None:
+        missing: frozenset[DocumentName] = frozenset(
+            name for name, snap in (("credits", read.credits), ("moderation", read.private)) if not snap.exists
+        )
+        if read.current.exists and read.applied_settings() is not None and not missing:
             return Plan(result="current")
         plan: Plan[str] = Plan()
-        base = _base_or_defaults(read)
-        _write(plan, client, read, base, frozenset(), now, MIGRATION)
+        base = read.applied_settings() or _base_or_defaults(read)
+        # The editable documents are created too, so an admin finds them in the console.
+        _write(plan, client, read, base, frozenset(), now, MIGRATION, rewrite=missing)
         audit.add(
             plan,
             client,

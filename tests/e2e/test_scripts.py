@@ -182,6 +182,41 @@ def test_reconcile_command_reports_drift_with_its_exit_code(db: firestore.Client
     db.collection("users").document(user.uid).update({"credits": 90})
 
 
+def test_reconcile_repairs_a_damaged_balance_from_the_ledger(db: firestore.Client, admin: emu.User) -> None:
+    user = emu.sign_up()
+    assert emu.call("validateAndDeductCredits", {"type": "image", "prompt": "p"}, user).ok
+    db.collection("users").document(user.uid).update({"credits": "90"})  # the console's default type
+    assert emu.call("validateAndDeductCredits", {"type": "image", "prompt": "p"}, user).reason == "data_invalid"
+    fixed = run("scripts/reconcile.py", "--emulators", "--repair", user.uid)
+    assert f"repaired users/{user.uid}: balance '90' -> 90" in fixed.stdout, fixed.stdout + fixed.stderr
+    assert f"{user.uid}" not in fixed.stdout.split("repaired", 1)[1].split("\n", 1)[1]  # no drift left for the user
+    assert balance(db, user.uid) == 90
+    entries = [s.id for s in db.collection("credit_logs").where(filter=FieldFilter("userId", "==", user.uid)).stream()]
+    assert len([e for e in entries if e.startswith("repair_")]) == 1
+    audits = db.collection("admin_audit_logs").where(filter=FieldFilter("action", "==", "repair_balance")).stream()
+    assert [a.to_dict()["target"] for a in audits if a.to_dict()["target"] == f"users/{user.uid}"]
+    assert emu.call("validateAndDeductCredits", {"type": "image", "prompt": "p"}, user).result["remainingCredits"] == 80
+    unknown = run("scripts/reconcile.py", "--emulators", "--repair", "nobody-at-all")
+    assert unknown.returncode == 1 and "no users/nobody-at-all document to repair" in unknown.stderr
+
+
+def test_migrate_moves_an_older_deployment_and_is_idempotent(db: firestore.Client) -> None:
+    legacy_blocks = {"entries": {"203.0.113.201": {"reason": "old"}, "198.51.100.0/24": {"reason": "old range"}}}
+    db.collection("ip_blocks").document("current").set(legacy_blocks)
+    first = run("scripts/migrate.py", "--emulators")
+    assert first.returncode == 0, first.stdout + first.stderr
+    assert "ipBlocks: migrated 1 addresses, 1 ranges" in first.stdout
+    assert not db.collection("ip_blocks").document("current").get().exists
+    assert db.collection("ip_blocks").document("addr_203.0.113.201").get().exists
+    assert "198.51.100.0/24" in db.collection("ip_blocks").document("ranges").get().to_dict()["cidrs"]
+    again = run("scripts/migrate.py", "--emulators")
+    assert "configuration: current" in again.stdout and "ipBlocks: current" in again.stdout
+    for doc in ("addr_203.0.113.201", "range_" + __import__("hashlib").sha256(b"198.51.100.0/24").hexdigest()[:32]):
+        db.collection("ip_blocks").document(doc).delete()
+    ranges = db.collection("ip_blocks").document("ranges")
+    ranges.update({"cidrs": [c for c in ranges.get().to_dict()["cidrs"] if c != "198.51.100.0/24"]})
+
+
 def test_run_job_runs_reset_rate_limits_in_the_functions_emulator(user: emu.User, db: firestore.Client, clock: None) -> None:
     activity = emu.call("validateAndDeductCredits", {"type": "image", "prompt": "p"}, user).result["activityId"]
     emu.set_clock_offset(31 * 60)
