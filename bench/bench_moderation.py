@@ -27,6 +27,7 @@ import pathlib
 import platform
 import random
 import statistics
+import sys
 import time
 from typing import Any
 
