@@ -9,7 +9,7 @@ from credits.api.admin import grant_credits_to_user as grantCreditsToUser
 from credits.api.admin import set_ip_block as setIpBlock
 from credits.api.admin import set_user_status as setUserStatus
 from credits.api.admin import update_credit_configuration as updateCreditConfiguration
-from credits.api.scheduled import cleanupOldData, resetRateLimits
+from credits.api.scheduled import cleanupOldData, resetRateLimits, rollupUsageStats
 from credits.api.user import update_ai_activity_status as updateAIActivityStatus
 from credits.api.user import validate_and_deduct_credits as validateAndDeductCredits
 from firebase_admin import get_app, initialize_app
@@ -26,6 +26,7 @@ __all__ = [
     "getUsageStats",
     "grantCreditsToUser",
     "resetRateLimits",
+    "rollupUsageStats",
     "setIpBlock",
     "setUserStatus",
     "updateAIActivityStatus",

@@ -32,7 +32,7 @@ from typing import Any
 
 from google.cloud import firestore
 
-from . import abuse, db, ledger, money, rate_limit, stats
+from . import abuse, db, ledger, money, rate_limit
 from .atomic import Attempt, Plan, Stats, run
 from .clock import Clock, from_millis, to_millis
 from .config import GENERATION_TYPES, CreditConfig, from_document
@@ -297,7 +297,9 @@ def charge(
         if cost:
             plan.create(
                 ledger.ref(client, f"charge_{activity_ref.id}"),
-                ledger.entry(uid, -cost, remaining, ledger.GENERATION_CHARGE, now, activity_id=activity_ref.id),
+                ledger.entry(
+                    uid, -cost, remaining, ledger.GENERATION_CHARGE, now, activity_id=activity_ref.id, generation_type=request.type
+                ),
             )
         plan.create(
             activity_ref,
@@ -339,7 +341,6 @@ def charge(
             },
         )
         count_ip()
-        stats.record(plan, client, now, request.type, generations=1, credits=cost)
         plan.result = response
         return plan
 

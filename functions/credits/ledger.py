@@ -43,6 +43,7 @@ def entry(
     activity_id: str | None = None,
     actor_id: str | None = None,
     note: str | None = None,
+    generation_type: str | None = None,
 ) -> dict[str, Any]:
     if balance_after < 0:  # the one invariant no caller may break
         raise AssertionError(f"ledger entry would leave {uid} at {balance_after}")
@@ -55,6 +56,8 @@ def entry(
     }
     if activity_id is not None:
         data["activityId"] = activity_id
+    if generation_type is not None:  # what the usage rollups group by (see ``rollup``)
+        data["type"] = generation_type
     if actor_id is not None:
         data["actorId"] = actor_id
     if note is not None:

@@ -31,7 +31,7 @@ from typing import Any
 
 from google.cloud import firestore
 
-from . import abuse, db, ledger, money, stats
+from . import abuse, db, ledger, money
 from .atomic import Attempt, Plan, Stats, run
 from .charging import QUANTITY_RULES, config_ref
 from .clock import Clock
@@ -207,7 +207,16 @@ def update_status(
                 reason = ledger.SETTLEMENT_REFUND if delta > 0 else ledger.SETTLEMENT_CHARGE
                 plan.create(
                     ledger.ref(client, f"settle_{activity_ref.id}"),
-                    ledger.entry(str(uid), delta, balance + delta, reason, now, activity_id=activity_ref.id, actor_id=caller.uid),
+                    ledger.entry(
+                        str(uid),
+                        delta,
+                        balance + delta,
+                        reason,
+                        now,
+                        activity_id=activity_ref.id,
+                        actor_id=caller.uid,
+                        generation_type=kind,
+                    ),
                 )
             if uncollected:
                 fields["uncollectedCredits"] = uncollected
@@ -228,6 +237,7 @@ def update_status(
                         activity_id=activity_ref.id,
                         actor_id=caller.uid,
                         note=f"failure reported by {failure_source}",
+                        generation_type=kind,
                     ),
                 )
             usage["failures"] = int(usage.get("failures", 0)) + 1
@@ -273,15 +283,6 @@ def update_status(
                 "completedAt": now,
                 "createdAt": now,
             },
-        )
-        stats.record(
-            plan,
-            client,
-            now,
-            kind,
-            credits=extra - refund,
-            failed=1 if request.status == "failed" else 0,
-            refunded_credits=refund,
         )
         plan.result = result
         return plan

@@ -1,4 +1,4 @@
-"""The schedules: thin wrappers around ``credits.maintenance``."""
+"""The schedules: thin wrappers around ``credits.maintenance`` and ``credits.rollup``."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import logging
 
 from firebase_functions import scheduler_fn
 
-from .. import db, maintenance
+from .. import db, maintenance, rollup
 from ..clock import SystemClock
 
 log = logging.getLogger("credits")
@@ -24,3 +24,10 @@ def resetRateLimits(event: scheduler_fn.ScheduledEvent) -> None:  # noqa: N802 -
     """Hourly: expired rate-limit windows; stuck generations failed and refunded."""
     report = maintenance.reset_rate_limits(db.client(), SystemClock())
     log.info("resetRateLimits: %s", report.as_dict())
+
+
+@scheduler_fn.on_schedule(schedule="every 10 minutes", timeout_sec=540)
+def rollupUsageStats(event: scheduler_fn.ScheduledEvent) -> None:  # noqa: N802 - a deployed function's name
+    """Every 10 minutes: roll up the hours that closed into the statistics' summaries."""
+    report = rollup.rollup_usage(db.client(), SystemClock())
+    log.info("rollupUsageStats: %s", report.as_dict())
