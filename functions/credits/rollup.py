@@ -385,6 +385,7 @@ def rollup_usage(
             return report
     else:
         cursor = _initial_start(client, limit, report)
+        report.cursor = cursor
 
     owner = uuid.uuid4().hex
     lease_fields = {"leaseUntil": now + LEASE, "leaseOwner": owner, "updatedAt": now}
