@@ -170,7 +170,7 @@ def _add_piece_result(by_type: ByType, kind: str, what: str, values: dict[str, i
 def _records_query(client: firestore.Client, collection: str, time_field: str, lo: dt.datetime, hi: dt.datetime) -> Any:
     """The records of ``[lo, hi)`` (counted on a single-field index, to skip empty pieces)."""
     return (
-        client.collection(collection)
+        rollup.generation_records(client, collection)
         .where(filter=FieldFilter(time_field, ">=", lo))
         .where(filter=FieldFilter(time_field, "<", hi))
     )
