@@ -414,3 +414,15 @@ def test_the_money_path_writes_no_statistics_document(client: firestore.Client, 
     for collection in ("usage_stats", rollup.ROLLUPS, rollup.ROLLUP_USERS):
         assert list(client.collection(collection).limit(1).stream()) == []
     assert workload.done["charge"] and workload.done["completed"] + workload.done["failed"]
+
+
+def test_a_first_run_over_ninety_days_of_history_is_exact(client: firestore.Client, workload: Workload) -> None:
+    clock = workload.clock
+    end = rollup.floor_day(START) + dt.timedelta(days=95, minutes=20)
+    for d in range(92, 0, -1):  # one generation or so a day; the oldest beyond every range
+        clock.set(end - d * rollup.DAY + dt.timedelta(hours=11))
+        workload.hour(2)
+    clock.set(end)
+    report = rollup.rollup_usage(client, clock)
+    assert report.cursor == _expected_cursor(end) and not report.more
+    check_every_range(client, end, rolled_until=report.cursor)
