@@ -298,7 +298,13 @@ def charge(
             plan.create(
                 ledger.ref(client, f"charge_{activity_ref.id}"),
                 ledger.entry(
-                    uid, -cost, remaining, ledger.GENERATION_CHARGE, now, activity_id=activity_ref.id, generation_type=request.type
+                    uid,
+                    -cost,
+                    remaining,
+                    ledger.GENERATION_CHARGE,
+                    now,
+                    activity_id=activity_ref.id,
+                    generation_type=request.type,
                 ),
             )
         plan.create(

@@ -44,13 +44,12 @@ and day figures, recomputed from the same immutable records, are committed once.
 from __future__ import annotations
 
 import datetime as dt
-import logging
 import time
 import uuid
 from collections import defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 from google.api_core import exceptions as gexc
 from google.cloud import firestore
@@ -59,8 +58,6 @@ from google.cloud.firestore_v1.base_query import FieldFilter
 from . import db, ledger
 from .clock import Clock
 from .config import GENERATION_TYPES
-
-log = logging.getLogger(__name__)
 
 ROLLUPS = "usage_rollups"
 ROLLUP_USERS = "usage_rollup_users"
@@ -114,7 +111,7 @@ class Range:
     total for the range covers."""
 
     name: str
-    interval: str  # "hour" | "day"
+    interval: Literal["hour", "day"]
     buckets: int
 
     @property
@@ -327,7 +324,7 @@ class RollupReport:
     reads: int = 0
     writes: int = 0
     cursor: dt.datetime | None = None
-    skipped: str | None = None  # "up to date" | "leased": the run wrote nothing
+    skipped: Literal["up to date", "leased"] | None = None  # the run wrote nothing
     more: bool = False  # stopped at its budget with closed hours left
     per_span: list[dict[str, Any]] = field(default_factory=list)
 
