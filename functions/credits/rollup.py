@@ -82,9 +82,6 @@ GENERATION_REASONS = (
 REFUND_REASONS = (ledger.SETTLEMENT_REFUND, ledger.FAILURE_REFUND)
 COMPLETED = "completed"
 FAILED = "failed"
-# A ``type`` outside ``GENERATION_TYPES`` (a hand-edited record) is grouped under this name.
-UNKNOWN_TYPE = "other"
-
 # The counters kept per generation type, in every hour and day document.
 COUNTERS = (
     "generations",
@@ -216,26 +213,28 @@ def by_type_from_doc(value: Any) -> ByType:
     out = empty_by_type()
     if not isinstance(value, dict):
         return out
-    for kind, counts in value.items():
-        if isinstance(kind, str) and isinstance(counts, dict):
-            target = out.setdefault(kind, empty_counts())
+    for kind, target in out.items():
+        counts = value.get(kind)
+        if isinstance(counts, dict):
             for name in COUNTERS:
                 target[name] += as_int(counts.get(name))
     return out
 
 
-def entry_type(entry: dict[str, Any]) -> str:
-    kind = entry.get("type")
-    return kind if isinstance(kind, str) and kind else UNKNOWN_TYPE
+def entry_type(record: dict[str, Any]) -> str | None:
+    """The generation type of a ledger entry or usage log; None for anything else (the
+    queries select these types; a hand-edited record with another one is not counted)."""
+    kind = record.get("type")
+    return kind if kind in GENERATION_TYPES else None
 
 
 def add_ledger_entry(by_type: ByType, entry: dict[str, Any]) -> int:
     """Count one ledger entry; returns the credits it used (0 for other reasons)."""
-    reason = entry.get("reason")
-    if reason not in GENERATION_REASONS:
+    reason, kind = entry.get("reason"), entry_type(entry)
+    if reason not in GENERATION_REASONS or kind is None:
         return 0
     delta = as_int(entry.get("delta"))
-    counts = by_type.setdefault(entry_type(entry), empty_counts())
+    counts = by_type.setdefault(kind, empty_counts())
     counts["creditsUsed"] -= delta
     if reason in REFUND_REASONS:
         counts["refundedCredits"] += delta
@@ -245,10 +244,10 @@ def add_ledger_entry(by_type: ByType, entry: dict[str, Any]) -> int:
 
 def add_usage_log(by_type: ByType, usage: dict[str, Any]) -> bool:
     """Count one finished generation; returns whether it counts as one."""
-    status = usage.get("status")
-    if status not in (COMPLETED, FAILED):
+    status, kind = usage.get("status"), entry_type(usage)
+    if status not in (COMPLETED, FAILED) or kind is None:
         return False
-    counts = by_type.setdefault(entry_type(usage), empty_counts())
+    counts = by_type.setdefault(kind, empty_counts())
     counts["generations"] += 1
     if status == COMPLETED:
         counts["completedGenerations"] += 1

@@ -264,31 +264,22 @@ def usage_stats(client: firestore.Client, now: dt.datetime, range_name: str = "2
         rollup.add_by_type(by_type_total, by_type)
 
     top, window = _top_users(client, r, cursor, cost)
-    result = {
+    return {
         "range": r.name,
         "interval": r.interval,
         "since": _iso(since),
         "until": _iso(now),
         "totals": summary(rollup.total_of(by_type_total)),
-        "byType": {kind: summary(counts) for kind, counts in _ordered(by_type_total)},
+        "byType": {kind: summary(by_type_total[kind]) for kind in GENERATION_TYPES},
         "series": [{"start": _iso(start), **summary(rollup.total_of(p))} for start, p in zip(starts, points)],
         "topUsers": top,
         "topUsersWindow": window,
         "activeNow": sum(active.values()),
         "activeByStatus": active,
         "rolledUpUntil": _iso(cursor) if cursor else None,
-        "documentsRead": 0,  # set below, once the top users are read too
-        "readCost": {},
-    }
-    result["documentsRead"] = cost.total
-    result["readCost"] = cost.as_dict()
-    return result, cost
-
-
-def _ordered(by_type: ByType) -> list[tuple[str, Counts]]:
-    """The contract's types first, in their order; any other (legacy entries) after, if used."""
-    extra = sorted(k for k, v in by_type.items() if k not in GENERATION_TYPES and any(v.values()))
-    return [(k, by_type[k]) for k in (*GENERATION_TYPES, *extra)]
+        "documentsRead": cost.total,
+        "readCost": cost.as_dict(),
+    }, cost
 
 
 def _top_users(

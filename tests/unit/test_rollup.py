@@ -54,10 +54,12 @@ def test_a_settled_generation_counts_its_charge_and_its_refund_where_each_happen
     }
 
 
-def test_grants_and_bookkeeping_entries_are_not_usage() -> None:
+def test_grants_bookkeeping_and_untyped_entries_are_not_usage() -> None:
     by_type = rollup.empty_by_type()
     for reason in ("signup_grant", "admin_grant", "admin_clawback", "some_bookkeeping"):
         assert rollup.add_ledger_entry(by_type, {"reason": reason, "delta": 100, "type": "image"}) == 0
+    assert rollup.add_ledger_entry(by_type, {"reason": "generation_charge", "delta": -10}) == 0
+    assert not rollup.add_usage_log(by_type, {"status": "completed", "type": "hologram", "creditsCharged": 5})
     assert rollup.total_of(by_type) == rollup.empty_counts()
 
 
