@@ -16,10 +16,11 @@ shared documents at a rate set by the clock, not by the traffic:
 Attribution (what lands in which hour):
 
 * money figures come from the ledger (``credit_logs``: the entries of a generation, which
-  carry its ``type``), in the hour of the entry's ``createdAt``: ``creditsUsed`` is minus the sum of ``delta`` over the generation reasons
-  (charge, settlement charge, settlement refund, failure refund), ``refundedCredits`` and
-  ``refunds`` the sum and count of the refund entries. A refund or a settlement therefore
-  counts when it happens, not when its generation started;
+  carry its ``type``), in the hour of the entry's ``createdAt``: ``creditsUsed`` is minus
+  the sum of ``delta`` over the generation reasons (charge, settlement charge, settlement
+  refund, failure refund), ``refundedCredits`` and ``refunds`` the sum and count of the
+  refund entries. A refund or a settlement therefore counts when it happens, not when its
+  generation started;
 * generation figures come from ``usage_logs`` (one per finished generation, never deleted),
   in the hour of ``completedAt``: ``generations`` (completed + failed),
   ``completedGenerations``, ``failedGenerations``, and, over the completed ones, the final
@@ -38,7 +39,9 @@ and moves the cursor, guarded by the state document's update time. The users' do
 updated before that commit, each guarded by its own update time and marked with the cursor
 it was computed for (``asOf``), so a run that dies half-way is simply run again: users
 already brought to the new cursor are skipped, the others are updated, and the span's hour
-and day figures, recomputed from the same immutable records, are committed once.
+and day figures, recomputed from the same immutable records, are committed once. (So for
+the seconds a run spends on the users' documents, a ranking read meanwhile may mix users
+at the old and the new cursor.)
 """
 
 from __future__ import annotations

@@ -14,6 +14,7 @@ import datetime as dt
 import random
 import uuid
 from collections import defaultdict
+from collections.abc import Iterator
 from decimal import Decimal
 from typing import Any
 
@@ -293,14 +294,17 @@ def _expected_cursor(now: dt.datetime) -> dt.datetime:
 
 
 @pytest.fixture
-def workload(client: firestore.Client, clean: None) -> Workload:
-    client.collection("system_config").document("credits").set(
+def workload(client: firestore.Client, clean: None) -> Iterator[Workload]:
+    config = client.collection("system_config").document("credits")
+    config.set(
         {
             "rateLimits": {"image": 10_000, "video": 10_000, "voice": 10_000, "chat": 10_000, "ipRequests": 10_000},
             "defaultCredits": 300,
         }
     )
-    return Workload(client, ManualClock(START), seed=20261126)
+    yield Workload(client, ManualClock(START), seed=20261126)
+    config.delete()  # the later tiers run on the defaults
+    _delete_rollups(client)
 
 
 @pytest.mark.slow
