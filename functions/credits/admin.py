@@ -16,7 +16,7 @@ from typing import Any
 
 from google.cloud import firestore
 
-from . import accounts, audit, config_store, ip_blocks, ledger, notifications, stats
+from . import accounts, audit, config_store, db, ip_blocks, ledger, notifications, stats
 from .atomic import Attempt, Deadline, Plan, run
 from .clock import Clock
 from .context import Caller, ClientContext
@@ -40,11 +40,9 @@ def _reason(f: Fields) -> str | None:
     return f.string("reason", max_len=500)
 
 
-def _user_doc_or_auth(client: firestore.Client, uid: str, user_exists: UserExists) -> None:
-    """Refuse an unknown user: no ``users`` document and no Auth account."""
-    if accounts.user_ref(client, uid).get(retry=None, timeout=10.0).exists:
-        return
-    if not user_exists(uid):
+def _known(snapshot: db.Snapshot, user_exists: UserExists) -> None:
+    """Refuse an unknown user: no ``users`` document (as read in the step) and no Auth account."""
+    if not snapshot.exists and not user_exists(snapshot.id):
         raise NotFound("The user")
 
 
@@ -96,7 +94,6 @@ def grant(
     deadline: Deadline | None = None,
 ) -> dict[str, Any]:
     """Add (or claw back) credits: one ledger entry with the admin as actor, and its audit entry."""
-    _user_doc_or_auth(client, request.user_id, user_exists)
     user_ref = accounts.user_ref(client, request.user_id)
     key = grant_key(actor, request.request_id) if request.request_id else ledger.new_random_key(client)
     entry = EntryId(EntryKind.GRANT, key)
@@ -115,6 +112,7 @@ def grant(
             if stored.get("requestFingerprint") != fingerprint:
                 raise InvalidRequest({"requestId": "was already used with different parameters"})
             return Plan(result={"userId": stored["userId"], "newBalance": stored["balanceAfter"], "ledgerEntryId": entry_ref.id})
+        _known(got[user_ref.path], user_exists)
         config = config_store.load(attempt, got[config_store.applied_ref(client).path]).credits
         account = accounts.prepare(attempt, got[user_ref.path], None, config, now, None)
         before = account.balance
@@ -210,7 +208,6 @@ def set_user_status(
     deadline: Deadline | None = None,
 ) -> dict[str, Any]:
     """Suspend or reactivate an account (opening it, grant pending, if it does not exist yet)."""
-    _user_doc_or_auth(client, request.user_id, user_exists)
     user_ref = accounts.user_ref(client, request.user_id)
     audit_ref = audit.new_ref(client)
 
@@ -220,8 +217,9 @@ def set_user_status(
         if replayed is not None:
             return Plan(result=replayed)
         got = attempt.get([user_ref, config_store.applied_ref(client)])
-        config = config_store.load(attempt, got[config_store.applied_ref(client).path]).credits
         user = got[user_ref.path]
+        _known(user, user_exists)
+        config = config_store.load(attempt, got[config_store.applied_ref(client).path]).credits
         fields = {
             "status": request.status,
             "statusReason": request.reason,

@@ -22,6 +22,7 @@ from typing import Any
 import pytest
 from credits import maintenance
 from credits.clock import ManualClock
+from credits.ip_blocks import bucket_id
 from credits.reconcile import reconcile
 from google.cloud import firestore
 from google.cloud.firestore_v1.base_query import FieldFilter
@@ -107,6 +108,8 @@ def damage(db: firestore.Client, world: dict[str, Any]) -> dict[str, str]:
     grow_to_the_limit(user_doc(6))
     damaged[users[6].uid] = f"users/{users[6].uid}"
     user_doc(7).delete()  # rebuilt from the ledger, not damaged for good
+    # the record shared by everyone behind an address: read as empty and rewritten, reported
+    db.collection("rate_limits").document(f"ip_{bucket_id(users[9].ip)}").update({"hits": "junk"})
     return damaged
 
 
@@ -157,6 +160,9 @@ def test_damage_stays_local(db: firestore.Client, world: dict[str, Any], generat
     assert f"ai_activity/{acts[users[8].uid]['done']}" in {s["document"] for s in cleaned.skipped}
     assert cleaned.deleted["ai_activity"] >= 10
 
+    shared = f"rate_limits/ip_{bucket_id(users[9].ip)}"
+    assert len([n for n in notifications_for(db, shared) if n["kind"] == "data_invalid"]) == 1
+    assert isinstance(db.document(shared).get().to_dict()["hits"], list)  # rewritten by the next charge
     for path in set(damaged.values()) - {f"users/{users[7].uid}"}:
         notes = [n for n in notifications_for(db, path) if n["kind"] == "data_invalid"]
         assert len(notes) == 1, (path, notes)

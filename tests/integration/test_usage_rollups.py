@@ -28,6 +28,8 @@ from credits.errors import CreditsError
 from credits.lifecycle import StatusRequest, update_status
 from google.cloud import firestore
 
+from tests.support import config as cfg
+
 UTC = dt.UTC
 START = dt.datetime(2026, 1, 4, 22, 10, tzinfo=UTC)
 # Days (from START's day) with traffic: around every range's edge, 7, 30 and 90 days later.
@@ -300,15 +302,15 @@ def _expected_cursor(now: dt.datetime) -> dt.datetime:
 
 @pytest.fixture
 def workload(client: firestore.Client, clean: None) -> Iterator[Workload]:
-    config = client.collection("system_config").document("credits")
-    config.set(
+    cfg.apply(
+        client,
         {
             "rateLimits": {"image": 10_000, "video": 10_000, "voice": 10_000, "chat": 10_000, "ipRequests": 10_000},
             "defaultCredits": 300,
-        }
+        },
     )
     yield Workload(client, ManualClock(START), seed=20261126)
-    config.delete()  # the later tiers run on the defaults
+    cfg.reset(client)  # the later tiers run on the defaults
     _delete_rollups(client)
 
 
