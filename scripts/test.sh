@@ -1,16 +1,18 @@
 #!/usr/bin/env bash
-# Runs the whole test suite: the unit tier, then the integration, end-to-end, rules and
-# damage tiers against the real Emulator Suite (Auth, Firestore, Functions, Pub/Sub), which
-# it starts once for them and stops afterwards. Every tier runs even when an earlier one fails; the run
-# exits non-zero if any failed.
+# Runs the gates (scripts/lint.sh: ruff, ruff format, mypy), then the whole test suite: the
+# unit tier, then the integration, end-to-end, rules and damage tiers against the real
+# Emulator Suite (Auth, Firestore, Functions, Pub/Sub), which it starts once for them and
+# stops afterwards. The gates run before any selection of tests too. Every tier runs even
+# when the gates or an earlier tier fail; the run exits non-zero if any of them failed.
 #
 #   scripts/test.sh                      # everything
 #   scripts/test.sh tests/e2e -k charge  # arguments go to pytest, under the emulators
 #   CREDITS_EMULATOR_PORT_OFFSET=20 scripts/test.sh   # beside another running suite
 #
-# The console shows pytest's output and, at the end, one summary line per tier. The
-# emulators' own output goes to .tools/logs/emulators-test.log (a failure prints where);
-# each tier's pytest output is also kept in .tools/logs/pytest-<tier>.log.
+# The console shows the gates' and pytest's output and, at the end, one summary line for the
+# gates and one per tier. The emulators' own output goes to .tools/logs/emulators-test.log (a
+# failure prints where); the gates' output is also kept in .tools/logs/lint.log and each
+# tier's pytest output in .tools/logs/pytest-<tier>.log.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
@@ -25,10 +27,21 @@ setup_seconds=$(($(date +%s) - run_started))
 
 SUMMARY="$EMULATOR_LOG_DIR/.summary-$$.tsv"
 : >"$SUMMARY"
-expected=()
+expected=(gates)
+
+# The gates first, recorded in the summary as pytest_tier.sh records a tier (name, exit
+# status, seconds, closing line, where the output is kept). A failure fails the run, but the
+# tests still run, so that one run reports everything.
+gates_log="$EMULATOR_LOG_DIR/lint.log"
+[ "${CREDITS_EMULATOR_PORT_OFFSET:-0}" = "0" ] || gates_log="$EMULATOR_LOG_DIR/lint-offset$CREDITS_EMULATOR_PORT_OFFSET.log"
+gates_started=$(date +%s)
+gates_status=0
+scripts/lint.sh 2>&1 | tee "$gates_log" || gates_status=${PIPESTATUS[0]}
+printf '%s\t%s\t%s\t%s\t%s\n' gates "$gates_status" "$(($(date +%s) - gates_started))" \
+  "$(grep -v '^[[:space:]]*$' "$gates_log" | tail -n 1)" "$gates_log" >>"$SUMMARY"
 
 if [ "$#" -eq 0 ]; then
-  expected=(unit integration e2e rules damage)
+  expected+=(unit integration e2e rules damage)
   scripts/pytest_tier.sh unit "$SUMMARY" tests/unit || true
   tiers="scripts/pytest_tier.sh integration '$SUMMARY' tests/integration;"
   tiers+=" scripts/pytest_tier.sh e2e '$SUMMARY' tests/e2e;"
@@ -49,12 +62,12 @@ else
     esac
   done
   name="${name:-selected}"
-  expected=("$name")
+  expected+=("$name")
   printf -v args ' %q' "$@"
   tiers="scripts/pytest_tier.sh $name '$SUMMARY'$args"
 fi
 
-echo "== starting the emulators for: ${expected[*]} (their log: $(emulator_log test))"
+echo "== starting the emulators for: ${expected[*]:1} (their log: $(emulator_log test))"
 emulators_started=$(date +%s)
 emulator_status=0
 run_under_emulators test "$tiers" || emulator_status=$?
@@ -73,20 +86,23 @@ for tier in "${expected[@]}"; do
     continue
   fi
   IFS=$'\t' read -r _ status seconds closing output <<<"$line"
-  if [ "$status" = 0 ]; then
+  # The gates' closing line says by itself which of them failed.
+  if [ "$status" = 0 ] || [ "$tier" = gates ]; then
     printf '  %-12s %-6s %s\n' "$tier" "${seconds}s" "$closing"
   else
     printf '  %-12s %-6s %s (pytest exit status %s)\n' "$tier" "${seconds}s" "$closing" "$status"
+  fi
+  if [ "$status" != 0 ]; then
     failed=1
     failed_outputs+=("$output")
   fi
 done
-tier_seconds=$(awk -F'\t' '$1 != "unit" {s += $3} END {print s + 0}' "$SUMMARY")
+tier_seconds=$(awk -F'\t' '$1 != "unit" && $1 != "gates" {s += $3} END {print s + 0}' "$SUMMARY")
 printf '  total %ss: setup %ss, emulator tiers %ss of which %ss starting and stopping the emulators\n' \
   "$(($(date +%s) - run_started))" "$setup_seconds" "$emulator_seconds" "$((emulator_seconds - tier_seconds))"
 rm -f "$SUMMARY"
 if [ "$failed" != 0 ] || [ "$emulator_status" != 0 ]; then
   echo "FAILED. The emulators' own log: $EMULATOR_LOG" >&2
-  [ "${#failed_outputs[@]}" = 0 ] || echo "pytest's output of the failed tiers: ${failed_outputs[*]}" >&2
+  [ "${#failed_outputs[@]}" = 0 ] || echo "the output of the failed gates and tiers: ${failed_outputs[*]}" >&2
   exit 1
 fi

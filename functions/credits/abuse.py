@@ -20,13 +20,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from google.cloud import firestore
-from google.cloud.firestore_v1.base_document import DocumentSnapshot
 
 from . import db, notifications
 from .atomic import Attempt, Plan
 from .clock import to_millis
 from .config import Abuse
 from .context import ClientContext
+from .db import Snapshot
 from .errors import DataInvalid
 from .policy import abuse as scoring
 from .policy.abuse import EventKind, Severity
@@ -79,7 +79,7 @@ def record(
     ctx: ClientContext,
     event: Event,
     call_token: str,
-    score_snapshot: DocumentSnapshot | None = None,
+    score_snapshot: Snapshot | None = None,
 ) -> Outcome:
     """Add an abuse event to ``plan``: record, score, notification, suspension when due.
 

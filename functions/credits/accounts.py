@@ -28,13 +28,13 @@ from typing import Any, Literal, cast
 
 from google.cloud import firestore
 from google.cloud.firestore_v1 import aggregation
-from google.cloud.firestore_v1.base_document import DocumentSnapshot
 from google.cloud.firestore_v1.base_query import FieldFilter
 
 from . import db, ledger, notifications
 from .atomic import Attempt, Plan
 from .config import CreditConfig
 from .context import Caller
+from .db import Snapshot
 from .errors import DataInvalid
 from .ledger import EntryId, EntryKind, Leg, Reason, UsageChange
 from .policy import signup as signup_policy
@@ -59,7 +59,7 @@ def path_of(uid: str) -> str:
 class Account:
     """A user document as read and checked."""
 
-    snapshot: DocumentSnapshot
+    snapshot: Snapshot
     uid: str
     credits: int
     status: AccountStatus
@@ -74,7 +74,7 @@ class Account:
         return self.status == "suspended"
 
 
-def parse(snapshot: DocumentSnapshot) -> Account | None:
+def parse(snapshot: Snapshot) -> Account | None:
     """The account, None if the document does not exist; ``DataInvalid`` if it is damaged."""
     if not snapshot.exists:
         return None
@@ -162,7 +162,7 @@ class Prepared:
     """
 
     uid: str
-    snapshot: DocumentSnapshot
+    snapshot: Snapshot
     account: Account | None  # as read; None when the document is created by this call
     opening: dict[str, Any] | None = None
     opening_balance: int = 0
@@ -247,7 +247,7 @@ class Prepared:
 
 def prepare(
     attempt: Attempt,
-    snapshot: DocumentSnapshot,
+    snapshot: Snapshot,
     caller: Caller | None,
     config: CreditConfig,
     now: dt.datetime,
@@ -264,10 +264,10 @@ def prepare(
     if account is not None:
         prepared = Prepared(uid, snapshot, account)
         if account.signup_grant == "pending" and facts is not None and caller is not None:
-            decision = _decide(caller, config, facts)
-            prepared.decision = decision
-            prepared.legs.append(signup_leg(uid, decision))
-            prepared.fields.update(_signup_fields(decision))
+            decided = _decide(caller, config, facts)
+            prepared.decision = decided
+            prepared.legs.append(signup_leg(uid, decided))
+            prepared.fields.update(_signup_fields(decided))
         return prepared
     past = history(attempt, uid)
     if past.existed:
@@ -304,7 +304,7 @@ class History:
 
     entries: int
     balance: int
-    signup: DocumentSnapshot
+    signup: Snapshot
 
     @property
     def existed(self) -> bool:
@@ -321,7 +321,9 @@ def history(attempt: Attempt, uid: str) -> History:
     agg = aggregation.AggregationQuery(query)
     agg.sum("delta", alias="balance").count(alias="entries")
     timeout = max(0.05, attempt.deadline.remaining())
-    results = {r.alias: r.value for batch in agg.get(retry=None, timeout=timeout) for r in batch}
+    # ``stream`` rather than ``get``: the same one query, and ``get``'s annotation says it
+    # returns results where it returns batches of them (a list of lists).
+    results = {r.alias: r.value for batch in agg.stream(retry=None, timeout=timeout) for r in batch}
     entries = int(results.get("entries") or 0)
     attempt.reads += entries // 1000 + 1  # an aggregation is billed per 1,000 entries scanned
     ref = signup_ref(client, uid)
@@ -329,7 +331,7 @@ def history(attempt: Attempt, uid: str) -> History:
     return History(entries=entries, balance=int(results.get("balance") or 0), signup=signup)
 
 
-def _restored(snapshot: DocumentSnapshot, past: History, caller: Caller | None, now: dt.datetime) -> Prepared:
+def _restored(snapshot: Snapshot, past: History, caller: Caller | None, now: dt.datetime) -> Prepared:
     """A deleted account rebuilt from the ledger: its balance, the same sign-up decision, a
     0-delta ``restore`` entry and an admin notification; never a new grant.
 

@@ -43,10 +43,10 @@ from typing import Any, Generic, Literal, TypeVar
 
 from google.api_core import exceptions as gexc
 from google.cloud import firestore
-from google.cloud.firestore_v1.base_document import DocumentSnapshot
 from google.cloud.firestore_v1.document import DocumentReference
 
 from .db import USERS as USERS_COLLECTION
+from .db import Snapshot
 from .errors import BackendUnavailable, Contention, CreditsError, DataInvalid
 
 log = logging.getLogger(__name__)
@@ -76,7 +76,7 @@ class Write:
     kind: WriteKind
     ref: DocumentReference
     data: dict[str, Any]
-    expected: DocumentSnapshot | None = None
+    expected: Snapshot | None = None
 
 
 class PlanError(AssertionError):
@@ -105,7 +105,7 @@ class Plan(Generic[T]):
         """Create a document that must not exist yet (a new ledger entry, activity, ...)."""
         self._add(Write("create", ref, data))
 
-    def put(self, snapshot: DocumentSnapshot, data: dict[str, Any]) -> None:
+    def put(self, snapshot: Snapshot, data: dict[str, Any]) -> None:
         """Write top-level fields of a document the step read, guarded by what it read.
 
         If the snapshot existed, the fields are updated only if the document is unchanged
@@ -118,7 +118,7 @@ class Plan(Generic[T]):
         """Merge fields without a guard: for commutative updates such as ``Increment``."""
         self._add(Write("merge", ref, data))
 
-    def delete(self, snapshot: DocumentSnapshot) -> None:
+    def delete(self, snapshot: Snapshot) -> None:
         """Delete a document the step read, only if it is unchanged since (no-op if missing)."""
         if snapshot.exists:
             self._add(Write("delete", snapshot.reference, {}, snapshot))
@@ -175,13 +175,13 @@ class Attempt:
     deadline: Deadline = field(default_factory=lambda: Deadline(DEFAULT_BUDGET_SECONDS))
     reads: int = 0
 
-    def get(self, refs: Sequence[DocumentReference]) -> dict[str, DocumentSnapshot]:
+    def get(self, refs: Sequence[DocumentReference]) -> dict[str, Snapshot]:
         """Read documents in one round trip; the result is keyed by document path."""
         unique = list({ref.path: ref for ref in refs}.values())
         self.reads += len(unique)
         timeout = self.deadline.remaining()
         if timeout < _MIN_ROUND_TRIP_SECONDS:
-            raise gexc.DeadlineExceeded("the call's time budget is spent")
+            raise _budget_spent()
         # No retry inside the client: its default policy retries for minutes, past any
         # budget; the engine retries a failed read itself, within the call's deadline.
         return {snap.reference.path: snap for snap in self.client.get_all(unique, retry=None, timeout=timeout)}
@@ -355,7 +355,14 @@ def _oversized_document(message: str, writes: list[Write]) -> str | None:
     if not updated:
         return None
     largest = max(updated, key=lambda w: len(repr(w.expected.to_dict() if w.expected else None)))
-    return largest.ref.path
+    path: str = largest.ref.path
+    return path
+
+
+def _budget_spent() -> gexc.DeadlineExceeded:
+    """The error of a round trip not sent because the call's time budget is spent."""
+    # google.api_core's exception constructors carry no annotations.
+    return gexc.DeadlineExceeded("the call's time budget is spent")  # type: ignore[no-untyped-call]
 
 
 def _count(stats: Stats | None, attempt: Attempt, writes: int) -> None:
@@ -382,7 +389,7 @@ def _commit(client: firestore.Client, writes: list[Write], deadline: Deadline) -
             batch.create(write.ref, write.data)
     timeout = min(COMMIT_TIMEOUT_SECONDS, deadline.remaining())
     if timeout < _MIN_ROUND_TRIP_SECONDS:
-        raise gexc.DeadlineExceeded("the call's time budget is spent")  # not sent: nothing applied
+        raise _budget_spent()  # not sent: nothing applied
     # No automatic re-send: a commit whose answer was lost may have applied, and a blind
     # re-send would then fail its preconditions and look like an ordinary conflict. The
     # engine treats the lost answer as ambiguous instead (see ``Attempt.ambiguous``).

@@ -30,6 +30,9 @@ def entry(
     request_id: str | None = None,
     note: str | None = None,
 ) -> dict[str, Any]:
+    """The fields of an audit entry: who (``actor``, from where ``ctx``) did ``action`` to
+    ``target`` at ``now``, with the state ``before`` and ``after``.
+    """
     return {
         "actorId": actor.uid,
         "actorEmail": actor.email,
@@ -58,6 +61,7 @@ def add(plan: Plan[Any], client: firestore.Client, data: dict[str, Any], ref: An
 
 
 def new_ref(client: firestore.Client) -> Any:
+    """A new entry's document under a fresh random id (not yet written)."""
     return client.collection(db.ADMIN_AUDIT_LOGS).document()
 
 

@@ -35,7 +35,6 @@ from decimal import Decimal
 from typing import Any
 
 from google.cloud import firestore
-from google.cloud.firestore_v1.base_document import DocumentSnapshot
 
 from . import abuse, accounts, config_store, ip_blocks, ledger, money, notifications, rate_limit
 from .activity import activity_id_for, activity_ref
@@ -43,6 +42,7 @@ from .atomic import Attempt, Deadline, Plan, Stats, run
 from .clock import Clock, to_millis
 from .config import Abuse, CreditConfig
 from .context import Caller, ClientContext
+from .db import Snapshot
 from .errors import InvalidRequest
 from .ledger import EntryId, EntryKind, Leg, Reason, UsageChange
 from .policy import abuse as abuse_policy
@@ -124,7 +124,7 @@ class _Call:
 class _Read:
     """What a charge read and parsed."""
 
-    snap: dict[str, DocumentSnapshot]
+    snap: dict[str, Snapshot]
     account: accounts.Prepared
     config: CreditConfig
     thresholds: Abuse
@@ -202,7 +202,7 @@ def charge(
     return result
 
 
-def _read(attempt: Attempt, call: _Call) -> dict[str, DocumentSnapshot]:
+def _read(attempt: Attempt, call: _Call) -> dict[str, Snapshot]:
     """Everything a charge needs, in one round trip."""
     client, ctx, request = call.client, call.ctx, call.request
     refs: dict[str, firestore.DocumentReference] = {
@@ -362,7 +362,7 @@ def _windows_to_store(limits: rate_limit.UserLimits) -> dict[str, dict[str, Any]
     return out
 
 
-def _refusal_applied(snap: dict[str, DocumentSnapshot], call_token: str) -> bool:
+def _refusal_applied(snap: dict[str, Snapshot], call_token: str) -> bool:
     """Whether an earlier, unanswered commit of this call already recorded its refusal."""
     for name in ("ip", "limits"):
         doc = snap.get(name)

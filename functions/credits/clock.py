@@ -16,6 +16,8 @@ UTC = dt.UTC
 
 
 class Clock(Protocol):
+    """Anything that tells the time: ``SystemClock`` in production, ``ManualClock`` in tests."""
+
     def now(self) -> dt.datetime:
         """The current time, timezone-aware UTC."""
         ...
@@ -25,6 +27,7 @@ class SystemClock:
     """Wall-clock time (plus the emulator-only test offset, see the module docstring)."""
 
     def now(self) -> dt.datetime:
+        """The wall-clock time in UTC, moved by the emulator-only offset where it applies."""
         return dt.datetime.now(UTC) + dt.timedelta(seconds=_emulator_offset_seconds())
 
 
@@ -35,12 +38,15 @@ class ManualClock:
         self._now = start or dt.datetime(2026, 1, 1, tzinfo=UTC)
 
     def now(self) -> dt.datetime:
+        """The time this clock was last set or advanced to."""
         return self._now
 
     def advance(self, seconds: float) -> None:
+        """Move the clock forward by ``seconds`` (backward if negative)."""
         self._now += dt.timedelta(seconds=seconds)
 
     def set(self, when: dt.datetime) -> None:
+        """Put the clock at ``when``."""
         self._now = when
 
 
@@ -63,4 +69,5 @@ def to_millis(when: dt.datetime) -> int:
 
 
 def from_millis(ms: int) -> dt.datetime:
+    """The UTC time of epoch milliseconds ``ms`` (the inverse of ``to_millis``)."""
     return dt.datetime.fromtimestamp(ms / 1000, UTC)

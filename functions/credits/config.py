@@ -240,7 +240,7 @@ class CreditConfig(BaseModel):
 
     def to_firestore(self) -> dict[str, Any]:
         """The document as stored: Decimals become JSON numbers."""
-        return _numbers(self.model_dump())
+        return _stored(self.model_dump())
 
     def content(self) -> dict[str, Any]:
         """The settings without the server-managed fields (what an edit changes)."""
@@ -260,7 +260,7 @@ class PrivateConfig(BaseModel):
 
     def to_firestore(self) -> dict[str, Any]:
         """The document as stored."""
-        return _numbers(self.model_dump())
+        return _stored(self.model_dump())
 
     def content(self) -> dict[str, Any]:
         """The settings without the server-managed fields."""
@@ -290,6 +290,11 @@ class Settings:
             data["updatedAt"] = latest.updatedAt.isoformat() if latest.updatedAt else None
             data["updatedBy"] = latest.updatedBy
         return data
+
+
+def _stored(document: dict[str, Any]) -> dict[str, Any]:
+    """A model's dump as Firestore stores it: every Decimal in it a JSON number."""
+    return {k: _numbers(v) for k, v in document.items()}
 
 
 def _numbers(value: Any) -> Any:

@@ -40,7 +40,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from google.cloud import firestore
-from google.cloud.firestore_v1.base_document import DocumentSnapshot
 from pydantic import ValidationError
 
 from . import audit, db, notifications
@@ -62,6 +61,7 @@ from .config import (
     split_legacy,
 )
 from .context import Caller, ClientContext
+from .db import Snapshot
 from .errors import ConfigurationInvalid
 from .moderation import Moderator, moderator_for
 
@@ -126,7 +126,7 @@ def parse_applied(data: dict[str, Any] | None) -> Applied | None:
     return Applied(credits, private, version)
 
 
-def load(attempt: Attempt, snapshot: DocumentSnapshot) -> Applied:
+def load(attempt: Attempt, snapshot: Snapshot) -> Applied:
     """The configuration in force, from the applied copy read in the caller's batched read.
 
     Before the first migration (no applied copy yet) or if someone damaged it by hand, the
@@ -171,7 +171,7 @@ def moderator(attempt: Attempt, applied: Applied) -> Moderator:
     return compiled
 
 
-def _applied_terms(snapshot: DocumentSnapshot) -> Moderation:
+def _applied_terms(snapshot: Snapshot) -> Moderation:
     data = snapshot.to_dict() if snapshot.exists else None
     if data:
         try:
@@ -181,7 +181,7 @@ def _applied_terms(snapshot: DocumentSnapshot) -> Moderation:
     return Moderation()
 
 
-def _stored_settings(credits_snap: DocumentSnapshot, private_snap: DocumentSnapshot) -> Settings:
+def _stored_settings(credits_snap: Snapshot, private_snap: Snapshot) -> Settings:
     """The editable documents, validated (older shape accepted); ``ConfigProblems``."""
     credits_data = credits_snap.to_dict() if credits_snap.exists else None
     private_data = private_snap.to_dict() if private_snap.exists else None
@@ -223,10 +223,10 @@ def _terms_document(settings: Settings) -> dict[str, Any]:
 class _Read:
     """The documents every configuration write reads first."""
 
-    credits: DocumentSnapshot
-    private: DocumentSnapshot
-    current: DocumentSnapshot
-    terms: DocumentSnapshot
+    credits: Snapshot
+    private: Snapshot
+    current: Snapshot
+    terms: Snapshot
 
     @classmethod
     def of(cls, attempt: Attempt) -> _Read:
@@ -278,7 +278,7 @@ def _write(
     return final
 
 
-def _replace(plan: Plan[Any], snapshot: DocumentSnapshot, data: dict[str, Any]) -> None:
+def _replace(plan: Plan[Any], snapshot: Snapshot, data: dict[str, Any]) -> None:
     """The whole document becomes ``data`` (stray fields removed), guarded by what was read."""
     if snapshot.exists:
         stale = {k: firestore.DELETE_FIELD for k in (snapshot.to_dict() or {}) if k not in data}
@@ -506,9 +506,8 @@ def migrate(client: firestore.Client, clock: Clock) -> str:
         legacy = data is not None and split_legacy(data)[1] is not None
         if legacy:
             return _migration_plan(client, read, now)
-        missing: frozenset[DocumentName] = frozenset(
-            name for name, snap in (("credits", read.credits), ("moderation", read.private)) if not snap.exists
-        )
+        editable: tuple[tuple[DocumentName, Snapshot], ...] = (("credits", read.credits), ("moderation", read.private))
+        missing: frozenset[DocumentName] = frozenset(name for name, snap in editable if not snap.exists)
         if read.current.exists and read.applied_settings() is not None and not missing:
             return Plan(result="current")
         plan: Plan[str] = Plan()

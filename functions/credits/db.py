@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import threading
+from typing import TypeAlias
 
 from google.cloud import firestore
 
@@ -26,6 +27,9 @@ IP_BLOCKS = "ip_blocks"
 USAGE_STATS = "usage_stats"
 APPLIED_CONFIG = "applied_config"
 JOB_RUNS = "job_runs"
+
+Snapshot: TypeAlias = firestore.DocumentSnapshot[firestore.DocumentReference]
+"""A document as the synchronous client reads it (what ``get``, ``get_all`` and ``stream`` yield)."""
 
 _lock = threading.Lock()
 _client: firestore.Client | None = None
@@ -56,5 +60,6 @@ def make_client(project: str | None = None) -> firestore.Client:
     if os.environ.get("FIRESTORE_EMULATOR_HOST"):
         from google.auth.credentials import AnonymousCredentials
 
-        return firestore.Client(project=project, credentials=AnonymousCredentials())
+        # google.auth's Credentials.__init__ carries no annotations.
+        return firestore.Client(project=project, credentials=AnonymousCredentials())  # type: ignore[no-untyped-call]
     return firestore.Client(project=project)

@@ -42,6 +42,8 @@ class InvalidRequest(CreditsError):
 
 
 class PromptRejected(CreditsError):
+    """Moderation refused the prompt; ``category`` names the matched term's category."""
+
     code = "invalid-argument"
     reason = "prompt_rejected"
 
@@ -50,6 +52,8 @@ class PromptRejected(CreditsError):
 
 
 class Unauthenticated(CreditsError):
+    """The call carries no Firebase Auth ID token (or one without a usable uid)."""
+
     code = "unauthenticated"
     reason = "unauthenticated"
 
@@ -58,6 +62,8 @@ class Unauthenticated(CreditsError):
 
 
 class AdminRequired(CreditsError):
+    """An admin-only call from a caller whose token lacks ``admin == true``."""
+
     code = "permission-denied"
     reason = "admin_required"
 
@@ -66,6 +72,8 @@ class AdminRequired(CreditsError):
 
 
 class AccountSuspended(CreditsError):
+    """The caller's account is suspended; it may not spend credits."""
+
     code = "permission-denied"
     reason = "account_suspended"
 
@@ -74,6 +82,8 @@ class AccountSuspended(CreditsError):
 
 
 class IpBlocked(CreditsError):
+    """The call comes from an address or range on the block list."""
+
     code = "permission-denied"
     reason = "ip_blocked"
 
@@ -117,6 +127,7 @@ class DataInvalid(CreditsError):
         self.problems = problems
 
     def as_details(self, *, for_admin: bool = False) -> dict[str, Any]:
+        """The base details, plus the damaged fields (``errors``) for an admin."""
         details = super().as_details()
         if for_admin:
             details["errors"] = dict(self.problems)
@@ -124,6 +135,8 @@ class DataInvalid(CreditsError):
 
 
 class RateLimited(CreditsError):
+    """A per-user or per-IP window is full; ``retry_after_seconds`` says when it frees up."""
+
     code = "resource-exhausted"
     reason = "rate_limited"
 
@@ -140,6 +153,8 @@ class RateLimited(CreditsError):
 
 
 class InsufficientCredits(CreditsError):
+    """The balance does not cover the charge; ``required`` and ``available`` say by how much."""
+
     code = "failed-precondition"
     reason = "insufficient_credits"
 
@@ -152,6 +167,8 @@ class InsufficientCredits(CreditsError):
 
 
 class InvalidTransition(CreditsError):
+    """The activity's status cannot move from ``from`` to ``to`` (the transition table refuses it)."""
+
     code = "failed-precondition"
     reason = "invalid_transition"
 
@@ -163,6 +180,8 @@ class InvalidTransition(CreditsError):
 
 
 class NotFound(CreditsError):
+    """The document a call names (an activity, a user) does not exist."""
+
     code = "not-found"
     reason = "not_found"
 
@@ -207,6 +226,7 @@ class ConfigurationInvalid(CreditsError):
         self.errors = errors
 
     def as_details(self, *, for_admin: bool = False) -> dict[str, Any]:
+        """The base details, plus the invalid settings (``errors``) for an admin."""
         details = super().as_details()
         if for_admin:
             details["errors"] = dict(self.errors)

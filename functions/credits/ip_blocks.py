@@ -26,7 +26,6 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from google.cloud import firestore
-from google.cloud.firestore_v1.base_document import DocumentSnapshot
 
 from . import db
 
@@ -121,7 +120,7 @@ def refs_for(client: firestore.Client, ip: str | None) -> list[firestore.Documen
     return [address_ref(client, bucket(ip)), ranges_ref(client)]
 
 
-def is_blocked(ip: str | None, address: DocumentSnapshot | None, ranges: DocumentSnapshot | None) -> bool:
+def is_blocked(ip: str | None, address: db.Snapshot | None, ranges: db.Snapshot | None) -> bool:
     """Whether ``ip`` is blocked, from the two documents of ``refs_for``.
 
     A damaged index is read as far as it is readable (a network that does not parse is
@@ -152,7 +151,7 @@ def _networks(cidrs: tuple[str, ...]) -> tuple[Network, ...]:
     return tuple(result)
 
 
-def stored_cidrs(snapshot: DocumentSnapshot) -> list[str]:
+def stored_cidrs(snapshot: db.Snapshot) -> list[str]:
     """The index's list of networks as stored (empty when missing or malformed)."""
     cidrs = (snapshot.to_dict() or {}).get("cidrs") if snapshot.exists else None
     return [c for c in cidrs if isinstance(c, str)] if isinstance(cidrs, list) else []

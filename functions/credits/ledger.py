@@ -35,10 +35,10 @@ from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
 from google.cloud import firestore
-from google.cloud.firestore_v1.base_document import DocumentSnapshot
 
 from . import db
 from .atomic import BALANCE_FIELD, Plan, Write
+from .db import Snapshot
 
 if TYPE_CHECKING:
     from .accounts import Account
@@ -184,7 +184,8 @@ def entry_ref(client: firestore.Client, entry_id: EntryId | str) -> firestore.Do
 
 def new_random_key(client: firestore.Client) -> str:
     """A fresh key for an entry that needs no idempotency (an unkeyed admin grant)."""
-    return client.collection(db.CREDIT_LOGS).document().id
+    key: str = client.collection(db.CREDIT_LOGS).document().id
+    return key
 
 
 def post(
@@ -193,7 +194,7 @@ def post(
     *,
     uid: str,
     account: Account | None,
-    snapshot: DocumentSnapshot,
+    snapshot: Snapshot,
     legs: Sequence[Leg],
     now: dt.datetime,
     low_balance_below: int,

@@ -24,13 +24,13 @@ from decimal import Decimal
 from typing import Any
 
 from google.cloud import firestore
-from google.cloud.firestore_v1.base_document import DocumentSnapshot
 
 from . import abuse, accounts, activity, config_store, db, notifications
 from .activity import ActivityState, Status
 from .atomic import Attempt, Deadline, Plan, Stats, run
 from .clock import Clock
 from .context import Caller, ClientContext
+from .db import Snapshot
 from .errors import NotFound
 from .ledger import EntryId, Leg
 from .policy import lifecycle as policy
@@ -158,7 +158,7 @@ def update_status(
 
 def _plan(
     attempt: Attempt,
-    activity_snap: DocumentSnapshot,
+    activity_snap: Snapshot,
     state: ActivityState,
     outcome: Outcome,
     account: accounts.Prepared,

@@ -31,7 +31,6 @@ from typing import Any
 
 from google.api_core import exceptions as gexc
 from google.cloud import firestore
-from google.cloud.firestore_v1.base_document import DocumentSnapshot
 from google.cloud.firestore_v1.base_query import FieldFilter
 
 from . import config_store, db, migrations, notifications
@@ -115,9 +114,9 @@ class _Budget:
         return self.left <= 0 or time.monotonic() >= self._end
 
 
-def _pages(query: firestore.Query, budget: _Budget) -> Iterator[list[DocumentSnapshot]]:
+def _pages(query: firestore.Query, budget: _Budget) -> Iterator[list[db.Snapshot]]:
     """Pages of ``query`` (which must be ordered), each starting after the last one."""
-    cursor: DocumentSnapshot | None = None
+    cursor: db.Snapshot | None = None
     while not budget.spent():
         page_query = query.limit(min(PAGE, budget.left))
         if cursor is not None:
@@ -132,7 +131,7 @@ def _pages(query: firestore.Query, budget: _Budget) -> Iterator[list[DocumentSna
         cursor = snaps[-1]
 
 
-def _delete_guarded(client: firestore.Client, snapshots: list[DocumentSnapshot]) -> int:
+def _delete_guarded(client: firestore.Client, snapshots: list[db.Snapshot]) -> int:
     """Delete documents unless they changed since read; returns how many were deleted."""
     if not snapshots:
         return 0
@@ -195,7 +194,7 @@ def sweep_stuck(
     return report
 
 
-def _sweep_one(client: firestore.Client, clock: Clock, snap: DocumentSnapshot, report: JobReport) -> None:
+def _sweep_one(client: firestore.Client, clock: Clock, snap: db.Snapshot, report: JobReport) -> None:
     request = StatusRequest(activity_id=snap.id, status="failed", error=SWEEP_ERROR)
     try:
         with notifications.reporting(client, clock, "resetRateLimits"):

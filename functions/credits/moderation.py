@@ -1,4 +1,4 @@
-"""Prompt moderation: find configured terms in a prompt despite the usual evasions, and leave
+r"""Prompt moderation: find configured terms in a prompt despite the usual evasions, and leave
 ordinary phrases that merely contain one ("killer whale", "Kill Bill poster") alone.
 
 What this module guarantees
@@ -16,7 +16,7 @@ What this module guarantees
   (zero-width space/joiner, soft hyphen) removed, common Cyrillic/Greek/Armenian look-alikes
   mapped to Latin, fullwidth and mathematical letters folded by NFKC.
 * Evasions defeated: leetspeak (0 o, 1 i/l, 3 e, 4 a, 5 s, 7 t, @ a, $ s, ! i, | l/i), punctuation
-  or invisible characters inside a word ("k.i.l.l", "mur-der", "k\\u200bill"), letters spelled
+  or invisible characters inside a word ("k.i.l.l", "mur-der", "k\u200bill"), letters spelled
   out with spaces ("k i l l"), stretched letters ("kiiill": each letter run of the prompt is at
   least as long as the term's, so "as" never matches "ass"), and for multi-word terms any
   whitespace or punctuation between the words, or none ("child-porn", "#childporn").
@@ -49,7 +49,7 @@ Exceptions: phrases that clear a term
 Cost and sharing
 ----------------
 * After normalisation, work is linear in the prompt length. The only regexes are
-  single-character classes and ``(.)\\1*`` style run scanners, none of which can backtrack
+  single-character classes and ``(.)\1*`` style run scanners, none of which can backtrack
   catastrophically. Per-word results are memoised per ``Moderator``, so repeated words are free.
   Exceptions cost a second pass over the same words, made only when a term that has exceptions
   matched and could decide the verdict; clean prompts never pay for it.
@@ -266,6 +266,8 @@ DEFAULT_EXCEPTIONS: dict[str, tuple[str, ...]] = {
 
 @dataclass(frozen=True, slots=True)
 class Match:
+    """A term found in a prompt: the term as configured, its category and its severity."""
+
     term: str  # as configured, so operators recognise their own entry
     category: str
     severity: str  # low | medium | high | critical

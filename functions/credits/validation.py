@@ -49,12 +49,15 @@ class Fields:
                 self.errors[_safe_name(key)] = "is not a known field"
 
     def present(self, name: str) -> bool:
+        """Whether the request has field ``name`` with a value other than null."""
         return name in self.data and self.data[name] is not None
 
     def fail(self, name: str, message: str) -> None:
+        """Record ``message`` for field ``name``, unless the field already has one."""
         self.errors.setdefault(name, message)
 
     def raise_if_any(self) -> None:
+        """Raise ``InvalidRequest`` with every recorded error, sorted by field, if there is one."""
         if self.errors:
             raise InvalidRequest(dict(sorted(self.errors.items())))
 
@@ -71,6 +74,9 @@ class Fields:
         pattern: re.Pattern[str] | None = None,
         pattern_message: str = "has characters that are not allowed",
     ) -> str | None:
+        """A string of ``min_len``..``max_len`` characters (after stripping, unless ``strip`` is
+        false), valid Unicode, matching ``pattern`` in full when one is given.
+        """
         if not self.present(name):
             if required:
                 self.fail(name, "is required")
@@ -103,6 +109,7 @@ class Fields:
         return value
 
     def choice(self, name: str, choices: tuple[str, ...], *, required: bool = True) -> str | None:
+        """A string that is exactly one of ``choices``."""
         if not self.present(name):
             if required:
                 self.fail(name, "is required")
@@ -154,6 +161,7 @@ class Fields:
         return number
 
     def boolean(self, name: str, *, required: bool = True) -> bool | None:
+        """A JSON boolean; no number or string stands in for one."""
         if not self.present(name):
             if required:
                 self.fail(name, "is required")

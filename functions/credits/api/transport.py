@@ -96,6 +96,7 @@ _clock: Clock = SystemClock()
 
 
 def caller_from(req: https_fn.CallableRequest[Any]) -> Caller:
+    """Who is calling, from the verified ID token: its uid and the claims the domain reads."""
     if req.auth is None or not req.auth.uid:
         raise Unauthenticated()
     if not is_document_id(req.auth.uid):
@@ -103,7 +104,8 @@ def caller_from(req: https_fn.CallableRequest[Any]) -> Caller:
         # cleanly instead of failing at the first write.
         raise InvalidRequest({"auth.uid": "this account's id cannot be used by this service"})
     token = req.auth.token or {}
-    firebase = token.get("firebase") if isinstance(token.get("firebase"), dict) else {}
+    firebase = token.get("firebase")
+    provider = firebase.get("sign_in_provider") if isinstance(firebase, dict) else None
     return Caller(
         uid=req.auth.uid,
         email=token.get("email") if isinstance(token.get("email"), str) else None,
@@ -111,11 +113,12 @@ def caller_from(req: https_fn.CallableRequest[Any]) -> Caller:
         is_admin=token.get("admin") is True,
         is_generator=token.get("generator") is True,
         email_verified=token.get("email_verified") is True,
-        anonymous=firebase.get("sign_in_provider") == "anonymous",
+        anonymous=provider == "anonymous",
     )
 
 
 def context_from(request: flask.Request) -> ClientContext:
+    """Where the call comes from: the client's address, country and user agent."""
     return ClientContext(ip=client_ip(request), country=client_country(request), user_agent=user_agent(request))
 
 
@@ -138,6 +141,7 @@ def client_ip(request: flask.Request) -> str | None:
 
 
 def client_country(request: flask.Request) -> str | None:
+    """The client's two-letter country from the first of ``COUNTRY_HEADERS`` that names a real one."""
     for header in COUNTRY_HEADERS:
         value = (request.headers.get(header) or "").strip().upper()
         if len(value) == 2 and value.isalpha() and value not in ("XX", "ZZ"):
@@ -146,6 +150,7 @@ def client_country(request: flask.Request) -> str | None:
 
 
 def user_agent(request: flask.Request) -> str | None:
+    """The ``User-Agent`` header, cut to ``MAX_USER_AGENT`` characters; None when absent."""
     value = request.headers.get("User-Agent")
     return value[:MAX_USER_AGENT] if value else None
 
