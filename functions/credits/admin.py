@@ -16,7 +16,7 @@ from typing import Any
 
 from google.cloud import firestore
 
-from . import accounts, audit, config_store, db, ip_blocks, ledger, notifications, stats
+from . import accounts, audit, config_store, db, ip_blocks, ledger, notifications, rollup, stats
 from .atomic import Attempt, Deadline, Plan, run
 from .clock import Clock
 from .context import Caller, ClientContext
@@ -361,9 +361,10 @@ def set_ip_block(
 
 def usage_stats(client: firestore.Client, clock: Clock, actor: Caller, ctx: ClientContext, data: Any) -> dict[str, Any]:
     """``getUsageStats {range?}``: the range's figures at a bounded, reported cost (see
-    ``stats``), and an audit entry of the look."""
+    ``stats``), and an audit entry of the look.
+    """
     f = Fields(data if data is not None else {}, {"range"})
-    range_name = f.choice("range", tuple(stats.RANGES), required=False) or "24h"
+    range_name = f.choice("range", tuple(rollup.RANGES), required=False) or "24h"
     f.raise_if_any()
     now = clock.now()
     result, cost = stats.usage_stats(client, now, range_name)

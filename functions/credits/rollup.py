@@ -108,7 +108,8 @@ ByType = dict[str, Counts]
 class Range:
     """One of ``getUsageStats``' ranges: ``buckets`` buckets of ``step``, the last one the
     current (partial) bucket. The same window, taken at a cursor, is what a user's sliding
-    total for the range covers."""
+    total for the range covers.
+    """
 
     name: str
     interval: Literal["hour", "day"]
@@ -116,6 +117,7 @@ class Range:
 
     @property
     def step(self) -> dt.timedelta:
+        """The length of one bucket: an hour or a day."""
         return HOUR if self.interval == "hour" else DAY
 
     def since(self, when: dt.datetime) -> dt.datetime:
@@ -141,36 +143,44 @@ LONGEST_DAYS = max(r.buckets for r in DAY_RANGES)
 
 def utc(when: dt.datetime) -> dt.datetime:
     """A plain ``datetime`` in UTC. Firestore returns ``DatetimeWithNanoseconds``, whose
-    copies made by ``replace`` or ``astimezone`` cannot be written back."""
+    copies made by ``replace`` or ``astimezone`` cannot be written back.
+    """
     w = when.astimezone(dt.UTC)
     return dt.datetime(w.year, w.month, w.day, w.hour, w.minute, w.second, w.microsecond, tzinfo=dt.UTC)
 
 
 def floor_hour(when: dt.datetime) -> dt.datetime:
+    """The start of the UTC hour ``when`` falls in."""
     return utc(when).replace(minute=0, second=0, microsecond=0)
 
 
 def floor_day(when: dt.datetime) -> dt.datetime:
+    """The start of the UTC day ``when`` falls in."""
     return utc(when).replace(hour=0, minute=0, second=0, microsecond=0)
 
 
 def hour_key(when: dt.datetime) -> str:
+    """``YYYYMMDDHH`` of the UTC hour."""
     return utc(when).strftime("%Y%m%d%H")
 
 
 def day_key(when: dt.datetime) -> str:
+    """``YYYYMMDD`` of the UTC day."""
     return utc(when).strftime("%Y%m%d")
 
 
 def hour_doc_id(when: dt.datetime) -> str:
+    """The id of an hour's rollup document."""
     return "h" + hour_key(when)
 
 
 def day_doc_id(when: dt.datetime) -> str:
+    """The id of a day's rollup document."""
     return "d" + day_key(when)
 
 
 def hours_between(start: dt.datetime, end: dt.datetime) -> list[dt.datetime]:
+    """The starts of the hours in ``[start, end)``."""
     out = []
     at = start
     while at < end:
@@ -183,14 +193,17 @@ def hours_between(start: dt.datetime, end: dt.datetime) -> list[dt.datetime]:
 
 
 def empty_counts() -> Counts:
+    """Every counter at zero."""
     return dict.fromkeys(COUNTERS, 0)
 
 
 def empty_by_type() -> ByType:
+    """Every counter at zero for every generation type."""
     return {t: empty_counts() for t in GENERATION_TYPES}
 
 
 def add_by_type(into: ByType, other: ByType) -> ByType:
+    """Add ``other``'s counters into ``into`` (returned)."""
     for kind, counts in other.items():
         target = into.setdefault(kind, empty_counts())
         for name in COUNTERS:
@@ -199,6 +212,7 @@ def add_by_type(into: ByType, other: ByType) -> ByType:
 
 
 def total_of(by_type: ByType) -> Counts:
+    """The counters summed over the generation types."""
     total = empty_counts()
     for counts in by_type.values():
         for name in COUNTERS:
@@ -226,7 +240,8 @@ def by_type_from_doc(value: Any) -> ByType:
 
 def entry_type(record: dict[str, Any]) -> str | None:
     """The generation type of a ledger entry or usage log; None for anything else (the
-    queries select these types; a hand-edited record with another one is not counted)."""
+    queries select these types; a hand-edited record with another one is not counted).
+    """
     kind = record.get("type")
     return kind if kind in GENERATION_TYPES else None
 
@@ -267,7 +282,8 @@ def add_usage_log(by_type: ByType, usage: dict[str, Any]) -> bool:
 def user_totals(doc: dict[str, Any] | None, span: dict[str, tuple[int, int]], cursor: dt.datetime) -> dict[str, Any]:
     """A user's rollup document brought to ``cursor``: ``span`` (hour key -> (credits used,
     generations)) added, keys that left every window dropped, every range's totals
-    recomputed. Pure, so that a test can check it against a recount."""
+    recomputed. Pure, so that a test can check it against a recount.
+    """
     doc = doc or {}
     hours = {k: dict(v) for k, v in (doc.get("hours") or {}).items() if isinstance(v, dict)}
     days = {k: dict(v) for k, v in (doc.get("days") or {}).items() if isinstance(v, dict)}
@@ -300,7 +316,8 @@ def user_totals(doc: dict[str, Any] | None, span: dict[str, tuple[int, int]], cu
 
 def window_at(r: Range, cursor: dt.datetime) -> tuple[dt.datetime, dt.datetime]:
     """What a user's total for ``r`` covers once the rollups reach ``cursor``: the closed part
-    of the range read while the current hour is the one starting at ``cursor``."""
+    of the range read while the current hour is the one starting at ``cursor``.
+    """
     return r.since(cursor), cursor
 
 
@@ -309,7 +326,8 @@ def window_at(r: Range, cursor: dt.datetime) -> tuple[dt.datetime, dt.datetime]:
 
 class RollupInconsistent(Exception):
     """The state and a day document disagree (a hand edit, or a partial restore). Delete
-    ``usage_rollups`` and ``usage_rollup_users`` to rebuild them from the records."""
+    ``usage_rollups`` and ``usage_rollup_users`` to rebuild them from the records.
+    """
 
 
 class RollupLeaseLost(Exception):
@@ -331,6 +349,7 @@ class RollupReport:
     per_span: list[dict[str, Any]] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
+        """The report as logged."""
         return {
             "hours": self.hours,
             "spans": self.spans,
@@ -344,6 +363,7 @@ class RollupReport:
 
 
 def state_ref(client: firestore.Client) -> Any:
+    """The rollups' state document (cursor, start, lease)."""
     return client.collection(ROLLUPS).document(STATE_DOC)
 
 
@@ -435,7 +455,8 @@ def generation_records(client: firestore.Client, collection: str) -> Any:
 
 def _initial_start(client: firestore.Client, limit: dt.datetime, report: RollupReport) -> dt.datetime:
     """Where a first run starts: the UTC day of the oldest record, but no earlier than the
-    longest range can reach (so a day document always covers its day from midnight)."""
+    longest range can reach (so a day document always covers its day from midnight).
+    """
     earliest: dt.datetime | None = None
     for collection, time_field in ((db.CREDIT_LOGS, "createdAt"), (db.USAGE_LOGS, "completedAt")):
         docs = list(generation_records(client, collection).order_by(time_field).limit(1).stream())
@@ -490,7 +511,8 @@ def _roll_span(
     user_batch: int,
 ) -> Any:
     """Roll up the closed hours ``[start, end)`` (one UTC day at most); returns the state
-    document's new update time."""
+    document's new update time.
+    """
     reads_before, writes_before = report.reads, report.writes
     hours = hours_between(start, end)
     by_hour: dict[str, ByType] = {hour_key(h): empty_by_type() for h in hours}

@@ -57,15 +57,18 @@ class Cost:
     index_entries: int = 0
 
     def aggregation(self, matched: int) -> None:
+        """Count one aggregation query that matched ``matched`` index entries."""
         self.aggregation_queries += 1
         self.index_entries += matched
         self.aggregation_reads += max(1, math.ceil(matched / AGGREGATION_BATCH))
 
     @property
     def total(self) -> int:
+        """The billed reads: documents plus aggregation reads."""
         return self.documents + self.aggregation_reads
 
     def as_dict(self) -> dict[str, int]:
+        """The cost as the response reports it."""
         return {
             "documents": self.documents,
             "aggregationQueries": self.aggregation_queries,
@@ -105,7 +108,8 @@ def _iso(when: dt.datetime) -> str:
 
 def _aggregate(query: Any, *sums: tuple[str, str]) -> AggregationQuery:
     """A count (alias ``n``: every query counts what it matched, for the billing rule) and
-    sums of ``(field, alias)`` over ``query``."""
+    sums of ``(field, alias)`` over ``query``.
+    """
     aggregation = AggregationQuery(query)
     aggregation.add_aggregations([CountAggregation(alias="n"), *(SumAggregation(f, alias=a) for f, a in sums)])
     return aggregation
@@ -125,7 +129,7 @@ def _piece_tasks(client: firestore.Client, lo: dt.datetime, hi: dt.datetime) -> 
     """The aggregation queries behind one open piece ``[lo, hi)``: 4 per generation type."""
     logs = client.collection(db.CREDIT_LOGS)
     usage = client.collection(db.USAGE_LOGS)
-    tasks = []
+    tasks: list[tuple[str, str, Any]] = []
     for kind in GENERATION_TYPES:
         ledger = (
             logs.where(filter=FieldFilter("type", "==", kind))

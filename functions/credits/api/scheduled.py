@@ -1,12 +1,13 @@
 """The schedules and the configuration trigger: thin wrappers around ``credits.maintenance``,
-``credits.rollup`` and ``credits.config_store``."""
+``credits.rollup`` and ``credits.config_store``.
+"""
 
 from __future__ import annotations
 
 import logging
-from typing import Any
 
 from firebase_functions import firestore_fn, scheduler_fn
+from firebase_functions.core import Change
 
 from .. import config_store, db, maintenance, rollup
 from ..clock import SystemClock
@@ -51,7 +52,7 @@ def rollupUsageStats(event: scheduler_fn.ScheduledEvent) -> None:  # noqa: N802 
 
 
 @firestore_fn.on_document_written(document="system_config/{docId}", timeout_sec=60)
-def onConfigWritten(event: firestore_fn.Event[firestore_fn.Change[Any]]) -> None:  # noqa: N802 - a function name
+def onConfigWritten(event: firestore_fn.Event[Change[db.Snapshot | None]]) -> None:  # noqa: N802 - a function name
     """Check a hand edit of ``system_config/credits`` or ``/moderation`` within seconds."""
     name = str(event.params.get("docId", ""))
     outcome = config_store.check_edit(db.client(), SystemClock(), name)
