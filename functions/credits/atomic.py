@@ -287,6 +287,7 @@ def _run(
 ) -> T:
     ambiguous = False
     number = 0
+    lost_races = 0
     backoff = 0.008
     while True:
         number += 1
@@ -294,15 +295,18 @@ def _run(
         try:
             plan = step(attempt)
         except (gexc.ServiceUnavailable, gexc.DeadlineExceeded, gexc.InternalServerError, gexc.Unknown, gexc.RetryError) as err:
-            # A read that failed changed nothing: retry while the budget lasts.
+            # A read that failed changed nothing: retry while the budget lasts. If the budget
+            # ran out after lost races, they are the story: contention, not an outage.
             _count(stats, attempt, 0)
-            backoff = _pause(deadline, backoff, 0.5, BackendUnavailable(), err)
+            give_up: CreditsError = Contention(number) if lost_races else BackendUnavailable()
+            backoff = _pause(deadline, backoff, 0.5, give_up, err)
             continue
         if plan.writes:
             try:
                 _commit(client, plan.writes, deadline)
             except _CONFLICTS:
                 _count(stats, attempt, 0)
+                lost_races += 1
                 # Full jitter: contenders spread out instead of colliding again in lockstep.
                 backoff = _pause(deadline, backoff, 0.25, Contention(number), None)
                 continue

@@ -79,11 +79,11 @@ def test_an_invalid_hand_edit_never_stops_or_prices_a_charge_and_is_put_back(
         for start in range(0, 20, 5):
             pool.submit(charging_while, chargers[start : start + 5], stop, seen)
         time.sleep(1.5)
-        console_write(db, CREDITS, {"costs": {"image": "1"}, "colour": "blue"})  # a typo and a stray key
+        console_write(db, CREDITS, {"costs": {"image": "1"}, stray: "blue"})  # a typo and a stray key
         reverted_after = wait_for(
             lambda: (
                 (db.document(CREDITS).get().to_dict() or {}).get("costs", {}).get("image") == 2
-                and "colour" not in (db.document(CREDITS).get().to_dict() or {})
+                and stray not in (db.document(CREDITS).get().to_dict() or {})
             )
         )
         time.sleep(1.0)
