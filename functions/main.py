@@ -10,6 +10,7 @@ from credits.api.admin import set_ip_block as setIpBlock
 from credits.api.admin import set_user_status as setUserStatus
 from credits.api.admin import update_credit_configuration as updateCreditConfiguration
 from credits.api.scheduled import cleanupOldData, resetRateLimits
+from credits.api.user import get_credit_status as getCreditStatus
 from credits.api.user import update_ai_activity_status as updateAIActivityStatus
 from credits.api.user import validate_and_deduct_credits as validateAndDeductCredits
 from firebase_admin import get_app, initialize_app
@@ -23,6 +24,7 @@ except ValueError:
 
 __all__ = [
     "cleanupOldData",
+    "getCreditStatus",
     "getUsageStats",
     "grantCreditsToUser",
     "resetRateLimits",

@@ -15,7 +15,7 @@ import datetime as dt
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StrictInt, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, ValidationError, field_validator
 
 from . import money
 from .errors import ConfigurationInvalid, InvalidRequest
@@ -141,6 +141,23 @@ class Abuse(BaseModel):
         return money.to_decimal(value)
 
 
+class Signup(BaseModel):
+    """Who receives the sign-up grant (``defaultCredits``)."""
+
+    model_config = _STRICT
+
+    requireVerifiedEmail: StrictBool = False
+    grantsPerIpPerDay: Annotated[StrictInt, Field(ge=0, le=1_000_000)] = 3
+
+
+class Lifecycle(BaseModel):
+    """Who may report how a generation ended (see ``docs/design.md``, the trust model)."""
+
+    model_config = _STRICT
+
+    ownerReportsOutcome: StrictBool = False
+
+
 class CreditConfig(BaseModel):
     """``system_config/credits``. Field names are the contract's (camelCase)."""
 
@@ -148,7 +165,10 @@ class CreditConfig(BaseModel):
 
     costs: Costs = Field(default_factory=Costs)
     defaultCredits: Annotated[StrictInt, Field(ge=0, le=1_000_000)] = 100
+    lowBalanceThreshold: Annotated[StrictInt, Field(ge=0, le=1_000_000)] = 20
     rateLimits: RateLimits = Field(default_factory=RateLimits)
+    signup: Signup = Field(default_factory=Signup)
+    lifecycle: Lifecycle = Field(default_factory=Lifecycle)
     moderation: Moderation = Field(default_factory=Moderation)
     retentionDays: Annotated[StrictInt, Field(ge=1, le=3650)] = 90
     abuse: Abuse = Field(default_factory=Abuse)

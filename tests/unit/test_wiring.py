@@ -13,6 +13,7 @@ CALLABLES = {
     "setUserStatus",
     "setIpBlock",
     "getUsageStats",
+    "getCreditStatus",
 }
 
 

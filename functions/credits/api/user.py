@@ -6,6 +6,7 @@ from typing import Any
 
 from ..charging import ChargeRequest, charge
 from ..lifecycle import StatusRequest, update_status
+from ..status import StatusQuery, credit_status
 from .transport import Call, callable_endpoint
 
 
@@ -21,3 +22,9 @@ def update_ai_activity_status(call: Call, data: Any) -> dict[str, Any]:
     """Move a generation along its lifecycle; settles or refunds when it ends."""
     request = StatusRequest.parse(data)
     return update_status(call.client, call.clock, call.caller, call.ctx, request)
+
+
+@callable_endpoint("getCreditStatus", timeout_sec=60)
+def get_credit_status(call: Call, data: Any) -> dict[str, Any]:
+    """Balance, status, prices, remaining rate limits and an optional cost preview."""
+    return credit_status(call.client, call.clock, call.caller, call.ctx, StatusQuery.parse(data))
