@@ -14,6 +14,8 @@ EMULATOR_CONFIG="firebase.json"
 EMULATOR_CONFIG_ARGS=()
 export CREDITS_FUNCTIONS_HOST="127.0.0.1:$((5001 + EMULATOR_OFFSET))"
 export CREDITS_EMULATOR_RUN="run-$$-$RANDOM$RANDOM"
+# The emulators every run starts (Hosting serves web/dist, the pages the browser tests drive).
+CREDITS_EMULATORS="${CREDITS_EMULATORS:-auth,firestore,functions,hosting}"
 # The functions' clock offset (emulator-only time travel for window roll-over tests).
 export CREDITS_CLOCK_OFFSET_FILE="$PWD/.tools/clock-offset-$EMULATOR_OFFSET"
 echo 0 >"$CREDITS_CLOCK_OFFSET_FILE"
@@ -75,7 +77,7 @@ run_under_emulators() {
   local status
   check_emulator_ports
   set +e
-  firebase emulators:exec "${EMULATOR_CONFIG_ARGS[@]}" --only auth,firestore,functions --project "$CREDITS_PROJECT_ID" "$1" |
+  firebase emulators:exec "${EMULATOR_CONFIG_ARGS[@]}" --only "$CREDITS_EMULATORS" --project "$CREDITS_PROJECT_ID" "$1" |
     grep --line-buffered -v -E '^i  functions: (Beginning execution of|Finished) "'
   status="${PIPESTATUS[0]}"
   set -e

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Starts the backend locally: Auth, Firestore and Functions emulators, seeded with the
-# default configuration, a demo admin and a demo user. Ctrl-C stops everything.
+# default configuration, a demo admin and a demo user, and the Hosting emulator serving the
+# demo app (web/dist) with the demo generator loop behind it. Ctrl-C stops everything.
 #
 #   scripts/start.sh
 set -euo pipefail
@@ -14,9 +15,11 @@ source scripts/emulators.sh
 check_emulator_ports
 
 LOG="$ROOT/.tools/emulators.log"
-firebase emulators:start "${EMULATOR_CONFIG_ARGS[@]}" --only auth,firestore,functions --project "$CREDITS_PROJECT_ID" >"$LOG" 2>&1 &
+firebase emulators:start "${EMULATOR_CONFIG_ARGS[@]}" --only "$CREDITS_EMULATORS" --project "$CREDITS_PROJECT_ID" >"$LOG" 2>&1 &
 EMULATORS=$!
+GENERATOR=""
 stop() {
+  [ -z "$GENERATOR" ] || kill "$GENERATOR" 2>/dev/null || true
   kill "$EMULATORS" 2>/dev/null || true
   wait "$EMULATORS" 2>/dev/null || true
   stop_run_workers
@@ -39,6 +42,11 @@ AUTH_PORT=$((9099 + EMULATOR_OFFSET))
 FIRESTORE_PORT=$((8080 + EMULATOR_OFFSET))
 FUNCTIONS_PORT=$((5001 + EMULATOR_OFFSET))
 FIREBASE_AUTH_EMULATOR_HOST="127.0.0.1:$AUTH_PORT" FIRESTORE_EMULATOR_HOST="127.0.0.1:$FIRESTORE_PORT" python scripts/seed.py
+HOSTING_PORT=$((5000 + EMULATOR_OFFSET))
+# The demo's stand-in model pipeline: moves pending generations along as the generator identity.
+FIREBASE_AUTH_EMULATOR_HOST="127.0.0.1:$AUTH_PORT" FIRESTORE_EMULATOR_HOST="127.0.0.1:$FIRESTORE_PORT" \
+  python scripts/demo_generator.py >"$ROOT/.tools/demo-generator.log" 2>&1 &
+GENERATOR=$!
 
 cat <<TXT
 
@@ -58,6 +66,10 @@ Call it as the web client does (an ID token from the Auth emulator, then the cal
 
 From a web app: connectAuthEmulator(auth, "http://127.0.0.1:$AUTH_PORT"),
 connectFunctionsEmulator(functions, "127.0.0.1", $FUNCTIONS_PORT), then httpsCallable(functions, "validateAndDeductCredits").
+
+The demo app (sign in, live balance, cost preview, generations moved along by
+scripts/demo_generator.py, log .tools/demo-generator.log):
+  http://127.0.0.1:$HOSTING_PORT/demo/
 
 Ctrl-C stops the emulators.
 TXT

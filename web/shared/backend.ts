@@ -46,7 +46,11 @@ export function connectBackend(): Backend {
       firestore: DEFAULT_EMULATOR_PORTS.firestore + offset,
       functions: DEFAULT_EMULATOR_PORTS.functions + offset,
     },
-    appCheck: { mode: "emulator", debugToken: "demo-page" },
+    // `?appCheck=sdk-debug` uses the SDK's own debug provider instead, to see what it does here.
+    appCheck:
+      params.get("appCheck") === "sdk-debug"
+        ? { mode: "debug", siteKey: "emulator-site-key", debugToken: "00000000-0000-4000-8000-000000000000" }
+        : { mode: "emulator", debugToken: "demo-page" },
   });
   return { session, emulated: true, projectId };
 }
