@@ -12,7 +12,8 @@ It signs in as the demo generator (``generator@demo.test``, ID token claim
 ``generator == true``). The account is seeded by ``scripts/seed.py``; where it is missing,
 this script creates it on the Auth emulator. Finding the work uses the Firestore emulator
 directly (a pipeline reads its queue with its own authority); every change goes through
-``updateAIActivityStatus``. Emulators only.
+``updateAIActivityStatus``. Emulators only; generations created before it started are left
+alone.
 
     scripts/demo_generator.py                  # started by scripts/start.sh
     scripts/demo_generator.py --step-seconds 0.2
@@ -21,6 +22,7 @@ directly (a pipeline reads its queue with its own authority); every change goes 
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import json
 import logging
 import os
@@ -40,6 +42,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "functions"))
 
 from credits import db  # noqa: E402
+from google.cloud import firestore  # noqa: E402
 from google.cloud.firestore_v1.base_query import FieldFilter  # noqa: E402
 
 GENERATOR = ("generator@demo.test", "demo-generator-password")
@@ -171,17 +174,27 @@ def main() -> int:
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())
     seen: set[str] = set()
+    # Generations from before this loop started are not the demo's (the hourly sweep refunds
+    # abandoned ones); a backlog of them would only delay the new ones a person is watching.
+    started = dt.datetime.now(dt.UTC) - dt.timedelta(seconds=5)
     log.info("watching ai_activity for pending generations (project %s)", project)
     with ThreadPoolExecutor(max_workers=4) as pool:
         while not stop.is_set():
             try:
-                pending = client.collection(db.AI_ACTIVITY).where(filter=FieldFilter("status", "==", "pending")).limit(20).get()
+                pending = (
+                    client.collection(db.AI_ACTIVITY)
+                    .where(filter=FieldFilter("status", "==", "pending"))
+                    .order_by("createdAt", direction=firestore.Query.DESCENDING)
+                    .limit(25)
+                    .get()
+                )
             except Exception as err:  # the emulator going away at shutdown
                 log.warning("cannot read the queue: %s", type(err).__name__)
                 stop.wait(2)
                 continue
             for snap in pending:
-                if snap.id not in seen:
+                created = snap.get("createdAt") if "createdAt" in (snap.to_dict() or {}) else None
+                if snap.id not in seen and (created is None or created >= started):
                     seen.add(snap.id)
                     pool.submit(run_one, backend, snap.id, snap.to_dict() or {}, args.step_seconds)
             stop.wait(args.poll_seconds)

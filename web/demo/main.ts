@@ -340,14 +340,20 @@ function upgradePrompt(required: number, available: number): HTMLElement {
     text(` This needs ${required.toLocaleString("en-US")}, you have ${available.toLocaleString("en-US")}: ${Math.max(0, required - available).toLocaleString("en-US")} more to go. `),
     h("button", "Get more credits", "upgrade-button"),
   );
+  if (upgradeAsked) box.append(h("p", "Plans are not part of this demo: an admin can add credits (grantCreditsToUser).", "upgrade-note", "upgrade-note"));
   return box;
 }
 
 function rateLimitNote(failure: Extract<CreditsFailure, { reason: "rate_limited" }> | null): HTMLElement {
   const box = h("div", "", "rate-limit");
   box.className = "rate-limit";
-  const who = failure?.scope === "ip" ? "from your network" : "for this type";
-  const limit = failure ? ` You have used all ${failure.limit} generations allowed ${who} in ${formatSeconds(failure.windowSeconds)}.` : " You have reached the limit for this type for now.";
+  const type = typeSelect.value as GenerationType;
+  const known = state.status?.rateLimits?.[type]?.limit;
+  let limit: string;
+  const used = (n: number, what: string) => (n === 1 ? `your 1 ${what}` : `all ${n} ${what}s`);
+  if (failure?.scope === "ip") limit = ` Your network has used ${used(failure.limit, "request")} allowed per ${windowText(failure.windowSeconds)}.`;
+  else if (failure) limit = ` You have used ${used(failure.limit, `${type} generation`)} allowed per ${windowText(failure.windowSeconds)}.`;
+  else limit = known ? ` You have used ${used(known, `${type} generation`)} allowed for now.` : " You have reached the limit for now.";
   box.append(h("strong", "Slow down a little."), text(limit + " You can generate again in "), h("span", formatSeconds(state.waitSeconds ?? 0), "countdown"), text("."));
   return box;
 }
@@ -426,7 +432,19 @@ function renderRecent(): void {
   if (!state.recent.length) list.append(h("li", "Nothing yet.", undefined, "empty"));
 }
 
+// Plans and payments are not part of this demo; the button says what would happen.
+let upgradeAsked = false;
+document.addEventListener("click", (e) => {
+  if (!(e.target as HTMLElement).closest("[data-testid=upgrade-button]")) return;
+  upgradeAsked = true;
+  render();
+});
+
 // ------------------------------------------------------------------ helpers
+function windowText(seconds: number): string {
+  const named: Record<number, string> = { 60: "minute", 3600: "hour", 86400: "day" };
+  return named[seconds] ?? `${formatSeconds(seconds)} (min:s)`;
+}
 function value(id: string): string {
   return $<HTMLInputElement>(id).value.trim();
 }
