@@ -79,7 +79,7 @@ export async function openLimits(adminClient) {
 
 /** Resolves with the first value `watch` reports that satisfies `predicate`. */
 export function until(watch, predicate, timeoutMs = 20_000) {
-  return new Promise((resolve, reject) => {
+  const promise = new Promise((resolve, reject) => {
     const seen = [];
     let stop = () => {};
     const timer = setTimeout(() => {
@@ -95,6 +95,9 @@ export function until(watch, predicate, timeoutMs = 20_000) {
       }
     });
   });
+  // Handled even when a test fails before awaiting it (the listener stops at the timeout).
+  promise.catch(() => {});
+  return promise;
 }
 
 export async function closeAll() {

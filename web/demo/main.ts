@@ -177,6 +177,8 @@ typeSelect.addEventListener("change", () => {
   render();
   schedulePreview(0);
 });
+// A "Try again" resends the very same request; once the request changes it is a new one.
+for (const input of [typeSelect, quantityInput, promptInput]) input.addEventListener("input", () => (state.retryRequestId = null));
 quantityInput.addEventListener("input", () => {
   state.preview = null;
   render();
