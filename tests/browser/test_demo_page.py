@@ -176,3 +176,14 @@ def test_a_withheld_sign_up_grant_is_explained(page: Any, shots: Any, admin: emu
         page.screenshot(path=shots / "09-withheld-grant.png")
     finally:
         configure(admin, {"signup": {"grantsPerIpPerDay": 1_000_000}})
+
+
+def test_the_low_balance_warning_appears_live_when_the_balance_falls_below_the_threshold(page: Any) -> None:
+    user = emu.sign_up()
+    open_signed_in(page, user)
+    expect(page.get_by_test_id("low-balance")).to_be_hidden()
+    choose(page, "image", "9")
+    assert preview_cost(page) == 90
+    page.get_by_test_id("generate").click()
+    expect(page.get_by_test_id("balance")).to_have_text("10")
+    expect(page.get_by_test_id("low-balance")).to_be_visible()
