@@ -1,17 +1,27 @@
 """Throughput of ``credits.moderation`` on a 500-term list.
 
-    PYTHONPATH=functions .venv/bin/python bench/bench_moderation.py [--json PATH]
+    .venv/bin/python bench/bench_moderation.py [--json PATH] [--baseline FILE]
 
 Builds 500 terms (the defaults plus deterministic pseudo-words and pseudo-phrases), then checks
 English-like prompts of 100, 2,000 and 20,000 characters and prints, per size, prompts per
-second, mean and p99 latency. Everything is seeded, so runs differ only by machine noise.
-Each size is timed twice, with the per-word memo warm (a live instance) and emptied before
-every check (unseen vocabulary), for a fixed budget each: the whole run takes about 15 s.
+second, mean and p99 latency. Two families of prompts: "plain" ones, whose words hit no term,
+and "near" ones, the same with an ordinary phrase containing a default term ("killer whale",
+"Kill Bill poster", ...) every 30 words or so, which is where exceptions cost something.
+Everything is seeded, so runs differ only by machine noise. Each size and family is timed
+twice, with the per-word memos warm (a live instance) and emptied before every check (unseen
+vocabulary), for a fixed budget each; then a few adversarial prompts are timed one by one.
+The whole run takes about 30 s.
+
+``--baseline FILE`` also loads an older moderation.py (``git show REV:functions/credits/moderation.py
+> /tmp/moderation_old.py``) and times both versions on the same prompts, alternating between
+them in four slices per row, so that a busy machine slows both alike; it prints the ratio of
+their throughputs (current / baseline) per row.
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import json
 import pathlib
 import platform
@@ -21,16 +31,14 @@ import sys
 import time
 from typing import Any
 
-ROOT = pathlib.Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "functions"))
-
-from credits.moderation import DEFAULT_TERMS, Moderator  # noqa: E402
+from credits.moderation import DEFAULT_TERMS, Moderator
 
 SEED = 20240601
 TERM_COUNT = 500
 SIZES = (100, 2_000, 20_000)
 PROMPTS_PER_SIZE = {100: 400, 2_000: 60, 20_000: 12}
-BUDGET_SECONDS = 2.0  # per size and memo state, after warm-up
+BUDGET_SECONDS = 1.0  # per size, family, memo state and version, after warm-up
+SLICES = 4  # the budget is spent in this many slices, alternating between versions
 CATEGORIES = ("violence", "weapons", "hate", "harassment", "sexual", "drugs", "spam")
 SEVERITIES = ("low", "medium", "high", "critical")
 
@@ -52,6 +60,23 @@ please make draw show create generate imagine describe add remove keep change us
 very quite rather slightly extremely beautiful lovely quiet busy empty crowded tiny huge
 """.split()
 PUNCTUATION = [",", ",", ".", ".", ";", ":", "!", "?", " -"]
+# Ordinary phrases that contain a default term (written here, not imported, so that an older
+# version of the module without exceptions can be timed on the very same prompts).
+NEAR_MISSES = [
+    "a pod of killer whales", "Kill Bill poster", "a murder of crows", "suicide doors", "dressed to kill,",
+    "a comedian killing it on stage", "The Killers album", "oilseed rape fields", "killer heels",
+    "Murder on the Orient Express", "the suicide squeeze", "spare me the gory details",
+]  # fmt: skip
+ADVERSARIAL = {
+    "spelled-out run of 10,000 letters": "k " * 10_000,
+    "one chunk of 14,000 atoms": "a.b" * 7_000,
+    "ambiguous leet everywhere": "1|" * 10_000,
+    "one 20,000-letter word": "x" * 20_000,
+    "20,000 invisible characters": "\u200b" * 20_000,
+    "1,500 cleared phrases": "killer whale " * 1_500,
+    "5,000 words that start exceptions": "the " * 5_000,
+    "2,000 matches of a term with exceptions": "kill " * 2_000,
+}
 
 
 def pseudo_word(rng: random.Random) -> str:
@@ -75,7 +100,7 @@ def build_terms(rng: random.Random) -> list[dict[str, str]]:
     return terms
 
 
-def build_prompt(rng: random.Random, length: int) -> str:
+def build_prompt(rng: random.Random, length: int, *, near: bool = False) -> str:
     parts: list[str] = []
     size = 0
     capitalise = True
@@ -90,68 +115,135 @@ def build_prompt(rng: random.Random, length: int) -> str:
             capitalise = mark in ".!?"
         if rng.random() < 0.01:
             word = f"{rng.randint(2, 4096)}px"
+        if near and rng.random() < 1 / 30:
+            word = rng.choice(NEAR_MISSES)
         parts.append(word)
         size += len(word) + 1
     return " ".join(parts)[:length]
 
 
-def measure(moderator: Moderator, prompts: list[str], *, cold: bool) -> dict[str, Any]:
-    """Warm: the per-word memo is full, as on a live instance. Cold: it is emptied before every
-    check (reaching into a private attribute: this is the worst case for unseen vocabulary)."""
-    for prompt in prompts:
-        moderator.check(prompt)
-    timings: list[float] = []
-    deadline = time.perf_counter() + BUDGET_SECONDS
-    while time.perf_counter() < deadline:
+def load_baseline(path: pathlib.Path) -> Any:
+    """An older moderation.py as a module of its own (it imports only the standard library)."""
+    spec = importlib.util.spec_from_file_location("baseline_moderation", path)
+    assert spec is not None and spec.loader is not None, path
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up
+    spec.loader.exec_module(module)
+    return module
+
+
+def _memos(moderator: Any) -> list[dict[str, Any]]:
+    return [getattr(moderator, name) for name in ("_memo", "_exception_memo") if hasattr(moderator, name)]
+
+
+def measure(versions: dict[str, Any], prompts: list[str], *, family: str, cold: bool) -> dict[str, dict[str, Any]]:
+    """Warm: the per-word memos are full, as on a live instance. Cold: they are emptied before
+    every check (reaching into private attributes: the worst case for unseen vocabulary)."""
+    timings: dict[str, list[float]] = {label: [] for label in versions}
+    for moderator in versions.values():
         for prompt in prompts:
-            if cold:
-                moderator._memo.clear()
-            started = time.perf_counter()
             moderator.check(prompt)
-            timings.append(time.perf_counter() - started)
-    timings.sort()
-    total = sum(timings)
-    return {
-        "chars": len(prompts[0]),
-        "memo": "cold" if cold else "warm",
-        "prompts": len(timings),
-        "prompts_per_second": len(timings) / total,
-        "mean_ms": statistics.fmean(timings) * 1e3,
-        "p99_ms": timings[min(len(timings) - 1, int(len(timings) * 0.99))] * 1e3,
-        "max_ms": timings[-1] * 1e3,
-    }
+    for _ in range(SLICES):
+        for label, moderator in versions.items():
+            memos = _memos(moderator)
+            deadline = time.perf_counter() + BUDGET_SECONDS / SLICES
+            while time.perf_counter() < deadline:
+                for prompt in prompts:
+                    if cold:
+                        for memo in memos:
+                            memo.clear()
+                    started = time.perf_counter()
+                    moderator.check(prompt)
+                    timings[label].append(time.perf_counter() - started)
+    results = {}
+    for label, found in timings.items():
+        found.sort()
+        results[label] = {
+            "chars": len(prompts[0]),
+            "family": family,
+            "memo": "cold" if cold else "warm",
+            "prompts": len(found),
+            "prompts_per_second": len(found) / sum(found),
+            "mean_ms": statistics.fmean(found) * 1e3,
+            "p99_ms": found[min(len(found) - 1, int(len(found) * 0.99))] * 1e3,
+            "max_ms": found[-1] * 1e3,
+        }
+    return results
+
+
+def best_ms(action: Any, repeat: int = 3) -> float:
+    runs = []
+    for _ in range(repeat):
+        started = time.perf_counter()
+        action()
+        runs.append((time.perf_counter() - started) * 1e3)
+    return min(runs)
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--json", type=pathlib.Path, help="also write the figures to this file")
+    parser.add_argument("--baseline", type=pathlib.Path, help="an older moderation.py to compare with, in the same run")
     args = parser.parse_args()
+
+    modules: dict[str, Any] = {"current": sys.modules[Moderator.__module__]}
+    if args.baseline:
+        modules = {"baseline": load_baseline(args.baseline), **modules}
 
     rng = random.Random(SEED)
     terms = build_terms(rng)
-    started = time.perf_counter()
-    moderator = Moderator(terms)
-    compile_ms = (time.perf_counter() - started) * 1e3
-
-    fresh = Moderator(terms)
     first_prompt = build_prompt(random.Random(SEED + 1), 20_000)
-    started = time.perf_counter()
-    fresh.check(first_prompt)
-    first_ms = (time.perf_counter() - started) * 1e3
+    compile_ms: dict[str, float] = {}
+    first_ms: dict[str, float] = {}
+    versions: dict[str, Any] = {}
+    for label, module in modules.items():
+        started = time.perf_counter()
+        versions[label] = module.Moderator(terms)
+        compile_ms[label] = (time.perf_counter() - started) * 1e3
+        fresh = module.Moderator(terms)
+        first_ms[label] = best_ms(lambda fresh=fresh: fresh.check(first_prompt), repeat=1)
 
-    results = []
+    rows = []
     for size in SIZES:
-        prompts = [build_prompt(rng, size) for _ in range(PROMPTS_PER_SIZE[size])]
-        for cold in (False, True):
-            results.append(measure(moderator, prompts, cold=cold))
+        for family in ("plain", "near"):
+            family_rng = random.Random(f"{SEED}-{size}-{family}")
+            prompts = [build_prompt(family_rng, size, near=family == "near") for _ in range(PROMPTS_PER_SIZE[size])]
+            for cold in (False, True):
+                rows.append(measure(versions, prompts, family=family, cold=cold))
 
-    print(f"{len(terms)} terms, compiled in {compile_ms:.1f} ms; first 20,000-char check on a new instance {first_ms:.1f} ms")
-    print(f"{'chars':>7} {'memo':>5} {'prompts/s':>11} {'mean ms':>9} {'p99 ms':>9} {'max ms':>9}")
-    for row in results:
+    adversarial: dict[str, dict[str, float]] = {}
+    defaults = {label: module.Moderator(module.DEFAULT_TERMS) for label, module in modules.items()}
+    for name, prompt in ADVERSARIAL.items():
+        adversarial[name] = {}
+        for label, moderator in defaults.items():
+
+            def check(moderator: Any = moderator, prompt: str = prompt) -> None:
+                for memo in _memos(moderator):
+                    memo.clear()
+                moderator.check(prompt)
+
+            adversarial[name][label] = best_ms(check)
+
+    for label, module in modules.items():
         print(
-            f"{row['chars']:>7} {row['memo']:>5} {row['prompts_per_second']:>11,.0f}"
-            f" {row['mean_ms']:>9.3f} {row['p99_ms']:>9.3f} {row['max_ms']:>9.3f}"
+            f"{label}: {module.__file__}: {len(terms)} terms compiled in {compile_ms[label]:.1f} ms;"
+            f" first 20,000-char check on a new instance {first_ms[label]:.1f} ms"
         )
+    labels = list(modules)
+    header = f"{'chars':>7} {'family':>6} {'memo':>5}" + "".join(f" {label + ' p/s':>14}" for label in labels)
+    if args.baseline:
+        header += f" {'ratio':>6}"
+    print(header + f" {'mean ms':>9} {'p99 ms':>9} {'max ms':>9}")
+    for row in rows:
+        current = row["current"]
+        line = f"{current['chars']:>7} {current['family']:>6} {current['memo']:>5}"
+        line += "".join(f" {row[label]['prompts_per_second']:>14,.0f}" for label in labels)
+        if args.baseline:
+            line += f" {current['prompts_per_second'] / row['baseline']['prompts_per_second']:>6.2f}"
+        print(line + f" {current['mean_ms']:>9.3f} {current['p99_ms']:>9.3f} {current['max_ms']:>9.3f}")
+    print("adversarial prompts, default list, memos emptied, best of 3 (ms):")
+    for name, by_label in adversarial.items():
+        print(f"  {name:<42}" + "".join(f" {label} {by_label[label]:>7.1f}" for label in labels))
 
     if args.json:
         payload = {
@@ -160,7 +252,8 @@ def main() -> int:
             "first_20000_ms": first_ms,
             "python": platform.python_version(),
             "machine": platform.machine(),
-            "results": results,
+            "results": rows,
+            "adversarial_ms": adversarial,
         }
         args.json.parent.mkdir(parents=True, exist_ok=True)
         args.json.write_text(json.dumps(payload, indent=2) + "\n")

@@ -1,8 +1,8 @@
 """What the benchmark scripts share: import paths, emulator checks, percentiles, tables, JSON.
 
-Imported by ``bench/*.py`` (which run as ``python bench/<script>.py``, so this directory is on
-``sys.path``). Importing it puts ``functions/`` (for ``import credits``) and the repository
-root (for ``from tests.support import emulators``) on ``sys.path``.
+Imported by ``bench/*.py`` (which run as ``.venv/bin/python bench/<script>.py``, so this
+directory is on ``sys.path``; ``import credits`` and ``from tests.support import emulators``
+work in ``.venv`` through the ``.pth`` file ``scripts/setup.sh`` writes).
 """
 
 from __future__ import annotations
@@ -23,10 +23,6 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
-for _path in (ROOT, ROOT / "functions"):
-    if str(_path) not in sys.path:
-        sys.path.insert(0, str(_path))
-
 LOOPBACK = ("127.0.0.1", "localhost", "::1", "[::1]")
 
 

@@ -1,14 +1,15 @@
 #!/usr/bin/env bash
 # Runs one benchmark script against a fresh, private Emulator Suite (Auth, Firestore,
-# Functions), which it starts and stops around the script.
+# Functions, Pub/Sub), which it starts and stops around the script. The emulators' own
+# output goes to .tools/logs/emulators-bench.log.
 #
 #   bench/run.sh bench/bench_charge.py --json bench/results/charge.json
 #   bench/run.sh bench/load.py --duration 180 --json bench/results/load.json
 #   bench/run.sh bench/plot_latency.py
 #   CREDITS_EMULATOR_PORT_OFFSET=40 bench/run.sh bench/bench_charge.py   # beside other suites
 #
-# The script runs with the repository root as working directory and puts functions/ and the
-# root on sys.path itself (`import credits`, `from tests.support import emulators`). The
+# The script runs with the repository root as working directory and .venv's Python, where
+# `import credits` and `from tests.support import emulators` work (scripts/setup.sh). The
 # emulator hosts come from firebase emulators:exec (FIRESTORE_EMULATOR_HOST,
 # FIREBASE_AUTH_EMULATOR_HOST) and CREDITS_FUNCTIONS_HOST. Everything stays on 127.0.0.1.
 # The emulators keep no data between runs: every run starts from an empty database.
@@ -33,12 +34,14 @@ source .tools/env.sh
 source scripts/emulators.sh
 trap stop_run_workers EXIT
 
-# The scripts put functions/ and the repository root on sys.path themselves (PYTHONPATH is
-# left alone: the Functions emulator's workers inherit this environment).
+# PYTHONPATH is left alone: the Functions emulator's workers inherit this environment.
 # Unbuffered, so progress lines appear as they happen under emulators:exec.
 export PYTHONUNBUFFERED=1
 
 echo "== benchmark: $* (emulator port offset $EMULATOR_OFFSET)"
 # Each argument is quoted for the shell that emulators:exec starts.
 printf -v BENCH_ARGS ' %q' "$@"
-run_under_emulators "python$BENCH_ARGS"
+status=0
+run_under_emulators bench "python$BENCH_ARGS" || status=$?
+[ "$status" = 0 ] || echo "benchmark failed (exit status $status); the emulators' log: $EMULATOR_LOG" >&2
+exit "$status"

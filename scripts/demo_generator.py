@@ -33,17 +33,12 @@ import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from decimal import ROUND_FLOOR, Decimal
-from pathlib import Path
 from typing import Any
 
 import requests
-
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "functions"))
-
-from credits import db  # noqa: E402
-from google.cloud import firestore  # noqa: E402
-from google.cloud.firestore_v1.base_query import FieldFilter  # noqa: E402
+from credits import db
+from google.cloud import firestore
+from google.cloud.firestore_v1.base_query import FieldFilter
 
 GENERATOR = ("generator@demo.test", "demo-generator-password")
 PROGRESS_STEPS = (10, 35, 60, 85)

@@ -1,5 +1,14 @@
 # Sourced (after .tools/env.sh) by scripts/test.sh, scripts/start.sh and bench/run.sh:
-# the Emulator Suite's configuration, port checks, and cleanup of its Python workers.
+# the Emulator Suite's configuration, port checks, its log file, and cleanup of its Python
+# workers.
+#
+# Emulators: Auth, Firestore, Functions and Pub/Sub (with Pub/Sub running, the Functions
+# emulator registers the scheduled functions; scripts/run_job.py runs one on demand), and
+# Hosting (web/dist).
+#
+# Logs: the emulators' own output (firebase-tools, the Functions workers' logs, Flask's
+# development-server warning, "socket hang up" when a worker is killed) goes to
+# .tools/logs/emulators-<run>.log, never between a command's own lines.
 #
 # CREDITS_EMULATOR_PORT_OFFSET=N shifts every emulator port by N through a generated config
 # next to firebase.json (so paths in it stay valid), for a second suite beside a running one.
@@ -10,12 +19,14 @@
 # environment variable (inherited through the emulator) and kills exactly those at the end.
 
 EMULATOR_OFFSET="${CREDITS_EMULATOR_PORT_OFFSET:-0}"
+# Hosting serves web/dist: the demo app (scripts/start.sh) and the pages the browser tier drives.
+EMULATOR_ONLY="auth,firestore,functions,pubsub,hosting"
 EMULATOR_CONFIG="firebase.json"
+EMULATOR_LOG_DIR="$PWD/.tools/logs"
+mkdir -p "$EMULATOR_LOG_DIR"
 EMULATOR_CONFIG_ARGS=()
 export CREDITS_FUNCTIONS_HOST="127.0.0.1:$((5001 + EMULATOR_OFFSET))"
 export CREDITS_EMULATOR_RUN="run-$$-$RANDOM$RANDOM"
-# The emulators every run starts (Hosting serves web/dist, the pages the browser tests drive).
-CREDITS_EMULATORS="${CREDITS_EMULATORS:-auth,firestore,functions,hosting}"
 # The functions' clock offset (emulator-only time travel for window roll-over tests).
 export CREDITS_CLOCK_OFFSET_FILE="$PWD/.tools/clock-offset-$EMULATOR_OFFSET"
 echo 0 >"$CREDITS_CLOCK_OFFSET_FILE"
@@ -70,17 +81,49 @@ stop_run_workers() {
   done
 }
 
-# run_under_emulators "shell command": Auth, Firestore and Functions up, the command run,
-# everything stopped; returns the command's exit status. The emulator's two log lines per
-# call are dropped so the command's own output (a test summary) stays readable.
+# emulator_log NAME: where a run named NAME (test, start, bench) logs the emulators' output.
+# Python's scripts/cmdline.py finds the one of scripts/start.sh by the same rule.
+emulator_log() {
+  local suffix=""
+  [ "$EMULATOR_OFFSET" = "0" ] || suffix="-offset$EMULATOR_OFFSET"
+  echo "$EMULATOR_LOG_DIR/emulators-$1$suffix.log"
+}
+
+# run_under_emulators NAME "shell command": the emulators up, the command run, everything
+# stopped; returns the command's exit status (or firebase-tools' own when the emulators did
+# not start). The emulators' output goes to $(emulator_log NAME) (exported as EMULATOR_LOG);
+# the command's own output comes here, through a FIFO: firebase-tools hands the command its
+# own stdout, which is the log file, and Node closes any other inherited descriptor.
 run_under_emulators() {
-  local status
-  check_emulator_ports
+  local name="$1" command="$2" status fifo reader
+  EMULATOR_LOG="$(emulator_log "$name")"
+  export EMULATOR_LOG
+  check_emulator_ports || return 1
+  fifo="$EMULATOR_LOG_DIR/.console-$$.fifo"
+  rm -f "$fifo"
+  mkfifo "$fifo"
+  cat "$fifo" &
+  reader=$!
+  exec 4>"$fifo" # held open until the run ends, so the reader sees end-of-file only then
   set +e
-  firebase emulators:exec "${EMULATOR_CONFIG_ARGS[@]}" --only "$CREDITS_EMULATORS" --project "$CREDITS_PROJECT_ID" "$1" |
-    grep --line-buffered -v -E '^i  functions: (Beginning execution of|Finished) "'
-  status="${PIPESTATUS[0]}"
+  firebase emulators:exec "${EMULATOR_CONFIG_ARGS[@]}" --only "$EMULATOR_ONLY" --project "$CREDITS_PROJECT_ID" \
+    "exec >>'$fifo' 2>&1; $command" >"$EMULATOR_LOG" 2>&1 </dev/null
+  status=$?
   set -e
+  exec 4>&-
+  # The reader ends when the last writer closes; a process the command left behind could
+  # hold it open, so do not wait for it forever.
+  for _ in $(seq 1 50); do
+    kill -0 "$reader" 2>/dev/null || break
+    sleep 0.1
+  done
+  kill "$reader" 2>/dev/null || true
+  wait "$reader" 2>/dev/null || true
+  rm -f "$fifo"
   stop_run_workers
+  if [ "$status" != 0 ] && ! grep -q "Running script:" "$EMULATOR_LOG"; then
+    echo "the emulators did not start; last lines of $EMULATOR_LOG:" >&2
+    tail -n 15 "$EMULATOR_LOG" >&2
+  fi
   return "$status"
 }

@@ -3,36 +3,59 @@
 
     .venv/bin/python scripts/reconcile.py --emulators        # local emulators
     .venv/bin/python scripts/reconcile.py --project my-proj  # a real project (ADC credentials)
+    .venv/bin/python scripts/reconcile.py --emulators --repair UID   # rebuild UID's balance
 
-Prints one line per drift and exits 1 if there is any, 0 if the books balance.
+Prints one line per drift and exits 1 if there is any, 0 if the books balance (2: usage).
+
+``--repair UID`` rebuilds a damaged balance (text typed in the console, a hand edit that
+drifted from the ledger) from the ledger, the record of truth: the balance becomes the sum
+of the user's entries, a 0-delta ``repair`` entry records what was stored, and an audit
+entry names the operator. Then it checks the books again.
 """
 
 from __future__ import annotations
 
 import argparse
-import os
-import sys
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "functions"))
+import cmdline
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--project")
-    parser.add_argument("--emulators", action="store_true", help="use the local Firestore emulator (127.0.0.1:8080)")
+    cmdline.add_target(parser)
+    parser.add_argument("--repair", metavar="UID", help="rebuild this user's balance from the ledger first")
     args = parser.parse_args()
-    if args.emulators:
-        os.environ.setdefault("FIRESTORE_EMULATOR_HOST", "127.0.0.1:8080")
+    project = cmdline.target_project(args, "firestore")
     from credits import db
-    from credits.maintenance import reconcile
+    from credits.reconcile import reconcile
 
-    drifts = reconcile(db.make_client(args.project))
+    client = db.make_client(project)
+    if args.repair:
+        repair(client, args.repair)
+    drifts = reconcile(client)
     for drift in drifts:
         print(f"DRIFT {drift.kind}: {drift.user_id}: {drift.detail}")
     print(f"reconcile: {len(drifts)} drift(s)")
     return 1 if drifts else 0
 
 
+def repair(client: object, uid: str) -> None:
+    """Rebuild one balance; an unknown user is a one-line failure."""
+    import getpass
+    import socket
+
+    from credits.clock import SystemClock
+    from credits.context import Caller
+    from credits.errors import NotFound
+    from credits.reconcile import repair_balance
+
+    actor = Caller(uid=f"operator:{getpass.getuser()}@{socket.gethostname()}", is_admin=True)
+    try:
+        result = repair_balance(client, SystemClock(), uid, actor)  # type: ignore[arg-type]
+    except NotFound:
+        raise cmdline.Failure(f"no users/{uid} document to repair") from None
+    print(f"repaired users/{uid}: balance {result['before']!r} -> {result['after']} ({result['entryId']})")
+
+
 if __name__ == "__main__":
-    raise SystemExit(main())
+    cmdline.run(main)

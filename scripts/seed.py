@@ -1,32 +1,28 @@
 #!/usr/bin/env python3
-"""Seed the running emulators with demo data: the default configuration, a demo admin and a
-demo user. Idempotent. Called by scripts/start.sh once the emulators are up."""
+"""Seed the running emulators with demo data: the default configuration and three demo
+accounts (an admin, the generator pipeline's account, a user). Idempotent. Called by
+scripts/start.sh once the emulators are up; by hand:
+
+    .venv/bin/python scripts/seed.py      # emulator hosts from the environment or the default ports
+"""
 
 from __future__ import annotations
 
-import datetime as dt
-import os
-import sys
-from pathlib import Path
+import argparse
 
-import requests
+import cmdline
+import roles
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "functions"))
-sys.path.insert(0, str(ROOT / "scripts"))
-
-from credits import db  # noqa: E402
-from credits.config import CreditConfig  # noqa: E402
-from make_admin import set_admin  # noqa: E402
-
-PROJECT = db.project_id()
-AUTH = os.environ.get("FIREBASE_AUTH_EMULATOR_HOST", "127.0.0.1:9099")
 DEMO_ADMIN = ("admin@demo.test", "demo-admin-password", "Demo Admin")
+DEMO_GENERATOR = ("generator@demo.test", "demo-generator-password", "Demo Generator")
 DEMO_USER = ("user@demo.test", "demo-user-password", "Demo User")
 
 
 def ensure_account(email: str, password: str, name: str) -> str:
-    base = f"http://{AUTH}/identitytoolkit.googleapis.com/v1"
+    """The account's uid, signing it up on the Auth emulator first if it does not exist."""
+    import requests
+
+    base = f"http://{cmdline.emulator_host('auth')}/identitytoolkit.googleapis.com/v1"
     r = requests.post(
         f"{base}/accounts:signInWithPassword?key=any",
         json={"email": email, "password": password, "returnSecureToken": True},
@@ -39,22 +35,32 @@ def ensure_account(email: str, password: str, name: str) -> str:
         json={"email": email, "password": password, "displayName": name, "returnSecureToken": True},
         timeout=30,
     )
-    r.raise_for_status()
+    if not r.ok:
+        raise cmdline.Failure(f"the Auth emulator refused to sign up {email}: HTTP {r.status_code} {r.text[:200]}")
     return str(r.json()["localId"])
 
 
 def main() -> int:
-    client = db.make_client(PROJECT)
-    ref = client.collection(db.SYSTEM_CONFIG).document(db.CONFIG_DOC)
-    if not ref.get().exists:
-        config = CreditConfig(version=1, updatedAt=dt.datetime.now(dt.UTC), updatedBy="seed")
-        ref.create(config.to_firestore())
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.parse_args()
+    project = cmdline.target_project(argparse.Namespace(emulators=True, project=None), "auth", "firestore")
+    from credits import db, migrations
+    from credits.clock import SystemClock
+
+    client = db.make_client(project)
+    # The configuration documents (defaults) and the applied copy every charge reads.
+    migrations.run_all(client, SystemClock())
     admin_uid = ensure_account(*DEMO_ADMIN)
-    set_admin(uid=admin_uid, project=PROJECT)
+    roles.set_role("admin", uid=admin_uid, project=project)
+    generator_uid = ensure_account(*DEMO_GENERATOR)
+    roles.set_role("generator", uid=generator_uid, project=project)
     user_uid = ensure_account(*DEMO_USER)
-    print(f"seeded: system_config/credits, admin {DEMO_ADMIN[0]} ({admin_uid}), user {DEMO_USER[0]} ({user_uid})")
+    print(
+        f"seeded: system_config/credits and /moderation, admin {DEMO_ADMIN[0]} ({admin_uid}), "
+        f"generator {DEMO_GENERATOR[0]} ({generator_uid}), user {DEMO_USER[0]} ({user_uid})"
+    )
     return 0
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    cmdline.run(main)

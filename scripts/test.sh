@@ -1,51 +1,106 @@
 #!/usr/bin/env bash
-# Runs the whole test suite: unit tests, then integration, end-to-end and rules tests
-# against the real Emulator Suite (Auth, Firestore, Functions), which it starts and stops;
-# then the client library's tests (node --test) and the browser tests, in one more emulator run.
+# Runs the whole test suite: the unit tier, then the integration, end-to-end, rules, client
+# library, browser and damage tiers against the real Emulator Suite (Auth, Firestore,
+# Functions, Pub/Sub, Hosting), which
+# it starts once for them and stops afterwards. Every tier runs even when an earlier one fails; the run
+# exits non-zero if any failed.
 #
-#   scripts/test.sh                      # everything; exits non-zero on any failure
-#   scripts/test.sh tests/e2e -k charge  # arguments go to pytest (the emulator tiers only)
+#   scripts/test.sh                      # everything
+#   scripts/test.sh tests/e2e -k charge  # arguments go to pytest, under the emulators
 #   scripts/test.sh tests/browser -x     # the browser tier alone (the demo page in headless Chromium)
-#   scripts/test.sh client               # the client library's tests alone (node --test client/test)
+#   scripts/test.sh client               # the client library's tier alone (node --test client/test)
 #   CREDITS_EMULATOR_PORT_OFFSET=20 scripts/test.sh   # beside another running suite
+#
+# The console shows pytest's output and, at the end, one summary line per tier. The
+# emulators' own output goes to .tools/logs/emulators-test.log (a failure prints where);
+# each tier's pytest output is also kept in .tools/logs/pytest-<tier>.log.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
+run_started=$(date +%s)
 scripts/setup.sh
 # shellcheck disable=SC1091
 source .tools/env.sh
 # shellcheck disable=SC1091
 source scripts/emulators.sh
 trap stop_run_workers EXIT
+setup_seconds=$(($(date +%s) - run_started))
 
-# scripts/test.sh client [files]: the client library's tests alone (node --test), under the emulators.
-if [ "${1:-}" = "client" ]; then
-  shift
-  printf -v NODE_ARGS ' %q' "${@:-test/}"
-  run_under_emulators "cd client && node --test --test-concurrency=1 --test-reporter=spec$NODE_ARGS"
-  exit
-fi
+SUMMARY="$EMULATOR_LOG_DIR/.summary-$$.tsv"
+: >"$SUMMARY"
+expected=()
 
-WEB_TIERS=""
 if [ "$#" -eq 0 ]; then
-  WEB_TIERS=1
-  echo "== unit tests (no emulator)"
-  python -m pytest tests/unit -q -p no:cacheprovider
-  set -- tests/integration tests/e2e tests/rules
+  expected=(unit integration e2e rules client browser damage)
+  scripts/pytest_tier.sh unit "$SUMMARY" tests/unit || true
+  tiers="scripts/pytest_tier.sh integration '$SUMMARY' tests/integration;"
+  tiers+=" scripts/pytest_tier.sh e2e '$SUMMARY' tests/e2e;"
+  tiers+=" scripts/pytest_tier.sh rules '$SUMMARY' tests/rules;"
+  # The JavaScript client library (node --test client/test), then the demo page in headless
+  # Chromium (tests/browser), served by the Hosting emulator.
+  tiers+=" scripts/node_tier.sh client '$SUMMARY';"
+  tiers+=" scripts/pytest_tier.sh browser '$SUMMARY' tests/browser;"
+  # Last: it empties the database, and damages documents on purpose.
+  tiers+=" scripts/pytest_tier.sh damage '$SUMMARY' tests/damage"
+elif [ "$1" = "client" ]; then
+  # scripts/test.sh client [test files, relative to client/]: the client library's tier alone.
+  shift
+  expected=(client)
+  args=""
+  [ "$#" = 0 ] || printf -v args ' %q' "$@"
+  tiers="scripts/node_tier.sh client '$SUMMARY'$args"
+else
+  # Named after the tier the paths are in (tests/e2e/test_x.py: e2e), else "selected".
+  name=""
+  for arg in "$@"; do
+    case "$arg" in
+      tests/*)
+        t="${arg#tests/}"
+        t="${t%%/*}"
+        t="${t%%.py*}"
+        if [ -z "$name" ]; then name="$t"; elif [ "$name" != "$t" ]; then name="selected"; fi
+        ;;
+    esac
+  done
+  name="${name:-selected}"
+  expected=("$name")
+  printf -v args ' %q' "$@"
+  tiers="scripts/pytest_tier.sh $name '$SUMMARY'$args"
 fi
 
-echo "== emulator tests: $*"
-# Each argument is quoted for the shell that emulators:exec starts.
-printf -v PYTEST_ARGS ' %q' "$@"
-run_under_emulators "python -m pytest -q -p no:cacheprovider$PYTEST_ARGS"
+echo "== starting the emulators for: ${expected[*]} (their log: $(emulator_log test))"
+emulators_started=$(date +%s)
+emulator_status=0
+run_under_emulators test "$tiers" || emulator_status=$?
+emulator_seconds=$(($(date +%s) - emulators_started))
 
-# ---------------------------------------------------------------- web tiers
-# The JavaScript client library against the emulators (node --test, the official Firebase JS SDK),
-# then the demo page in headless Chromium (tests/browser), in one more emulator run with Hosting.
-if [ -n "$WEB_TIERS" ]; then
-  echo "== client library (node --test client/test) and browser tests (tests/browser)"
-  run_under_emulators 'start=$(date +%s); (cd client && node --test --test-concurrency=1 --test-reporter=spec test/); client=$?;
-    middle=$(date +%s); python -m pytest -q -p no:cacheprovider tests/browser; browser=$?; end=$(date +%s);
-    echo "client library tests: exit $client in $((middle - start)) s; browser tests: exit $browser in $((end - middle)) s";
-    [ "$client" = 0 ] && [ "$browser" = 0 ]'
+# One line per tier, in order; a tier that never reported (the emulators did not start) fails.
+echo
+echo "== summary"
+failed=0
+failed_outputs=()
+for tier in "${expected[@]}"; do
+  line="$(awk -F'\t' -v t="$tier" '$1 == t' "$SUMMARY" | tail -n 1)"
+  if [ -z "$line" ]; then
+    printf '  %-12s did not run\n' "$tier"
+    failed=1
+    continue
+  fi
+  IFS=$'\t' read -r _ status seconds closing output <<<"$line"
+  if [ "$status" = 0 ]; then
+    printf '  %-12s %-6s %s\n' "$tier" "${seconds}s" "$closing"
+  else
+    printf '  %-12s %-6s %s (pytest exit status %s)\n' "$tier" "${seconds}s" "$closing" "$status"
+    failed=1
+    failed_outputs+=("$output")
+  fi
+done
+tier_seconds=$(awk -F'\t' '$1 != "unit" {s += $3} END {print s + 0}' "$SUMMARY")
+printf '  total %ss: setup %ss, emulator tiers %ss of which %ss starting and stopping the emulators\n' \
+  "$(($(date +%s) - run_started))" "$setup_seconds" "$emulator_seconds" "$((emulator_seconds - tier_seconds))"
+rm -f "$SUMMARY"
+if [ "$failed" != 0 ] || [ "$emulator_status" != 0 ]; then
+  echo "FAILED. The emulators' own log: $EMULATOR_LOG" >&2
+  [ "${#failed_outputs[@]}" = 0 ] || echo "pytest's output of the failed tiers: ${failed_outputs[*]}" >&2
+  exit 1
 fi

@@ -1,54 +1,43 @@
-"""Abuse detection: records, a sliding 24-hour score per user, automatic suspension.
+"""Abuse records, scores and automatic suspension, written with the call that causes them.
 
-Every event (a moderation hit, repeated rate-limit refusals, a high client-reported refund
-rate) becomes one immutable ``abuse_detection`` record carrying who, from where (IP,
-country, user agent, device) and, for prompts, the SHA-256 of the prompt, never its text.
-The user's score is the sum of the points of their events in the last 24 hours, kept in
-``abuse_scores/{uid}`` as a bounded list of recent events. Severity escalates with the
-score: once a user is past half the suspension threshold, a low event is recorded as
-medium, past three quarters as high. A critical event, or a score reaching
-``config.abuse.suspendScore``, suspends the account in the same commit (``users/{uid}``
-gets ``status: suspended`` and the reason). High and critical events also create an
-``admin_notifications`` document for dashboards to listen to.
+Every event (a rejected prompt, repeated refusals by the user's own rate limit, refunds the
+owner caused past the refund-rate threshold) becomes one immutable ``abuse_detection`` record
+carrying who, from where (IP, country, user agent, device) and, for prompts, the SHA-256 of
+the prompt, never its text. The user's sliding 24-hour score lives in ``abuse_scores/{uid}``
+(the arithmetic is ``policy.abuse``). A critical event, or a score reaching
+``abuse.suspendScore``, suspends the account in the same commit; high and critical events and
+suspensions also notify the admins.
 
-Everything here adds writes to the caller's ``Plan``, so the record, the score and the
-suspension commit atomically with whatever else the call records, under the same
-preconditions.
+A record's id is derived from the call that caused it, so a commit whose answer was lost and
+is retried (``Attempt.ambiguous``) recognises its own record instead of writing a second one.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 from dataclasses import dataclass
 from typing import Any
 
+from google.cloud import firestore
 from google.cloud.firestore_v1.base_document import DocumentSnapshot
 
-from . import db, ledger
+from . import db, notifications
 from .atomic import Attempt, Plan
 from .clock import to_millis
-from .config import CreditConfig
-from .context import Caller, ClientContext
-
-POINTS = {"low": 1, "medium": 10, "high": 25, "critical": 100}
-RANK = {"low": 1, "medium": 2, "high": 3, "critical": 4}
-WINDOW_MS = 24 * 3600 * 1000
-MAX_EVENTS = 200  # a score past any sane threshold; older events fall off the list
-
-# Rate-limit refusals become an abuse event at these counts within one refusal window.
-REFUSAL_MILESTONES = {10: "low", 25: "low", 50: "medium", 100: "medium", 200: "high"}
-REFUSAL_WINDOW_SECONDS = 3600
-
-# Kinds of events
-MODERATION = "moderation"
-RATE_LIMIT = "rate_limit"
-REFUND_RATE = "refund_rate"
+from .config import Abuse
+from .context import ClientContext
+from .errors import DataInvalid
+from .policy import abuse as scoring
+from .policy.abuse import EventKind, Severity
 
 
 @dataclass(frozen=True)
 class Event:
-    kind: str
-    severity: str
+    """One abuse event as a call reports it."""
+
+    kind: EventKind
+    severity: Severity
     category: str | None = None
     prompt_hash: str | None = None
     device_id: str | None = None
@@ -57,36 +46,26 @@ class Event:
 
 @dataclass(frozen=True)
 class Outcome:
+    """What recording an event decided."""
+
     record_id: str
-    severity: str
+    severity: Severity
     score: int
     suspended: bool
-    # The fields that suspend the user, for a caller that writes the user itself.
+    # The user fields that suspend the account: the caller writes them in its own write of
+    # the user document (a plan writes a document once).
     suspension: dict[str, Any] | None = None
 
 
-def escalate(base: str, score_before: int, threshold: int) -> str:
-    """The severity to record: the base one, raised when the user is already scoring high."""
-    floor = "low"
-    if score_before * 4 >= threshold * 3:
-        floor = "high"
-    elif score_before * 2 >= threshold:
-        floor = "medium"
-    return base if RANK[base] >= RANK[floor] else floor
+def score_ref(client: firestore.Client, uid: str) -> firestore.DocumentReference:
+    """``abuse_scores/{uid}``."""
+    return client.collection(db.ABUSE_SCORES).document(uid)
 
 
-def live_events(stored: Any, now_ms: int) -> list[dict[str, Any]]:
-    if not isinstance(stored, list):
-        return []
-    return [e for e in stored if isinstance(e, dict) and isinstance(e.get("at"), int) and e["at"] > now_ms - WINDOW_MS]
-
-
-def score_of(events: list[dict[str, Any]]) -> int:
-    return sum(int(e.get("points", 0)) for e in events if isinstance(e.get("points", 0), int))
-
-
-def score_ref(attempt: Attempt, uid: str) -> Any:
-    return attempt.client.collection(db.ABUSE_SCORES).document(uid)
+def record_ref(client: firestore.Client, call_token: str, kind: str) -> firestore.DocumentReference:
+    """The record a call writes for an event of ``kind`` (deterministic per call)."""
+    digest = hashlib.sha256(f"{call_token}\n{kind}".encode()).hexdigest()[:32]
+    return client.collection(db.ABUSE_DETECTION).document(f"e_{digest}")
 
 
 def record(
@@ -94,121 +73,86 @@ def record(
     plan: Plan[Any],
     *,
     now: dt.datetime,
-    config: CreditConfig,
+    thresholds: Abuse,
     uid: str,
-    caller: Caller | None,
-    user: DocumentSnapshot,
+    already_suspended: bool,
     ctx: ClientContext,
     event: Event,
-    write_user: bool = True,
+    call_token: str,
     score_snapshot: DocumentSnapshot | None = None,
 ) -> Outcome:
-    """Add an abuse event to ``plan``: record, score, and suspension when due.
+    """Add an abuse event to ``plan``: record, score, notification, suspension when due.
 
-    ``user`` is the caller's snapshot of ``users/{uid}``. When the plan writes the user
-    itself (``write_user=False``), the suspension fields come back in the outcome for the
-    caller to merge into its own write: one document, one write per commit.
+    Reads ``abuse_scores/{uid}`` unless the caller already did (``score_snapshot``).
     """
     client = attempt.client
-    # ``score_snapshot``: the caller already read abuse_scores/{uid} in this attempt.
-    score_snap = score_snapshot or attempt.get([score_ref(attempt, uid)])[f"{db.ABUSE_SCORES}/{uid}"]
-    now_ms = to_millis(now)
-    stored = score_snap.to_dict() if score_snap.exists else {}
-    events = live_events((stored or {}).get("events"), now_ms)
-    before = score_of(events)
-    threshold = config.abuse.suspendScore
-    severity = escalate(event.severity, before, threshold)
-    points = POINTS[severity]
-    events = [*events, {"at": now_ms, "points": points, "kind": event.kind}][-MAX_EVENTS:]
-    after = score_of(events)
-    already_suspended = user.exists and (user.to_dict() or {}).get("status") == "suspended"
-    suspend = not already_suspended and (severity == "critical" or after >= threshold)
-
-    record_ref = client.collection(db.ABUSE_DETECTION).document()
+    ref = score_ref(client, uid)
+    score_snap = score_snapshot or attempt.get([ref])[ref.path]
+    stored = (score_snap.to_dict() or {}) if score_snap.exists else {}
+    if not isinstance(stored.get("events", []), list):
+        raise DataInvalid(ref.path, {"events": "must be a list"})
+    threshold = thresholds.suspendScore
+    score = scoring.add_event(stored.get("events"), to_millis(now), event.kind, event.severity, threshold, already_suspended)
+    target = record_ref(client, call_token, event.kind)
     data: dict[str, Any] = {
         "userId": uid,
         "kind": event.kind,
-        "severity": severity,
+        "severity": score.severity,
         "baseSeverity": event.severity,
         "category": event.category,
         "promptHash": event.prompt_hash,
         "deviceId": event.device_id,
         **ctx.as_fields(),
-        "scoreBefore": before,
-        "scoreAfter": after,
+        "scoreBefore": score.before,
+        "scoreAfter": score.after,
         "threshold": threshold,
-        "action": "suspended" if suspend else "recorded",
+        "action": "suspended" if score.suspend else "recorded",
         "createdAt": now,
     }
     if event.detail:
         data["detail"] = event.detail
-    plan.create(record_ref, data)
+    plan.create(target, data)
     plan.put(
         score_snap,
-        {
-            "userId": uid,
-            "events": events,
-            "score": after,
-            "updatedAt": now,
-            "lastEventAt": now,
-            **({"lastRefundRateEventAt": now} if event.kind == REFUND_RATE else {}),
-        },
+        {"userId": uid, "events": score.events, "score": score.after, "updatedAt": now, "lastEventAt": now},
     )
     suspension: dict[str, Any] | None = None
-    if suspend:
+    if score.suspend:
         reason = (
             f"automatic: critical {event.kind} event"
-            if severity == "critical"
-            else f"automatic: abuse score {after} reached {threshold} within 24 hours"
+            if score.severity == "critical"
+            else f"automatic: abuse score {score.after} reached {threshold} within 24 hours"
         )
         suspension = {
             "status": "suspended",
             "statusReason": reason,
             "statusChangedAt": now,
             "statusChangedBy": "system:abuse",
-            "updatedAt": now,
         }
-        if not write_user:
-            pass
-        elif user.exists:
-            plan.put(user, suspension)
-        else:
-            # A first call that is already abusive: the account exists from now on, with its
-            # default grant in the ledger like any other, and suspended.
-            ledger.create_user(plan, client, user, uid, caller, config, now, suspension)
-    if RANK[severity] >= RANK["high"] or suspend:
-        plan.create(
-            client.collection(db.ADMIN_NOTIFICATIONS).document(),
-            {
-                "kind": "abuse",
-                "severity": severity,
-                "userId": uid,
-                "abuseRecordId": record_ref.id,
-                "eventKind": event.kind,
-                "category": event.category,
-                "suspended": suspend,
-                "message": _message(event, severity, suspend, uid),
-                "read": False,
-                "createdAt": now,
-            },
+    if scoring.RANK[score.severity] >= scoring.RANK["high"] or score.suspend:
+        notifications.add(
+            plan,
+            client,
+            notifications.document(
+                "abuse",
+                score.severity,
+                _message(event, score.severity, score.suspend, uid),
+                now,
+                userId=uid,
+                abuseRecordId=target.id,
+                eventKind=event.kind,
+                category=event.category,
+                suspended=score.suspend,
+            ),
         )
-    return Outcome(record_ref.id, severity, after, suspend, suspension)
-
-
-def refusal_milestone(count: int) -> str | None:
-    """The severity of the abuse event due when refusals reach ``count``, if any."""
-    if count in REFUSAL_MILESTONES:
-        return REFUSAL_MILESTONES[count]
-    if count > 200 and count % 100 == 0:
-        return "high"
-    return None
+    return Outcome(target.id, score.severity, score.after, score.suspend, suspension)
 
 
 def _message(event: Event, severity: str, suspended: bool, uid: str) -> str:
     what = {
-        MODERATION: f"prompt rejected ({event.category})",
-        RATE_LIMIT: "repeated rate-limit refusals",
-        REFUND_RATE: "high client-reported failure rate",
+        "moderation": f"prompt rejected ({event.category})",
+        "rate_limit": "repeated rate-limit refusals",
+        "refund_rate": "refunds past the refund-rate threshold",
     }.get(event.kind, event.kind)
     tail = "; account suspended" if suspended else ""
     return f"{severity} abuse event for user {uid}: {what}{tail}"

@@ -2,7 +2,7 @@
 
 Every action is one atomic commit holding the change and its ``admin_audit_logs`` entry.
 Admin identity is checked by the transport (the ID token's ``admin`` claim); these
-functions take the verified ``Caller``.
+functions take the verified ``Caller``. Money moves only through ``ledger.post``.
 """
 
 from __future__ import annotations
@@ -16,13 +16,12 @@ from typing import Any
 
 from google.cloud import firestore
 
-from . import audit, db, ip_blocks, ledger, stats
-from .atomic import Attempt, Plan, run
-from .charging import config_ref, ip_blocks_ref
+from . import accounts, audit, config_store, ip_blocks, ledger, notifications, stats
+from .atomic import Attempt, Deadline, Plan, run
 from .clock import Clock
-from .config import CreditConfig, from_document, merge_patch
 from .context import Caller, ClientContext
-from .errors import ConfigurationInvalid, InsufficientCredits, InvalidRequest, NotFound
+from .errors import DataInvalid, InsufficientCredits, InvalidRequest, NotFound
+from .ledger import EntryId, EntryKind, Leg, Reason
 from .validation import Fields, request_key
 
 _UID = re.compile(r"^[^/\s]{1,128}$")
@@ -43,7 +42,7 @@ def _reason(f: Fields) -> str | None:
 
 def _user_doc_or_auth(client: firestore.Client, uid: str, user_exists: UserExists) -> None:
     """Refuse an unknown user: no ``users`` document and no Auth account."""
-    if client.collection(db.USERS).document(uid).get().exists:
+    if accounts.user_ref(client, uid).get(retry=None, timeout=10.0).exists:
         return
     if not user_exists(uid):
         raise NotFound("The user")
@@ -54,6 +53,8 @@ def _user_doc_or_auth(client: firestore.Client, uid: str, user_exists: UserExist
 
 @dataclass(frozen=True)
 class GrantRequest:
+    """What ``grantCreditsToUser`` accepts."""
+
     user_id: str
     amount: int
     reason: str
@@ -61,6 +62,7 @@ class GrantRequest:
 
     @classmethod
     def parse(cls, data: Any) -> GrantRequest:
+        """Validate a request; ``InvalidRequest`` names every bad field."""
         f = Fields(data, {"userId", "amount", "reason", "requestId"})
         user_id = _user_id(f)
         amount = f.integer("amount", low=-MAX_GRANT, high=MAX_GRANT)
@@ -73,12 +75,14 @@ class GrantRequest:
         return cls(user_id, amount, reason, request_id)
 
     def fingerprint(self) -> str:
+        """What makes two grants "the same request" for an idempotency key."""
         canonical = json.dumps({"userId": self.user_id, "amount": self.amount, "reason": self.reason}, sort_keys=True)
         return hashlib.sha256(canonical.encode()).hexdigest()
 
 
-def grant_entry_id(actor: Caller, request_id: str) -> str:
-    return "grant_" + hashlib.sha256(f"{actor.uid}\n{request_id}".encode()).hexdigest()[:40]
+def grant_key(actor: Caller, request_id: str) -> str:
+    """The ledger key of an idempotent grant (per admin: two admins' keys never collide)."""
+    return hashlib.sha256(f"{actor.uid}\n{request_id}".encode()).hexdigest()[:40]
 
 
 def grant(
@@ -88,20 +92,20 @@ def grant(
     ctx: ClientContext,
     request: GrantRequest,
     user_exists: UserExists,
+    *,
+    deadline: Deadline | None = None,
 ) -> dict[str, Any]:
     """Add (or claw back) credits: one ledger entry with the admin as actor, and its audit entry."""
     _user_doc_or_auth(client, request.user_id, user_exists)
-    user_ref = client.collection(db.USERS).document(request.user_id)
-    entry_ref = (
-        ledger.ref(client, grant_entry_id(actor, request.request_id))
-        if request.request_id
-        else client.collection(db.CREDIT_LOGS).document()
-    )
+    user_ref = accounts.user_ref(client, request.user_id)
+    key = grant_key(actor, request.request_id) if request.request_id else ledger.new_random_key(client)
+    entry = EntryId(EntryKind.GRANT, key)
+    entry_ref = ledger.entry_ref(client, entry)
     fingerprint = request.fingerprint()
 
     def step(attempt: Attempt) -> Plan[dict[str, Any]]:
         now = clock.now()
-        refs = [user_ref, config_ref(client)]
+        refs = [user_ref, config_store.applied_ref(client)]
         if request.request_id or attempt.ambiguous:
             refs.append(entry_ref)
         got = attempt.get(refs)
@@ -111,34 +115,29 @@ def grant(
             if stored.get("requestFingerprint") != fingerprint:
                 raise InvalidRequest({"requestId": "was already used with different parameters"})
             return Plan(result={"userId": stored["userId"], "newBalance": stored["balanceAfter"], "ledgerEntryId": entry_ref.id})
-        user = got[user_ref.path]
+        config = config_store.load(attempt, got[config_store.applied_ref(client).path]).credits
+        account = accounts.prepare(attempt, got[user_ref.path], None, config, now, None)
+        before = account.balance
+        if before + request.amount < 0:
+            raise InsufficientCredits(required=-request.amount, available=before)
         plan: Plan[dict[str, Any]] = Plan()
-        if user.exists:
-            balance = ledger.balance_of(user.to_dict())
-        else:
-            config = _config_or_defaults(got[config_ref(client).path])
-            balance = config.defaultCredits
-        new_balance = balance + request.amount
-        if new_balance < 0:
-            raise InsufficientCredits(required=-request.amount, available=balance)
-        if user.exists:
-            plan.put(user, {"credits": new_balance, "updatedAt": now})
-        else:
-            config = _config_or_defaults(got[config_ref(client).path])
-            ledger.create_user(plan, client, user, request.user_id, None, config, now, {"credits": new_balance})
-        data = ledger.entry(
-            request.user_id,
-            request.amount,
-            new_balance,
-            ledger.ADMIN_GRANT if request.amount > 0 else ledger.ADMIN_CLAWBACK,
-            now,
-            actor_id=actor.uid,
-            note=request.reason,
+        extra = {"requestFingerprint": fingerprint, **({"requestId": request.request_id} if request.request_id else {})}
+        posting = account.post(
+            plan,
+            client,
+            now=now,
+            low_balance_below=config.lowBalanceThreshold,
+            legs=(
+                Leg(
+                    request.amount,
+                    entry,
+                    Reason.ADMIN_GRANT if request.amount > 0 else Reason.ADMIN_CLAWBACK,
+                    actor_id=actor.uid,
+                    note=request.reason,
+                    fields=extra,
+                ),
+            ),
         )
-        data["requestFingerprint"] = fingerprint
-        if request.request_id:
-            data["requestId"] = request.request_id
-        plan.create(entry_ref, data)
         audit.add(
             plan,
             client,
@@ -147,72 +146,34 @@ def grant(
                 ctx,
                 "grant_credits",
                 f"users/{request.user_id}",
-                {"credits": balance},
-                {"credits": new_balance, "amount": request.amount, "ledgerEntryId": entry_ref.id},
+                {"credits": before},
+                {"credits": posting.balance_after, "amount": request.amount, "ledgerEntryId": entry_ref.id},
                 now,
                 request_id=request.request_id,
                 note=request.reason,
             ),
         )
-        plan.result = {"userId": request.user_id, "newBalance": new_balance, "ledgerEntryId": entry_ref.id}
+        plan.result = {"userId": request.user_id, "newBalance": posting.balance_after, "ledgerEntryId": entry_ref.id}
         return plan
 
-    return run(client, step, lock_key=f"user:{request.user_id}")
-
-
-def _config_or_defaults(snapshot: Any) -> CreditConfig:
-    try:
-        return from_document(snapshot.to_dict() if snapshot.exists else None)
-    except ConfigurationInvalid:
-        return CreditConfig()
+    with notifications.reporting(client, clock, "grantCreditsToUser"):
+        return run(client, step, lock_key=f"user:{request.user_id}", deadline=deadline)
 
 
 # ------------------------------------------------------------------ configuration
 
 
-def update_configuration(client: firestore.Client, clock: Clock, actor: Caller, ctx: ClientContext, patch: Any) -> dict[str, Any]:
-    """Validate and merge a partial configuration, bump ``version``, audit before and after."""
-    if not isinstance(patch, dict):
-        raise InvalidRequest({"data": "must be an object"})
-    audit_ref = audit.new_ref(client)
-
-    def step(attempt: Attempt) -> Plan[dict[str, Any]]:
-        now = clock.now()
-        replayed = audit.replay(attempt, audit_ref)
-        if replayed is not None:
-            return Plan(result=replayed)
-        ref = config_ref(client)
-        snap = attempt.get([ref])[ref.path]
-        stored = snap.to_dict() if snap.exists else None
-        try:
-            current = from_document(stored)
-        except ConfigurationInvalid:
-            # A hand-edited, broken document: the update applies on top of the defaults, so
-            # an admin can always repair the configuration through the callable.
-            current = CreditConfig(version=int((stored or {}).get("version", 0) or 0))
-        merged = merge_patch(current, patch)
-        updated = merged.model_copy(update={"version": current.version + 1, "updatedAt": now, "updatedBy": actor.uid})
-        plan: Plan[dict[str, Any]] = Plan()
-        plan.put(snap, updated.to_firestore())
-        plan.result = {"version": updated.version, "config": updated.to_json()}
-        audit.add(
-            plan,
-            client,
-            audit.entry(
-                actor,
-                ctx,
-                "update_configuration",
-                f"{db.SYSTEM_CONFIG}/{db.CONFIG_DOC}",
-                current.to_firestore(),
-                updated.to_firestore(),
-                now,
-            ),
-            ref=audit_ref,
-            result=plan.result,
-        )
-        return plan
-
-    return run(client, step, lock_key="config")
+def update_configuration(
+    client: firestore.Client,
+    clock: Clock,
+    actor: Caller,
+    ctx: ClientContext,
+    patch: Any,
+    *,
+    deadline: Deadline | None = None,
+) -> dict[str, Any]:
+    """Validate and merge a partial configuration of either document, audit before and after."""
+    return config_store.update(client, clock, actor, ctx, patch, deadline=deadline)
 
 
 # ------------------------------------------------------------------ account status
@@ -220,12 +181,15 @@ def update_configuration(client: firestore.Client, clock: Clock, actor: Caller, 
 
 @dataclass(frozen=True)
 class StatusChange:
+    """What ``setUserStatus`` accepts."""
+
     user_id: str
     status: str
     reason: str
 
     @classmethod
     def parse(cls, data: Any) -> StatusChange:
+        """Validate a request; ``InvalidRequest`` names every bad field."""
         f = Fields(data, {"userId", "status", "reason"})
         user_id = _user_id(f)
         status = f.choice("status", ("active", "suspended"))
@@ -242,9 +206,12 @@ def set_user_status(
     ctx: ClientContext,
     request: StatusChange,
     user_exists: UserExists,
+    *,
+    deadline: Deadline | None = None,
 ) -> dict[str, Any]:
+    """Suspend or reactivate an account (opening it, grant pending, if it does not exist yet)."""
     _user_doc_or_auth(client, request.user_id, user_exists)
-    user_ref = client.collection(db.USERS).document(request.user_id)
+    user_ref = accounts.user_ref(client, request.user_id)
     audit_ref = audit.new_ref(client)
 
     def step(attempt: Attempt) -> Plan[dict[str, Any]]:
@@ -252,7 +219,8 @@ def set_user_status(
         replayed = audit.replay(attempt, audit_ref)
         if replayed is not None:
             return Plan(result=replayed)
-        got = attempt.get([user_ref, config_ref(client)])
+        got = attempt.get([user_ref, config_store.applied_ref(client)])
+        config = config_store.load(attempt, got[config_store.applied_ref(client).path]).credits
         user = got[user_ref.path]
         fields = {
             "status": request.status,
@@ -262,12 +230,16 @@ def set_user_status(
             "updatedAt": now,
         }
         plan: Plan[dict[str, Any]] = Plan()
-        before = (user.to_dict() or {}).get("status", "active") if user.exists else None
-        if user.exists:
+        try:
+            account = accounts.prepare(attempt, user, None, config, now, None)
+            before: str | None = account.status if account.account is not None else None
+            account.post(plan, client, now=now, low_balance_below=config.lowBalanceThreshold, fields=fields)
+        except DataInvalid:
+            # A damaged account can still be suspended: the status is all this writes.
+            if not user.exists:
+                raise
+            before = str((user.to_dict() or {}).get("status"))
             plan.put(user, fields)
-        else:
-            config = _config_or_defaults(got[config_ref(client).path])
-            ledger.create_user(plan, client, user, request.user_id, None, config, now, fields)
         plan.result = {"userId": request.user_id, "status": request.status, "previousStatus": before}
         audit.add(
             plan,
@@ -287,7 +259,8 @@ def set_user_status(
         )
         return plan
 
-    return run(client, step, lock_key=f"user:{request.user_id}")
+    with notifications.reporting(client, clock, "setUserStatus"):
+        return run(client, step, lock_key=f"user:{request.user_id}", deadline=deadline)
 
 
 # ------------------------------------------------------------------ IP blocks
@@ -295,12 +268,15 @@ def set_user_status(
 
 @dataclass(frozen=True)
 class IpBlockChange:
-    target: str
+    """What ``setIpBlock`` accepts."""
+
+    target: ip_blocks.Target
     blocked: bool
     reason: str
 
     @classmethod
     def parse(cls, data: Any) -> IpBlockChange:
+        """Validate a request; ``InvalidRequest`` names every bad field."""
         f = Fields(data, {"ip", "blocked", "reason"})
         raw = f.string("ip", max_len=64)
         target = None
@@ -316,28 +292,51 @@ class IpBlockChange:
 
 
 def set_ip_block(
-    client: firestore.Client, clock: Clock, actor: Caller, ctx: ClientContext, request: IpBlockChange
+    client: firestore.Client,
+    clock: Clock,
+    actor: Caller,
+    ctx: ClientContext,
+    request: IpBlockChange,
+    *,
+    deadline: Deadline | None = None,
 ) -> dict[str, Any]:
-    ref = ip_blocks_ref(client)
+    """Block or unblock an address bucket (one document) or a range (the bounded index)."""
+    target = request.target
     audit_ref = audit.new_ref(client)
+    ranges_ref = ip_blocks.ranges_ref(client)
+    doc_ref = ip_blocks.address_ref(client, target.key) if target.kind == "address" else ip_blocks.range_ref(client, target.key)
 
     def step(attempt: Attempt) -> Plan[dict[str, Any]]:
         now = clock.now()
         replayed = audit.replay(attempt, audit_ref)
         if replayed is not None:
             return Plan(result=replayed)
-        snap = attempt.get([ref])[ref.path]
-        entries = dict(((snap.to_dict() or {}).get("entries") or {}) if snap.exists else {})
-        before = entries.get(request.target)
-        if request.blocked:
-            if request.target not in entries and len(entries) >= ip_blocks.MAX_ENTRIES:
-                raise InvalidRequest({"ip": f"the block list is full ({ip_blocks.MAX_ENTRIES} entries); use a range"})
-            entries[request.target] = {"reason": request.reason, "blockedAt": now, "blockedBy": actor.uid}
-        else:
-            entries.pop(request.target, None)
+        got = attempt.get([doc_ref, ranges_ref])
+        doc, index = got[doc_ref.path], got[ranges_ref.path]
+        was_blocked = doc.exists
         plan: Plan[dict[str, Any]] = Plan()
-        plan.put(snap, {"entries": entries, "updatedAt": now, "updatedBy": actor.uid})
-        plan.result = {"ip": request.target, "blocked": request.blocked, "entries": len(entries)}
+        detail = {"target": target.key, "kind": target.kind, "reason": request.reason, "blockedAt": now, "blockedBy": actor.uid}
+        if target.kind == "range":
+            cidrs = ip_blocks.stored_cidrs(index)
+            if request.blocked and target.key not in cidrs:
+                if len(cidrs) >= ip_blocks.MAX_RANGES:
+                    raise InvalidRequest(
+                        {"ip": f"at most {ip_blocks.MAX_RANGES} ranges can be blocked; block addresses, or a wider range"}
+                    )
+                cidrs = [*cidrs, target.key]
+            elif not request.blocked:
+                cidrs = [c for c in cidrs if c != target.key]
+            was_blocked = was_blocked or target.key in ip_blocks.stored_cidrs(index)
+            if cidrs != ip_blocks.stored_cidrs(index) or not index.exists:
+                plan.put(index, {"cidrs": cidrs, "updatedAt": now, "updatedBy": actor.uid})
+        if request.blocked:
+            if doc.exists:
+                plan.put(doc, detail)
+            else:
+                plan.create(doc_ref, detail)
+        else:
+            plan.delete(doc)
+        plan.result = {"ip": target.key, "blocked": request.blocked, "kind": target.kind}
         audit.add(
             plan,
             client,
@@ -345,8 +344,8 @@ def set_ip_block(
                 actor,
                 ctx,
                 "set_ip_block",
-                request.target,
-                {"blocked": before is not None},
+                target.key,
+                {"blocked": was_blocked},
                 {"blocked": request.blocked},
                 now,
                 note=request.reason,
@@ -356,7 +355,7 @@ def set_ip_block(
         )
         return plan
 
-    return run(client, step, lock_key="ip_blocks")
+    return run(client, step, lock_key="ip_blocks", deadline=deadline)
 
 
 # ------------------------------------------------------------------ statistics

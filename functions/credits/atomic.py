@@ -22,8 +22,10 @@ A step's outcome may be an error to raise *after* its writes commit: a refused c
 must still record something (a rate-limit count, an abuse record) commits those records and
 then raises the refusal.
 
-Past ``deadline_seconds`` of losing, the engine raises ``Contention`` (``aborted``): nothing
-from this call was committed, so the client may retry.
+Everything a call does runs within one ``Deadline`` (the transport's budget, below the
+function's timeout). Past it the engine raises ``Contention`` (``aborted``) after lost races or
+``BackendUnavailable`` (``unavailable``) when the database did not answer: nothing from this
+call was committed, so the client may retry with the same ``requestId``.
 """
 
 from __future__ import annotations
@@ -31,19 +33,21 @@ from __future__ import annotations
 import collections
 import logging
 import random
+import re
 import threading
 import time
 import weakref
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, Literal, TypeVar
 
 from google.api_core import exceptions as gexc
 from google.cloud import firestore
 from google.cloud.firestore_v1.base_document import DocumentSnapshot
 from google.cloud.firestore_v1.document import DocumentReference
 
-from .errors import BackendUnavailable, Contention, CreditsError
+from .db import USERS as USERS_COLLECTION
+from .errors import BackendUnavailable, Contention, CreditsError, DataInvalid
 
 log = logging.getLogger(__name__)
 
@@ -62,19 +66,36 @@ _AMBIGUOUS: tuple[type[Exception], ...] = (
 )
 
 
-@dataclass
+WriteKind = Literal["create", "put", "merge", "delete"]
+
+
+@dataclass(frozen=True)
 class Write:
     """One write of a plan. Build them with ``Plan.create/put/merge``."""
 
-    kind: str  # "create" | "put" | "merge"
+    kind: WriteKind
     ref: DocumentReference
     data: dict[str, Any]
     expected: DocumentSnapshot | None = None
 
 
+class PlanError(AssertionError):
+    """A step built a plan the engine refuses: a programming error, never a client's."""
+
+
+BALANCE_FIELD = "credits"
+"""The balance on ``users/{uid}``: written only through ``ledger.post`` (see ``Plan``)."""
+
+
 @dataclass
 class Plan(Generic[T]):
-    """What a step decided: writes to commit atomically, then a result or an error."""
+    """What a step decided: writes to commit atomically, then a result or an error.
+
+    Two rules keep money in one place: a plan never writes one document twice (a step
+    merges its fields first), and only the ledger's posting function may write a user's
+    balance (``credits``): ``put``, ``create`` and ``merge`` refuse it, so no code path can
+    change a balance without its ledger entry.
+    """
 
     result: T | None = None
     error: CreditsError | None = None
@@ -82,7 +103,7 @@ class Plan(Generic[T]):
 
     def create(self, ref: DocumentReference, data: dict[str, Any]) -> None:
         """Create a document that must not exist yet (a new ledger entry, activity, ...)."""
-        self.writes.append(Write("create", ref, data))
+        self._add(Write("create", ref, data))
 
     def put(self, snapshot: DocumentSnapshot, data: dict[str, Any]) -> None:
         """Write top-level fields of a document the step read, guarded by what it read.
@@ -91,11 +112,57 @@ class Plan(Generic[T]):
         since; if it did not exist, ``data`` becomes the whole new document, created only if
         it still does not exist.
         """
-        self.writes.append(Write("put", snapshot.reference, data, snapshot))
+        self._add(Write("put", snapshot.reference, data, snapshot))
 
     def merge(self, ref: DocumentReference, data: dict[str, Any]) -> None:
         """Merge fields without a guard: for commutative updates such as ``Increment``."""
-        self.writes.append(Write("merge", ref, data))
+        self._add(Write("merge", ref, data))
+
+    def delete(self, snapshot: DocumentSnapshot) -> None:
+        """Delete a document the step read, only if it is unchanged since (no-op if missing)."""
+        if snapshot.exists:
+            self._add(Write("delete", snapshot.reference, {}, snapshot))
+
+    def writes_to(self, ref: DocumentReference) -> bool:
+        """Whether the plan already writes ``ref``."""
+        return any(write.ref.path == ref.path for write in self.writes)
+
+    def _add(self, write: Write, *, balance: bool = False) -> None:
+        if self.writes_to(write.ref):
+            raise PlanError(f"a plan writes {write.ref.path} twice")
+        if not balance and BALANCE_FIELD in write.data and write.ref.parent.id == USERS_COLLECTION:
+            raise PlanError(f"{write.ref.path}.{BALANCE_FIELD} is written only by ledger.post")
+        self.writes.append(write)
+
+    def _post_balance(self, write: Write) -> None:
+        """The ledger's door: a user write that carries the balance (see ``ledger.post``)."""
+        self._add(write, balance=True)
+
+
+class Deadline:
+    """One time budget for a whole call: lock wait, reads, retries and commits.
+
+    Created once per call (the transport sets it below the function's timeout), so a
+    client always gets an answer (``aborted``/``contention`` or ``unavailable``, both with
+    nothing written) before the platform would cut the call off with an unknown outcome.
+    """
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+        self._end = time.monotonic() + seconds
+
+    def remaining(self) -> float:
+        """Seconds left, never negative."""
+        return max(0.0, self._end - time.monotonic())
+
+    def expired(self) -> bool:
+        """Whether the budget is spent."""
+        return self.remaining() <= 0.0
+
+
+DEFAULT_BUDGET_SECONDS = 30.0
+# Below this, a round trip is not worth starting: the answer would come too late.
+_MIN_ROUND_TRIP_SECONDS = 0.05
 
 
 @dataclass
@@ -105,14 +172,19 @@ class Attempt:
     client: firestore.Client
     number: int
     ambiguous: bool  # an earlier commit of this call may have applied
+    deadline: Deadline = field(default_factory=lambda: Deadline(DEFAULT_BUDGET_SECONDS))
     reads: int = 0
 
     def get(self, refs: Sequence[DocumentReference]) -> dict[str, DocumentSnapshot]:
         """Read documents in one round trip; the result is keyed by document path."""
         unique = list({ref.path: ref for ref in refs}.values())
         self.reads += len(unique)
-        snapshots = {snap.reference.path: snap for snap in self.client.get_all(unique)}
-        return snapshots
+        timeout = self.deadline.remaining()
+        if timeout < _MIN_ROUND_TRIP_SECONDS:
+            raise gexc.DeadlineExceeded("the call's time budget is spent")
+        # No retry inside the client: its default policy retries for minutes, past any
+        # budget; the engine retries a failed read itself, within the call's deadline.
+        return {snap.reference.path: snap for snap in self.client.get_all(unique, retry=None, timeout=timeout)}
 
 
 @dataclass
@@ -141,6 +213,7 @@ class FairLock:
         self._waiters: collections.deque[threading.Event] = collections.deque()
 
     def acquire(self, timeout: float) -> bool:
+        """Wait at most ``timeout`` seconds for the lock; whether it was acquired."""
         with self._guard:
             if not self._held and not self._waiters:
                 self._held = True
@@ -156,6 +229,7 @@ class FairLock:
             return False
 
     def release(self) -> None:
+        """Hand the lock to the oldest waiter, or free it."""
         with self._guard:
             if self._waiters:
                 self._waiters.popleft().set()  # ownership passes on; _held stays True
@@ -181,17 +255,25 @@ def run(
     step: Callable[[Attempt], Plan[T]],
     *,
     lock_key: str | None = None,
-    deadline_seconds: float = 30.0,
+    deadline: Deadline | None = None,
     stats: Stats | None = None,
 ) -> T:
-    """Run ``step`` until its plan commits; return its result or raise its error."""
+    """Run ``step`` until its plan commits; return its result or raise its error.
+
+    Everything (waiting for the per-key lock, reads, backoff, commits) happens within
+    ``deadline``; past it the call raises ``Contention`` (lost races) or
+    ``BackendUnavailable`` (an unreachable database), and nothing it tried was committed,
+    except possibly a commit whose answer was lost, which every step recognises as its own
+    on a retry (``Attempt.ambiguous``).
+    """
+    deadline = deadline or Deadline(DEFAULT_BUDGET_SECONDS)
     lock = _lock_for(lock_key) if lock_key else None
     if lock is not None:
         # Holding the lock object keeps the weak dictionary entry alive for the call.
-        if not lock.acquire(timeout=deadline_seconds):
+        if not lock.acquire(timeout=deadline.remaining()):
             raise Contention(0)
     try:
-        return _run(client, step, deadline_seconds, stats)
+        return _run(client, step, deadline, stats)
     finally:
         if lock is not None:
             lock.release()
@@ -200,49 +282,78 @@ def run(
 def _run(
     client: firestore.Client,
     step: Callable[[Attempt], Plan[T]],
-    deadline_seconds: float,
+    deadline: Deadline,
     stats: Stats | None,
 ) -> T:
-    started = time.monotonic()
     ambiguous = False
     number = 0
     backoff = 0.008
     while True:
         number += 1
-        attempt = Attempt(client=client, number=number, ambiguous=ambiguous)
+        attempt = Attempt(client=client, number=number, ambiguous=ambiguous, deadline=deadline)
         try:
             plan = step(attempt)
-        except (gexc.ServiceUnavailable, gexc.DeadlineExceeded) as err:
+        except (gexc.ServiceUnavailable, gexc.DeadlineExceeded, gexc.InternalServerError, gexc.Unknown, gexc.RetryError) as err:
+            # A read that failed changed nothing: retry while the budget lasts.
             _count(stats, attempt, 0)
-            if time.monotonic() - started > deadline_seconds:
-                raise BackendUnavailable() from err
-            time.sleep(random.uniform(0, backoff))
-            backoff = min(backoff * 2, 0.5)
+            backoff = _pause(deadline, backoff, 0.5, BackendUnavailable(), err)
             continue
         if plan.writes:
             try:
-                _commit(client, plan.writes)
+                _commit(client, plan.writes, deadline)
             except _CONFLICTS:
                 _count(stats, attempt, 0)
-                if time.monotonic() - started > deadline_seconds:
-                    log.warning("optimistic commit gave up after %d attempts", number)
-                    raise Contention(number) from None
                 # Full jitter: contenders spread out instead of colliding again in lockstep.
-                time.sleep(random.uniform(0, backoff))
-                backoff = min(backoff * 2, 0.25)
+                backoff = _pause(deadline, backoff, 0.25, Contention(number), None)
                 continue
             except _AMBIGUOUS as err:
                 _count(stats, attempt, 0)
-                if time.monotonic() - started > deadline_seconds:
-                    raise BackendUnavailable() from err
                 ambiguous = True
-                time.sleep(random.uniform(0, backoff))
-                backoff = min(backoff * 2, 0.5)
+                backoff = _pause(deadline, backoff, 0.5, BackendUnavailable(), err)
                 continue
+            except gexc.InvalidArgument as err:
+                # The one way valid writes are refused: a stored document (grown by hand in the
+                # console) would pass Firestore's 1 MiB limit. That document is damaged.
+                oversized = _oversized_document(str(err), plan.writes)
+                if oversized is None:
+                    raise
+                raise DataInvalid(oversized, {"size": "too large to update (Firestore's limit is 1 MiB)"}) from None
         _count(stats, attempt, len(plan.writes))
         if plan.error is not None:
             raise plan.error
         return plan.result  # type: ignore[return-value]
+
+
+def _pause(deadline: Deadline, backoff: float, cap: float, give_up: CreditsError, cause: Exception | None) -> float:
+    """Sleep a full-jitter backoff before the next attempt, or raise ``give_up`` if the
+    budget cannot cover another attempt. Returns the next backoff."""
+    delay = random.uniform(0, backoff)
+    if deadline.remaining() - delay < _MIN_ROUND_TRIP_SECONDS:
+        if isinstance(give_up, Contention):
+            log.warning("optimistic commit gave up after %s attempts", give_up.details.get("attempts"))
+        raise give_up from cause
+    time.sleep(delay)
+    return min(backoff * 2, cap)
+
+
+_OVERSIZED = re.compile(r"documents/([^' ]+)' cannot be written because its size")
+_TOO_LARGE = ("cannot be written because its size", "maximum entity size")
+
+
+def _oversized_document(message: str, writes: list[Write]) -> str | None:
+    """The document a commit refused as too large: named by Firestore's message where it
+    names one (production does), else the largest document the plan updates (the emulator
+    says only "maximum entity size")."""
+    if not any(marker in message for marker in _TOO_LARGE):
+        return None
+    match = _OVERSIZED.search(message)
+    if match:
+        return match.group(1)
+    updated = [w for w in writes if w.expected is not None and w.expected.exists]
+    if not updated:
+        return None
+    largest = max(updated, key=lambda w: len(repr(w.expected.to_dict() if w.expected else None)))
+    return largest.ref.path
 
 
 def _count(stats: Stats | None, attempt: Attempt, writes: int) -> None:
@@ -252,11 +363,14 @@ def _count(stats: Stats | None, attempt: Attempt, writes: int) -> None:
         stats.writes += writes
 
 
-def _commit(client: firestore.Client, writes: list[Write]) -> None:
+def _commit(client: firestore.Client, writes: list[Write], deadline: Deadline) -> None:
     batch = client.batch()
     for write in writes:
         if write.kind == "create":
             batch.create(write.ref, write.data)
+        elif write.kind == "delete":
+            assert write.expected is not None
+            batch.delete(write.ref, option=client.write_option(last_update_time=write.expected.update_time))
         elif write.kind == "merge":
             batch.set(write.ref, write.data, merge=True)
         elif write.expected is not None and write.expected.exists:
@@ -264,10 +378,13 @@ def _commit(client: firestore.Client, writes: list[Write]) -> None:
             batch.update(write.ref, _top_level(write.data), option=option)
         else:
             batch.create(write.ref, write.data)
+    timeout = min(COMMIT_TIMEOUT_SECONDS, deadline.remaining())
+    if timeout < _MIN_ROUND_TRIP_SECONDS:
+        raise gexc.DeadlineExceeded("the call's time budget is spent")  # not sent: nothing applied
     # No automatic re-send: a commit whose answer was lost may have applied, and a blind
     # re-send would then fail its preconditions and look like an ordinary conflict. The
     # engine treats the lost answer as ambiguous instead (see ``Attempt.ambiguous``).
-    batch.commit(retry=None, timeout=COMMIT_TIMEOUT_SECONDS)
+    batch.commit(retry=None, timeout=timeout)
 
 
 def _top_level(data: dict[str, Any]) -> dict[str, Any]:

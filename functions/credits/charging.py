@@ -1,24 +1,27 @@
 """``validateAndDeductCredits``: price a generation, check it, charge it, open its activity.
 
-The contract's order of checks: input, IP block, account status, rate limits (user, then
-IP), moderation, balance. Then, in one atomic commit: the deduction, its ledger entry and
-``ai_activity/{activityId}`` with status ``pending`` (plus the rate-limit logs and the
-usage counters). The whole decision is one optimistic step (see ``atomic``), so N parallel
-calls for one user with balance B and cost c charge exactly ``min(N, B // c)`` times.
+The decision (the contract's order of checks, what a refusal records) is
+``policy.charge.decide``; this module reads what it needs in one batched read, calls it, and
+turns the answer into one atomic commit: the deduction and its ledger entry (through
+``ledger.post``, with the account's opening on a first call), ``ai_activity/{activityId}``
+with status ``pending``, the user's and the address's rate-limit logs. The whole step is
+optimistic (see ``atomic``), so N parallel calls for one user with balance B and cost c
+charge exactly ``min(N, B // c)`` times.
 
-Idempotency: with a ``requestId`` the activity id is derived from ``(uid, requestId)``, so
-the activity document *is* the idempotency record. Its creation is part of the charge
-commit: two concurrent calls with the same key cannot both create it, and the loser, on
-its retry, finds the activity and returns the stored first response. A reused key with
-other parameters (type, quantity, model or prompt) is refused as ``invalid_request`` on
-``requestId``. Keys live as long as their activity (``retentionDays``, at least one day).
-A call without a key still never double-charges on an ambiguous commit (timeout after
-sending): its retry looks for the activity it tried to create before writing again.
+Idempotency: with a ``requestId`` the activity id is derived from ``(uid, requestId)``, so the
+activity document *is* the idempotency record: two concurrent calls with the same key cannot
+both create it, and the loser, on its retry, finds it and returns the stored first response.
+A reused key with other parameters (type, quantity, model or prompt) is ``invalid_request`` on
+``requestId``. Keys are safe for ever: the charge's ledger entry ``charge_{activityId}`` is
+permanent (written even for a free generation), so a key whose activity was cleaned up is
+answered at once with ``invalid_request`` instead of charging again. A call without a key
+never double-charges on an ambiguous commit either: its retry looks for the activity it tried
+to create, and a refusal's retry for its own mark (``lastCall``, its abuse record).
 
-Rejected calls write nothing but what the contract names: the IP request log (it counts
-every request that reaches it, refused ones included, except those refused by the IP limit
-itself, so that ``retryAfterSeconds`` stays honest), the user's refusal counter and abuse
-records.
+Reads per call: the applied configuration, the user, the user's limits, and with a known
+address its record and two block documents (one by id, the small range index); a key adds the
+activity and its charge entry. A first call adds the sign-up lookup (an aggregation and one
+document); a new moderation version adds the terms once per instance.
 """
 
 from __future__ import annotations
@@ -26,46 +29,38 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import uuid
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
 from google.cloud import firestore
+from google.cloud.firestore_v1.base_document import DocumentSnapshot
 
-from . import abuse, db, ledger, money, rate_limit, stats
-from .atomic import Attempt, Plan, Stats, run
-from .clock import Clock, from_millis, to_millis
-from .config import GENERATION_TYPES, CreditConfig, from_document
+from . import abuse, accounts, config_store, ip_blocks, ledger, money, notifications, rate_limit
+from .activity import activity_id_for, activity_ref
+from .atomic import Attempt, Deadline, Plan, Stats, run
+from .clock import Clock, to_millis
+from .config import Abuse, CreditConfig
 from .context import Caller, ClientContext
-from .errors import (
-    AccountSuspended,
-    InsufficientCredits,
-    InvalidRequest,
-    IpBlocked,
-    PromptRejected,
-    RateLimited,
-)
-from .ip_blocks import is_blocked
-from .moderation import moderator_for
+from .errors import InvalidRequest
+from .ledger import EntryId, EntryKind, Leg, Reason, UsageChange
+from .policy import abuse as abuse_policy
+from .policy import charge as charge_policy
+from .policy.charge import Approval, ChargeState, Refusal, Window
+from .policy.signup import live_grants, with_grant
+from .pricing import GENERATION_TYPES, GenerationType, parse_quantity, price
 from .validation import Fields, request_key
 
 PROMPT_MAX = 20_000
 PREVIEW_CHARS = 100
-
-# Per type: (integer units?, lower bound exclusive, upper bound inclusive, default)
-QUANTITY_RULES: dict[str, tuple[bool, Decimal, Decimal, Decimal | None]] = {
-    "image": (True, Decimal(0), Decimal(10), Decimal(1)),
-    "video": (False, Decimal(0), Decimal(600), None),
-    "voice": (False, Decimal(0), Decimal(60), None),
-    "chat": (True, Decimal(0), Decimal(1_000_000), None),
-}
 
 
 @dataclass(frozen=True)
 class ChargeRequest:
     """What ``validateAndDeductCredits`` accepts (see the contract)."""
 
-    type: str
+    type: GenerationType
     prompt: str
     quantity: Decimal
     model: str | None = None
@@ -76,16 +71,17 @@ class ChargeRequest:
 
     @classmethod
     def parse(cls, data: Any) -> ChargeRequest:
+        """Validate a request; ``InvalidRequest`` names every bad field."""
         f = Fields(data, set(cls.FIELDS))
         kind = f.choice("type", GENERATION_TYPES)
         prompt = f.string("prompt", max_len=PROMPT_MAX)
-        quantity = parse_quantity(f, "quantity", kind, allow_default=True) if kind else None
+        quantity = parse_quantity(f, "quantity", kind) if kind else None  # type: ignore[arg-type]
         model = f.string("model", required=False, min_len=0, max_len=64)
         request_id = request_key(f)
         device_id = f.string("deviceId", required=False, min_len=0, max_len=128)
         f.raise_if_any()
         assert kind is not None and prompt is not None and quantity is not None
-        return cls(kind, prompt, quantity, model or None, request_id, device_id or None)
+        return cls(kind, prompt, quantity, model or None, request_id, device_id or None)  # type: ignore[arg-type]
 
     def fingerprint(self) -> str:
         """What makes two calls "the same request" for an idempotency key."""
@@ -101,57 +97,40 @@ class ChargeRequest:
         return hashlib.sha256(canonical.encode()).hexdigest()
 
 
-def parse_quantity(f: Fields, name: str, kind: str, *, allow_default: bool, allow_zero: bool = False) -> Decimal | None:
-    integer, low, high, default = QUANTITY_RULES[kind]
-    if not f.present(name):
-        if allow_default and default is not None:
-            return default
-        f.fail(name, f"is required for {kind}")
-        return None
-    if integer:
-        value = f.integer(name, low=0 if allow_zero else int(low) + 1, high=int(high))
-        return None if value is None else Decimal(value)
-    if allow_zero:
-        return f.decimal(name, above=Decimal(-1), high=high) if _non_negative(f, name) else None
-    return f.decimal(name, above=low, high=high)
-
-
-def _non_negative(f: Fields, name: str) -> bool:
-    value = f.data.get(name)
-    if isinstance(value, (int, float)) and not isinstance(value, bool) and value < 0:
-        f.fail(name, "must be >= 0")
-        return False
-    return True
-
-
 def prompt_hash(prompt: str) -> str:
+    """The SHA-256 of a prompt: what is stored instead of its text."""
     return hashlib.sha256(prompt.encode("utf-8")).hexdigest()
 
 
-def activity_id_for(uid: str, request_id: str) -> str:
-    """The activity id an idempotency key maps to (per user: keys of two users never collide)."""
-    return "r_" + hashlib.sha256(f"{uid}\n{request_id}".encode()).hexdigest()[:40]
+@dataclass(frozen=True)
+class _Call:
+    """One charge call: who, from where, what, and its marks."""
+
+    client: firestore.Client
+    caller: Caller
+    ctx: ClientContext
+    request: ChargeRequest
+    target: firestore.DocumentReference
+    fingerprint: str
+    token: str  # marks this call's writes, so an ambiguous retry can recognise them
+
+    @property
+    def uid(self) -> str:
+        """The caller's uid."""
+        return self.caller.uid
 
 
-def price(config: CreditConfig, kind: str, quantity: Decimal) -> tuple[Decimal, int]:
-    unit = config.costs.of(kind)
-    return unit, money.charge_for(quantity, unit)
+@dataclass(frozen=True)
+class _Read:
+    """What a charge read and parsed."""
 
-
-def config_ref(client: firestore.Client) -> Any:
-    return client.collection(db.SYSTEM_CONFIG).document(db.CONFIG_DOC)
-
-
-def ip_blocks_ref(client: firestore.Client) -> Any:
-    return client.collection(db.IP_BLOCKS).document(db.IP_BLOCKS_DOC)
-
-
-def user_limits_ref(client: firestore.Client, uid: str) -> Any:
-    return client.collection(db.RATE_LIMITS).document(f"u_{uid}")
-
-
-def ip_limits_ref(client: firestore.Client, ip: str) -> Any:
-    return client.collection(db.RATE_LIMITS).document(f"ip_{ip}")
+    snap: dict[str, DocumentSnapshot]
+    account: accounts.Prepared
+    config: CreditConfig
+    thresholds: Abuse
+    limits: rate_limit.UserLimits
+    ip_record: rate_limit.IpRecord
+    now: dt.datetime
 
 
 def charge(
@@ -161,189 +140,234 @@ def charge(
     ctx: ClientContext,
     request: ChargeRequest,
     *,
+    deadline: Deadline | None = None,
     stats_out: Stats | None = None,
 ) -> dict[str, Any]:
     """Run the whole check-and-charge; return the contract's response or raise a refusal."""
     uid = caller.uid
-    activity_ref = client.collection(db.AI_ACTIVITY).document(
-        activity_id_for(uid, request.request_id) if request.request_id else None
+    call = _Call(
+        client=client,
+        caller=caller,
+        ctx=ctx,
+        request=request,
+        target=activity_ref(client, activity_id_for(uid, request.request_id) if request.request_id else None),
+        fingerprint=request.fingerprint(),
+        token=uuid.uuid4().hex,
     )
-    fingerprint = request.fingerprint()
-    p_hash = prompt_hash(request.prompt)
+    damaged_ip: list[bool] = [False]
 
     def step(attempt: Attempt) -> Plan[dict[str, Any]]:
         now = clock.now()
-        refs = {
-            "config": config_ref(client),
-            "blocks": ip_blocks_ref(client),
-            "user": client.collection(db.USERS).document(uid),
-            "limits": user_limits_ref(client, uid),
-        }
-        if ctx.ip:
-            refs["ip"] = ip_limits_ref(client, ctx.ip)
-        # The activity is read only when it may exist: a key was given, or an earlier commit
-        # of this very call may have applied. A fresh random id cannot exist.
-        if request.request_id or attempt.ambiguous:
-            refs["activity"] = activity_ref
-        got = attempt.get(list(refs.values()))
-        snap = {name: got[ref.path] for name, ref in refs.items()}
-        plan: Plan[dict[str, Any]] = Plan()
-
+        snap = _read(attempt, call)
         if "activity" in snap and snap["activity"].exists:
-            return Plan(result=_replay(snap["activity"].to_dict() or {}, uid, fingerprint))
+            return Plan(result=_replay(snap["activity"].to_dict() or {}, uid, call.fingerprint))
+        if request.request_id and snap["key"].exists:
+            raise InvalidRequest({"requestId": "was already used by an earlier generation"})
 
-        config = from_document(snap["config"].to_dict() if snap["config"].exists else None)
-        blocks = snap["blocks"].to_dict() if snap["blocks"].exists else {}
-        if is_blocked((blocks or {}).get("entries"), ctx.ip):
-            return Plan(error=IpBlocked())
-
-        user = snap["user"]
-        user_data = user.to_dict() if user.exists else None
-        if user_data is not None and user_data.get("status") == "suspended":
-            return Plan(error=AccountSuspended())
-
+        applied = config_store.load(attempt, snap["config"])
+        config = applied.credits
         now_ms = to_millis(now)
-        limits = config.rateLimits
-        limits_doc = (snap["limits"].to_dict() if snap["limits"].exists else None) or {}
-        windows = dict(limits_doc.get("windows") or {})
-        type_window = windows.get(request.type) or {}
-        user_decision = rate_limit.decide(type_window.get("hits"), now_ms, limits.of(request.type), limits.windowSeconds)
+        blocked = ip_blocks.is_blocked(ctx.ip, snap.get("block"), snap.get("ranges"))
+        ip_record = rate_limit.parse_ip_record(snap["ip"].to_dict() if "ip" in snap and snap["ip"].exists else None)
+        damaged_ip[0] = ip_record.damaged
+        limits_snap = snap["limits"]
+        limits = rate_limit.parse_user_limits(limits_snap.reference.path, limits_snap.to_dict() if limits_snap.exists else None)
+        facts = accounts.SignupFacts(ctx.ip is not None, blocked, live_grants(list(ip_record.grants), now_ms))
+        account = accounts.prepare(attempt, snap["user"], caller, config, now, facts)
+        verdict = config_store.moderator(attempt, applied).check(request.prompt)
+        unit_cost, cost = price(config.costs, request.type, request.quantity)
+        rates = config.rateLimits
+        state = ChargeState(
+            ip_blocked=blocked,
+            suspended=account.status == "suspended",
+            balance=account.balance,
+            cost=cost,
+            user_window=Window(limits.hits(request.type), rates.of(request.type), rates.windowSeconds),
+            ip_window=Window(ip_record.hits, rates.ipRequests, rates.ipWindowSeconds) if ctx.ip else None,
+            verdict=verdict,
+            now_ms=now_ms,
+        )
+        read = _Read(snap, account, config, applied.abuse, limits, ip_record, now)
+        decision = charge_policy.decide(state)
+        if isinstance(decision, Refusal):
+            if attempt.ambiguous and _refusal_applied(snap, call.token):
+                return Plan(error=decision.error)  # an earlier, unanswered commit recorded it
+            return _refusal_plan(attempt, call, read, decision, state)
+        return _approval_plan(call, read, decision, unit_cost)
 
-        ip_decision = None
-        ip_doc: dict[str, Any] = {}
-        if "ip" in snap:
-            ip_doc = (snap["ip"].to_dict() if snap["ip"].exists else None) or {}
-            ip_decision = rate_limit.decide(ip_doc.get("hits"), now_ms, limits.ipRequests, limits.ipWindowSeconds)
+    with notifications.reporting(client, clock, "validateAndDeductCredits"):
+        result = run(client, step, lock_key=f"user:{uid}", deadline=deadline, stats=stats_out)
+    if damaged_ip[0] and ctx.ip:
+        notifications.damaged_record(client, rate_limit.ip_ref(client, ctx.ip).path, clock.now(), "validateAndDeductCredits")
+    return result
 
-        def count_ip() -> None:
-            if ip_decision is None or not ip_decision.allowed:
-                return
-            hits = ip_decision.with_hit(now_ms, limits.ipRequests)
-            plan.put(
-                snap["ip"],
-                {
-                    "ip": ctx.ip,
-                    "hits": hits,
-                    "limit": limits.ipRequests,
-                    "windowSeconds": limits.ipWindowSeconds,
-                    "expiresAt": _expires(hits, limits.ipWindowSeconds),
-                    "updatedAt": now,
-                },
-            )
 
-        refusal: RateLimited | None = None
-        if not user_decision.allowed:
-            refusal = RateLimited("user", limits.of(request.type), limits.windowSeconds, user_decision.retry_after_seconds)
-        elif ip_decision is not None and not ip_decision.allowed:
-            refusal = RateLimited("ip", limits.ipRequests, limits.ipWindowSeconds, ip_decision.retry_after_seconds)
-        if refusal is not None:
-            count_ip()
-            _record_refusal(attempt, plan, now, config, caller, user, snap["limits"], limits_doc, ctx, request, refusal)
-            plan.error = refusal
-            return plan
+def _read(attempt: Attempt, call: _Call) -> dict[str, DocumentSnapshot]:
+    """Everything a charge needs, in one round trip."""
+    client, ctx, request = call.client, call.ctx, call.request
+    refs: dict[str, firestore.DocumentReference] = {
+        "config": config_store.applied_ref(client),
+        "user": accounts.user_ref(client, call.uid),
+        "limits": rate_limit.user_ref(client, call.uid),
+    }
+    if ctx.ip:
+        refs["ip"] = rate_limit.ip_ref(client, ctx.ip)
+        refs["block"], refs["ranges"] = ip_blocks.refs_for(client, ctx.ip)
+    if request.request_id or attempt.ambiguous:
+        # A fresh random id cannot exist: the activity is read only when it may.
+        refs["activity"] = call.target
+        refs["key"] = ledger.entry_ref(client, EntryId(EntryKind.CHARGE, call.target.id))
+    if attempt.ambiguous:
+        refs["moderation_record"] = abuse.record_ref(client, call.token, "moderation")
+        refs["refusal_record"] = abuse.record_ref(client, call.token, "rate_limit")
+    got = attempt.get(list(refs.values()))
+    return {name: got[ref.path] for name, ref in refs.items()}
 
-        verdict = moderator_for(config.moderation.terms).check(request.prompt)
-        if verdict is not None:
-            count_ip()
-            abuse.record(
-                attempt,
-                plan,
-                now=now,
-                config=config,
-                uid=uid,
-                caller=caller,
-                user=user,
-                ctx=ctx,
-                event=abuse.Event(
-                    kind=abuse.MODERATION,
-                    severity=verdict.severity,
-                    category=verdict.category,
-                    prompt_hash=p_hash,
-                    device_id=request.device_id,
-                    detail={"type": request.type},
-                ),
-            )
-            plan.error = PromptRejected(verdict.category)
-            return plan
 
-        unit_cost, cost = price(config, request.type, request.quantity)
-        first_use = user_data is None
-        balance = config.defaultCredits if first_use else ledger.balance_of(user_data)
-        if balance < cost:
-            count_ip()
-            plan.error = InsufficientCredits(required=cost, available=balance)
-            return plan
-
-        remaining = balance - cost
-        response = {
-            "activityId": activity_ref.id,
-            "creditsCharged": cost,
-            "remainingCredits": remaining,
+def _approval_plan(call: _Call, read: _Read, approval: Approval, unit_cost: Decimal) -> Plan[dict[str, Any]]:
+    client, request, target, now, config = call.client, call.request, call.target, read.now, read.config
+    plan: Plan[dict[str, Any]] = Plan()
+    posting = read.account.post(
+        plan,
+        client,
+        now=now,
+        low_balance_below=config.lowBalanceThreshold,
+        legs=(
+            Leg(
+                -approval.cost,
+                EntryId(EntryKind.CHARGE, target.id),
+                Reason.GENERATION_CHARGE,
+                activity_id=target.id,
+                generation_type=request.type,
+            ),
+        ),
+        usage=UsageChange(generations=1, credits_used=approval.cost),
+        fields={"lastGenerationAt": now},
+    )
+    response = {
+        "activityId": target.id,
+        "creditsCharged": approval.cost,
+        "remainingCredits": posting.balance_after,
+        "status": "pending",
+    }
+    plan.create(
+        target,
+        {
+            "userId": call.uid,
+            "type": request.type,
+            "model": request.model,
+            "quantity": money.decimal_to_json(request.quantity),
+            "unitCost": money.decimal_to_json(unit_cost),
+            "creditsCharged": approval.cost,
+            "initialCharge": approval.cost,
+            "refundedCredits": 0,
             "status": "pending",
-        }
-        usage = ledger.usage_of(user_data)
-        usage["generations"] = int(usage.get("generations", 0)) + 1
-        usage["creditsUsed"] = int(usage.get("creditsUsed", 0)) + cost
-        user_fields: dict[str, Any] = {
-            "credits": remaining,
-            "usage": usage,
-            "lastGenerationAt": now,
+            "progress": 0,
+            "promptPreview": request.prompt[:PREVIEW_CHARS],
+            "promptHash": prompt_hash(request.prompt),
+            "promptLength": len(request.prompt),
+            "userEmail": call.caller.email,
+            "userName": call.caller.name,
+            **call.ctx.as_fields(),
+            "deviceId": request.device_id,
+            "requestId": request.request_id,
+            "requestFingerprint": call.fingerprint,
+            "response": response,
+            "configVersion": config.version,
+            "createdAt": now,
             "updatedAt": now,
-        }
-        if first_use:
-            ledger.create_user(plan, client, user, uid, caller, config, now, user_fields)
-        else:
-            plan.put(user, user_fields)
-        if cost:
-            plan.create(
-                ledger.ref(client, f"charge_{activity_ref.id}"),
-                ledger.entry(uid, -cost, remaining, ledger.GENERATION_CHARGE, now, activity_id=activity_ref.id),
-            )
-        plan.create(
-            activity_ref,
-            {
-                "userId": uid,
-                "type": request.type,
-                "model": request.model,
-                "quantity": money.decimal_to_json(request.quantity),
-                "unitCost": money.decimal_to_json(unit_cost),
-                "creditsCharged": cost,
-                "initialCharge": cost,
-                "refundedCredits": 0,
-                "status": "pending",
-                "progress": 0,
-                "promptPreview": request.prompt[:PREVIEW_CHARS],
-                "promptHash": p_hash,
-                "promptLength": len(request.prompt),
-                "userEmail": caller.email,
-                "userName": caller.name,
-                **ctx.as_fields(),
-                "deviceId": request.device_id,
-                "requestId": request.request_id,
-                "requestFingerprint": fingerprint,
-                "response": response,
-                "configVersion": config.version,
-                "createdAt": now,
-                "updatedAt": now,
-            },
-        )
-        hits = user_decision.with_hit(now_ms, limits.of(request.type))
-        windows[request.type] = {"hits": hits, "limit": limits.of(request.type), "windowSeconds": limits.windowSeconds}
-        plan.put(
-            snap["limits"],
-            {
-                "userId": uid,
-                "windows": windows,
-                "expiresAt": _windows_expiry(windows),
-                "updatedAt": now,
-            },
-        )
-        count_ip()
-        stats.record(plan, client, now, request.type, generations=1, credits=cost)
-        plan.result = response
-        return plan
+        },
+    )
+    windows = _windows_to_store(read.limits)
+    windows[request.type] = {
+        "hits": approval.user_hits,
+        "limit": config.rateLimits.of(request.type),
+        "windowSeconds": config.rateLimits.windowSeconds,
+    }
+    limits_fields = rate_limit.user_limits_fields(call.uid, windows, read.limits.refusals, now)
+    plan.put(read.snap["limits"], {**limits_fields, "lastCall": call.token})
+    if approval.ip_hits is not None:
+        _put_ip(plan, call, read, approval.ip_hits)
+    plan.result = response
+    return plan
 
-    return run(client, step, lock_key=f"user:{uid}", stats=stats_out)
+
+def _refusal_plan(attempt: Attempt, call: _Call, read: _Read, refusal: Refusal, state: ChargeState) -> Plan[dict[str, Any]]:
+    """A refusal's commit: only what the contract names (address log, refusal counter, abuse
+    record, the account's opening), then the refusal is raised."""
+    plan: Plan[dict[str, Any]] = Plan(error=refusal.error)
+    request, now, account = call.request, read.now, read.account
+    suspension: dict[str, Any] | None = None
+    if call.ctx.ip and (refusal.count_ip or account.granted_now):
+        hits = charge_policy.ip_hits_with_request(state) if refusal.count_ip else list(read.ip_record.hits)
+        _put_ip(plan, call, read, hits or [])
+    event: abuse.Event | None = None
+    if refusal.user_refusal:
+        counter = abuse_policy.count_refusal(read.limits.refusals, now)
+        counter["lastScope"] = "user"
+        limits_fields = rate_limit.user_limits_fields(call.uid, _windows_to_store(read.limits), counter, now)
+        plan.put(read.snap["limits"], {**limits_fields, "lastCall": call.token})
+        milestone = abuse_policy.refusal_milestone(int(counter["count"]))
+        if milestone is not None:
+            detail = {"refusals": counter["count"], "scope": "user", "type": request.type}
+            event = abuse.Event(kind="rate_limit", severity=milestone, device_id=request.device_id, detail=detail)
+    if refusal.abuse_severity is not None and state.verdict is not None:
+        event = abuse.Event(
+            kind="moderation",
+            severity=refusal.abuse_severity,
+            category=state.verdict.category,
+            prompt_hash=prompt_hash(request.prompt),
+            device_id=request.device_id,
+            detail={"type": request.type},
+        )
+    if event is not None:
+        outcome = abuse.record(
+            attempt,
+            plan,
+            now=now,
+            thresholds=read.thresholds,
+            uid=call.uid,
+            already_suspended=account.status == "suspended",
+            ctx=call.ctx,
+            event=event,
+            call_token=call.token,
+        )
+        suspension = outcome.suspension
+    if account.must_write or suspension:
+        account.post(plan, call.client, now=now, low_balance_below=read.config.lowBalanceThreshold, fields=suspension)
+    return plan
+
+
+def _put_ip(plan: Plan[dict[str, Any]], call: _Call, read: _Read, hits: list[int]) -> None:
+    """Store the address record: its request log and its sign-up grants (with this call's)."""
+    assert call.ctx.ip is not None
+    now_ms = to_millis(read.now)
+    grants = list(live_grants(list(read.ip_record.grants), now_ms))
+    if read.account.granted_now:
+        grants = with_grant(grants, now_ms, read.config.signup.grantsPerIpPerDay)
+    rates = read.config.rateLimits
+    fields = rate_limit.ip_record_fields(call.ctx.ip, hits, grants, rates.ipRequests, rates.ipWindowSeconds, read.now)
+    plan.put(read.snap["ip"], {**fields, "lastCall": call.token})
+
+
+def _windows_to_store(limits: rate_limit.UserLimits) -> dict[str, dict[str, Any]]:
+    """The user's stored windows, kept as they are (each with its limit and length)."""
+    stored = limits.data.get("windows")
+    out: dict[str, dict[str, Any]] = {}
+    if isinstance(stored, dict):
+        for kind, window in stored.items():
+            if isinstance(window, dict):
+                out[str(kind)] = dict(window)
+    return out
+
+
+def _refusal_applied(snap: dict[str, DocumentSnapshot], call_token: str) -> bool:
+    """Whether an earlier, unanswered commit of this call already recorded its refusal."""
+    for name in ("ip", "limits"):
+        doc = snap.get(name)
+        if doc is not None and doc.exists and (doc.to_dict() or {}).get("lastCall") == call_token:
+            return True
+    return any(snap[name].exists for name in ("moderation_record", "refusal_record") if name in snap)
 
 
 def _replay(activity: dict[str, Any], uid: str, fingerprint: str) -> dict[str, Any]:
@@ -357,65 +381,4 @@ def _replay(activity: dict[str, Any], uid: str, fingerprint: str) -> dict[str, A
     return dict(response)
 
 
-def _expires(hits: list[int], window_seconds: int) -> dt.datetime | None:
-    ms = rate_limit.expires_at_ms(hits, window_seconds)
-    return None if ms is None else from_millis(ms)
-
-
-def _windows_expiry(windows: dict[str, Any]) -> dt.datetime | None:
-    latest: dt.datetime | None = None
-    for window in windows.values():
-        if not isinstance(window, dict):
-            continue
-        hits = window.get("hits")
-        seconds = window.get("windowSeconds")
-        if isinstance(hits, list) and hits and isinstance(seconds, int):
-            expiry = _expires(hits, seconds)
-            if expiry is not None and (latest is None or expiry > latest):
-                latest = expiry
-    return latest
-
-
-def _record_refusal(
-    attempt: Attempt,
-    plan: Plan[Any],
-    now: dt.datetime,
-    config: CreditConfig,
-    caller: Caller,
-    user: Any,
-    limits_snap: Any,
-    limits_doc: dict[str, Any],
-    ctx: ClientContext,
-    request: ChargeRequest,
-    refusal: RateLimited,
-) -> None:
-    """Count a rate-limit refusal on the user's limits document; past milestones, an abuse event."""
-    refusals = dict(limits_doc.get("refusals") or {})
-    since = refusals.get("since")
-    if not isinstance(since, dt.datetime) or (now - since).total_seconds() >= abuse.REFUSAL_WINDOW_SECONDS:
-        refusals = {"count": 0, "since": now}
-    count = int(refusals.get("count", 0)) + 1
-    refusals["count"] = count
-    refusals["lastScope"] = refusal.scope
-    fields: dict[str, Any] = {"userId": caller.uid, "refusals": refusals, "updatedAt": now}
-    if not limits_snap.exists:
-        fields.update({"windows": {}, "expiresAt": now + dt.timedelta(seconds=abuse.REFUSAL_WINDOW_SECONDS)})
-    plan.put(limits_snap, fields)
-    severity = abuse.refusal_milestone(count)
-    if severity is not None:
-        abuse.record(
-            attempt,
-            plan,
-            now=now,
-            config=config,
-            uid=caller.uid,
-            caller=caller,
-            user=user,
-            ctx=ctx,
-            event=abuse.Event(
-                kind=abuse.RATE_LIMIT,
-                severity=severity,
-                device_id=request.device_id,
-                detail={"refusals": count, "scope": refusal.scope, "type": request.type},
-            ),
-        )
+__all__ = ["PROMPT_MAX", "ChargeRequest", "activity_id_for", "charge", "prompt_hash"]

@@ -1,27 +1,45 @@
-"""The credit configuration: its schema, its defaults and how a partial update merges.
+"""The configuration: its schema, its defaults, and how a partial update merges.
 
-The live copy is the document ``system_config/credits``; a missing document (or a missing
-part of it) means the defaults below. Every charge reads the document in the same batched
-read as the user's balance, so a change is visible to the very next charge in every
-instance: there is no cached copy on the money path to go stale (see docs/design.md).
+Two documents, edited through ``updateCreditConfiguration`` or by hand in the console:
 
-Prices are ``Decimal`` here and plain JSON numbers in Firestore (``0.01``), converted through
-the number's shortest repr so no binary-float error reaches a charge.
+* ``system_config/credits`` (``CreditConfig``), readable by every signed-in user: what a client
+  needs (prices, the sign-up grant and its policy, rate limits, the low-balance threshold, who
+  reports a generation's outcome, retention);
+* ``system_config/moderation`` (``PrivateConfig``), readable by admins only: the moderation
+  terms and the abuse thresholds, which must not be probed.
+
+``Settings`` is the pair. What charges actually use is the last *valid* configuration, kept by
+``config_store`` (hand edits are checked there). Prices are ``Decimal`` here and plain JSON
+numbers in Firestore (``0.01``), converted through the number's shortest repr so no
+binary-float error reaches a charge.
+
+Older deployments kept ``moderation`` and ``abuse`` inside ``system_config/credits``;
+``split_legacy`` reads that shape and ``config_store.migrate`` moves it.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SerializerFunctionWrapHandler,
+    StrictBool,
+    StrictInt,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_serializer,
+)
 
 from . import money
-from .errors import ConfigurationInvalid, InvalidRequest
-
-GENERATION_TYPES: tuple[str, ...] = ("image", "video", "voice", "chat")
-SEVERITIES: tuple[str, ...] = ("low", "medium", "high", "critical")
+from .errors import InvalidRequest
+from .pricing import GenerationType
 
 # Sliding-log rate limits keep one timestamp per counted request, so a window's limit
 # bounds the size of its document; 10,000 int64s stay far below Firestore's 1 MiB.
@@ -69,12 +87,14 @@ class Costs(BaseModel):
     def _exact_price(cls, value: Any) -> Decimal:
         return _price(value)
 
-    def of(self, generation_type: str) -> Decimal:
-        return getattr(self, generation_type)  # type: ignore[no-any-return]
+    def of(self, generation_type: GenerationType) -> Decimal:
+        """The unit cost of a generation type."""
+        value: Decimal = getattr(self, generation_type)
+        return value
 
 
 class RateLimits(BaseModel):
-    """Per user and type per ``windowSeconds``; per IP (all types) per ``ipWindowSeconds``."""
+    """Per user and type per ``windowSeconds``; per address (all types) per ``ipWindowSeconds``."""
 
     model_config = _STRICT
 
@@ -86,16 +106,42 @@ class RateLimits(BaseModel):
     ipRequests: Limit = 100
     ipWindowSeconds: Annotated[StrictInt, Field(ge=1, le=86_400)] = 600
 
-    def of(self, generation_type: str) -> int:
-        return getattr(self, generation_type)  # type: ignore[no-any-return]
+    def of(self, generation_type: GenerationType) -> int:
+        """The per-user limit of a generation type."""
+        value: int = getattr(self, generation_type)
+        return value
+
+
+class Signup(BaseModel):
+    """Who receives the sign-up grant (``defaultCredits``); see ``policy.signup``."""
+
+    model_config = _STRICT
+
+    requireVerifiedEmail: StrictBool = False
+    grantsPerIpPerDay: Annotated[StrictInt, Field(ge=0, le=1_000_000)] = 3
+
+
+class Lifecycle(BaseModel):
+    """Who may report how a generation ended; see ``policy.lifecycle``."""
+
+    model_config = _STRICT
+
+    ownerReportsOutcome: StrictBool = False
 
 
 class Term(BaseModel):
+    """A moderation term. ``exceptions`` (optional, absent in lists stored before it existed):
+    phrases that contain the term and clear it where they stand, e.g. "kill" with
+    ["kill the engine"]; they add to the built-in ones (see credits.moderation)."""
+
     model_config = _STRICT
 
     term: Annotated[str, Field(min_length=1, max_length=100)]
     category: Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[a-z][a-z0-9_]*$")]
     severity: Literal["low", "medium", "high", "critical"]
+    # At most 20 of 100 characters: a full list of 1,000 terms stays far below Firestore's
+    # 1 MiB document limit only if exceptions are the exception.
+    exceptions: Annotated[tuple[Annotated[str, Field(min_length=1, max_length=100)], ...], Field(max_length=20)] | None = None
 
     @field_validator("term")
     @classmethod
@@ -103,6 +149,37 @@ class Term(BaseModel):
         if not value.strip():
             raise ValueError("must not be blank")
         return value
+
+    @field_validator("exceptions", mode="before")
+    @classmethod
+    def _exceptions_list_to_tuple(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            raise ValueError("must be a list of phrases")
+        return tuple(value) if isinstance(value, list) else value
+
+    @field_validator("exceptions")
+    @classmethod
+    def _exceptions_contain_term(cls, value: tuple[str, ...] | None, info: ValidationInfo) -> tuple[str, ...] | None:
+        if value is None:
+            return None
+        if any(not phrase.strip() for phrase in value):
+            raise ValueError("an exception must not be blank")
+        term = info.data.get("term")
+        if term is not None:
+            from .moderation import exceptions_without_term
+
+            useless = exceptions_without_term(term, value)
+            if useless:
+                raise ValueError(f"an exception must contain its term, {useless[0]!r} does not")
+        return value
+
+    @model_serializer(mode="wrap")
+    def _omit_absent_exceptions(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        # A term without exceptions is stored and returned in the contract's original shape.
+        data: dict[str, Any] = handler(self)
+        if self.exceptions is None:
+            data.pop("exceptions", None)
+        return data
 
 
 def _default_terms() -> tuple[Term, ...]:
@@ -112,6 +189,8 @@ def _default_terms() -> tuple[Term, ...]:
 
 
 class Moderation(BaseModel):
+    """The moderation term list."""
+
     model_config = _STRICT
 
     terms: Annotated[tuple[Term, ...], Field(min_length=1, max_length=MAX_TERMS)] = Field(default_factory=_default_terms)
@@ -141,25 +220,8 @@ class Abuse(BaseModel):
         return money.to_decimal(value)
 
 
-class Signup(BaseModel):
-    """Who receives the sign-up grant (``defaultCredits``)."""
-
-    model_config = _STRICT
-
-    requireVerifiedEmail: StrictBool = False
-    grantsPerIpPerDay: Annotated[StrictInt, Field(ge=0, le=1_000_000)] = 3
-
-
-class Lifecycle(BaseModel):
-    """Who may report how a generation ended (see ``docs/design.md``, the trust model)."""
-
-    model_config = _STRICT
-
-    ownerReportsOutcome: StrictBool = False
-
-
 class CreditConfig(BaseModel):
-    """``system_config/credits``. Field names are the contract's (camelCase)."""
+    """``system_config/credits``: the public part. Field names are the contract's (camelCase)."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -169,9 +231,7 @@ class CreditConfig(BaseModel):
     rateLimits: RateLimits = Field(default_factory=RateLimits)
     signup: Signup = Field(default_factory=Signup)
     lifecycle: Lifecycle = Field(default_factory=Lifecycle)
-    moderation: Moderation = Field(default_factory=Moderation)
     retentionDays: Annotated[StrictInt, Field(ge=1, le=3650)] = 90
-    abuse: Abuse = Field(default_factory=Abuse)
     # Server-managed: never accepted in an update.
     version: StrictInt = 0
     updatedAt: dt.datetime | None = None
@@ -181,15 +241,54 @@ class CreditConfig(BaseModel):
         """The document as stored: Decimals become JSON numbers."""
         return _numbers(self.model_dump())
 
-    def to_json(self) -> dict[str, Any]:
-        """The configuration as a callable returns it."""
-        data = self.to_firestore()
-        if self.updatedAt is not None:
-            data["updatedAt"] = self.updatedAt.isoformat()
-        return data
+    def content(self) -> dict[str, Any]:
+        """The settings without the server-managed fields (what an edit changes)."""
+        return {k: v for k, v in self.to_firestore().items() if k not in SERVER_FIELDS}
+
+
+class PrivateConfig(BaseModel):
+    """``system_config/moderation``: the admin-only part (terms and abuse thresholds)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    moderation: Moderation = Field(default_factory=Moderation)
+    abuse: Abuse = Field(default_factory=Abuse)
+    version: StrictInt = 0
+    updatedAt: dt.datetime | None = None
+    updatedBy: str | None = None
+
+    def to_firestore(self) -> dict[str, Any]:
+        """The document as stored."""
+        return _numbers(self.model_dump())
+
+    def content(self) -> dict[str, Any]:
+        """The settings without the server-managed fields."""
+        return {k: v for k, v in self.to_firestore().items() if k not in SERVER_FIELDS}
 
 
 SERVER_FIELDS = frozenset({"version", "updatedAt", "updatedBy"})
+PUBLIC_KEYS = frozenset(CreditConfig.model_fields) - SERVER_FIELDS
+PRIVATE_KEYS = frozenset(PrivateConfig.model_fields) - SERVER_FIELDS
+DocumentName = Literal["credits", "moderation"]
+
+
+@dataclass(frozen=True)
+class Settings:
+    """The whole configuration: both documents, as one view."""
+
+    credits: CreditConfig
+    private: PrivateConfig
+    version: int = 0
+
+    def to_json(self) -> dict[str, Any]:
+        """The merged configuration as ``updateCreditConfiguration`` returns it."""
+        data = {**self.credits.content(), **self.private.content(), "version": self.version}
+        stamps = [c for c in (self.credits, self.private) if c.updatedAt is not None]
+        if stamps:
+            latest = max(stamps, key=lambda c: c.updatedAt or dt.datetime.min.replace(tzinfo=dt.UTC))
+            data["updatedAt"] = latest.updatedAt.isoformat() if latest.updatedAt else None
+            data["updatedBy"] = latest.updatedBy
+        return data
 
 
 def _numbers(value: Any) -> Any:
@@ -217,21 +316,51 @@ def field_errors(exc: ValidationError, prefix: str = "") -> dict[str, str]:
     return errors
 
 
-def from_document(data: dict[str, Any] | None) -> CreditConfig:
-    """The configuration a stored document means (defaults where it is silent)."""
+class ConfigProblems(ValueError):
+    """A stored configuration document does not validate; ``errors`` names the fields."""
+
+    def __init__(self, errors: dict[str, str]) -> None:
+        super().__init__(", ".join(sorted(errors)))
+        self.errors = errors
+
+
+def parse_credits(data: dict[str, Any] | None) -> CreditConfig:
+    """``system_config/credits`` as stored (defaults where it is silent); ``ConfigProblems``."""
     if not data:
         return CreditConfig()
     try:
         return CreditConfig.model_validate(data)
     except ValidationError as exc:
-        raise ConfigurationInvalid(field_errors(exc)) from None
+        raise ConfigProblems(field_errors(exc)) from None
 
 
-def merge_patch(current: CreditConfig, patch: Any) -> CreditConfig:
-    """Apply a partial update: maps merge key by key, lists and scalars replace.
+def parse_private(data: dict[str, Any] | None) -> PrivateConfig:
+    """``system_config/moderation`` as stored (defaults where it is silent); ``ConfigProblems``."""
+    if not data:
+        return PrivateConfig()
+    try:
+        return PrivateConfig.model_validate(data)
+    except ValidationError as exc:
+        raise ConfigProblems(field_errors(exc)) from None
 
-    Raises ``InvalidRequest`` naming every offending field; returns the merged, validated
-    configuration with ``version`` unchanged (the caller bumps it).
+
+def split_legacy(data: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any] | None]:
+    """A credits document of the older shape, split into its public and private parts.
+
+    Returns ``(public, private)``; ``private`` is None when the document holds no private part.
+    """
+    public = {k: v for k, v in data.items() if k not in PRIVATE_KEYS}
+    if not any(k in data for k in PRIVATE_KEYS):
+        return public, None
+    private = {k: data[k] for k in PRIVATE_KEYS if k in data}
+    return public, private
+
+
+def merge_patch(current: Settings, patch: Any) -> tuple[Settings, frozenset[DocumentName]]:
+    """Apply a partial update to either document: maps merge key by key, lists and scalars
+    replace. Returns the merged, validated settings (versions unchanged: the caller bumps
+    them) and which documents the patch touched. Raises ``InvalidRequest`` naming every
+    offending field.
     """
     if not isinstance(patch, dict):
         raise InvalidRequest({"data": "must be an object"})
@@ -241,16 +370,39 @@ def merge_patch(current: CreditConfig, patch: Any) -> CreditConfig:
     for key in patch:
         if key in SERVER_FIELDS:
             errors[str(key)] = "is set by the server"
+        elif key not in PUBLIC_KEYS and key not in PRIVATE_KEYS:
+            errors[_safe(key)] = "is not a known field"
     if errors:
         raise InvalidRequest(errors)
-    base = current.to_firestore()
-    merged = _deep_merge(base, patch, "", errors)
+    public_patch = {k: v for k, v in patch.items() if k in PUBLIC_KEYS}
+    private_patch = {k: v for k, v in patch.items() if k in PRIVATE_KEYS}
+    credits = current.credits
+    private = current.private
+    touched: set[DocumentName] = set()
+    if public_patch:
+        merged = _deep_merge(credits.to_firestore(), public_patch, "", errors)
+        credits = _validate(CreditConfig, merged, errors)  # type: ignore[assignment]
+        touched.add("credits")
+    if private_patch:
+        merged = _deep_merge(private.to_firestore(), private_patch, "", errors)
+        private = _validate(PrivateConfig, merged, errors)  # type: ignore[assignment]
+        touched.add("moderation")
     if errors:
         raise InvalidRequest(errors)
+    return Settings(credits=credits, private=private, version=current.version), frozenset(touched)
+
+
+def _validate(model: type[BaseModel], data: dict[str, Any], errors: dict[str, str]) -> BaseModel | None:
     try:
-        return CreditConfig.model_validate(merged)
+        return model.model_validate(data)
     except ValidationError as exc:
-        raise InvalidRequest(field_errors(exc)) from None
+        errors.update(field_errors(exc))
+        return None
+
+
+def _safe(key: Any) -> str:
+    name = key if isinstance(key, str) else repr(key)
+    return name if len(name) <= 64 else name[:61] + "..."
 
 
 def _deep_merge(base: dict[str, Any], patch: dict[str, Any], path: str, errors: dict[str, str]) -> dict[str, Any]:

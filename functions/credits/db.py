@@ -24,9 +24,8 @@ ADMIN_NOTIFICATIONS = "admin_notifications"
 SYSTEM_CONFIG = "system_config"
 IP_BLOCKS = "ip_blocks"
 USAGE_STATS = "usage_stats"
-
-CONFIG_DOC = "credits"
-IP_BLOCKS_DOC = "current"
+APPLIED_CONFIG = "applied_config"
+JOB_RUNS = "job_runs"
 
 _lock = threading.Lock()
 _client: firestore.Client | None = None

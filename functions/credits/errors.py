@@ -21,8 +21,12 @@ class CreditsError(Exception):
         self.message = message
         self.details: dict[str, Any] = details
 
-    def as_details(self) -> dict[str, Any]:
-        """The ``details`` object of the wire error: the reason first, then the extras."""
+    def as_details(self, *, for_admin: bool = False) -> dict[str, Any]:
+        """The ``details`` object of the wire error: the reason first, then the extras.
+
+        ``for_admin``: whether the caller is an admin; some errors tell admins more (the
+        fields of a damaged document) than they tell end users.
+        """
         return {"reason": self.reason, **self.details}
 
 
@@ -78,11 +82,44 @@ class IpBlocked(CreditsError):
 
 
 class NotOwner(CreditsError):
+    """The caller is neither the activity's owner, nor a generator, nor an admin."""
+
     code = "permission-denied"
     reason = "not_owner"
 
     def __init__(self) -> None:
-        super().__init__("Only the activity's owner or an admin may change it.")
+        super().__init__("Only the activity's owner, the generator or an admin may change it.")
+
+
+class NotAllowed(CreditsError):
+    """The caller may act on this activity, but not in this way (``action`` says what)."""
+
+    code = "permission-denied"
+    reason = "not_allowed"
+
+    def __init__(self, action: str, message: str) -> None:
+        super().__init__(message, action=action)
+        self.action = action
+
+
+class DataInvalid(CreditsError):
+    """A stored document the call needs is malformed (edited by hand?): this call cannot
+    go on, nothing was written, and the admins are notified. ``document`` names it; the
+    offending fields are told to admins only."""
+
+    code = "failed-precondition"
+    reason = "data_invalid"
+
+    def __init__(self, document: str, problems: dict[str, str]) -> None:
+        super().__init__("A stored record this call needs is damaged; an administrator has been notified.", document=document)
+        self.document = document
+        self.problems = problems
+
+    def as_details(self, *, for_admin: bool = False) -> dict[str, Any]:
+        details = super().as_details()
+        if for_admin:
+            details["errors"] = dict(self.problems)
+        return details
 
 
 class RateLimited(CreditsError):
@@ -156,10 +193,19 @@ class BackendUnavailable(CreditsError):
 
 
 class ConfigurationInvalid(CreditsError):
-    """``system_config/credits`` does not validate (edited by hand?): charging fails closed."""
+    """No valid configuration can be found at all (the applied copy and the editable
+    documents are all damaged): the call fails closed rather than price with a guess.
+    Admins see the offending fields; end users do not."""
 
     code = "failed-precondition"
     reason = "config_invalid"
 
     def __init__(self, errors: dict[str, str]) -> None:
-        super().__init__("The stored credit configuration is invalid; an admin must fix it.", errors=errors)
+        super().__init__("The service is misconfigured; an administrator has been notified.")
+        self.errors = errors
+
+    def as_details(self, *, for_admin: bool = False) -> dict[str, Any]:
+        details = super().as_details()
+        if for_admin:
+            details["errors"] = dict(self.errors)
+        return details

@@ -1,128 +1,264 @@
-"""The ledger: ``credit_logs``, immutable, one entry per balance change.
+"""The ledger: ``credit_logs``, immutable, one entry per balance change, and the one door to it.
 
 Invariant (per user, at every commit): ``sum(delta) == users/{uid}.credits >= 0``, and each
-entry's ``balanceAfter`` is the balance its own commit left. Entries are only ever created,
-in the same atomic commit as the balance change they record, never updated or deleted (the
-rules deny clients; no server path edits them).
+entry's ``balanceAfter`` is the balance its own commit left.
 
-Entry ids are deterministic wherever "exactly once" matters, so that a document's
-uniqueness enforces it even if two commits race: ``signup_{uid}`` for the first-use grant,
-``charge_{activityId}``, ``settle_{activityId}`` and ``refund_{activityId}`` for a
-generation, ``grant_{key}`` for an idempotent admin grant. A second commit that tries to
-create the same entry fails as a whole and retries against the new state.
+``post`` is the only code that writes a balance. It puts the new balance, the user's usage
+counters and low-balance flag, and the immutable entry into the caller's ``Plan`` (one
+atomic commit, guarded by the user document as read), and ``atomic.Plan`` refuses a
+``credits`` write that does not come through here. Like django-hordak's "the legs of a
+transaction sum to zero", no code path can move money without its entry.
+
+Entry ids say what an entry is, ``{kind}_{key}`` (``EntryId``), and are deterministic wherever
+"exactly once" matters, so that a document's uniqueness enforces it even if two commits race:
+``signup_{uid}`` (the sign-up decision, granted or withheld), ``charge_{activityId}``,
+``settle_{activityId}`` and ``refund_{activityId}`` for a generation, ``grant_{hash}`` for an
+idempotent admin grant (random for a grant without key), ``restore_{uid}_{n}`` and
+``repair_{uid}_{n}`` for bookkeeping entries. A second commit that tries to create the same
+entry fails as a whole and retries against the new state. ``reconcile`` reads the same ids
+back through ``EntryId.parse``.
+
+Worked example (an accountant's story; ``tests/unit/test_ledger.py`` tells it): a user signs
+up and is granted 100 (``signup_u``: +100, after 100); generates an image at 10 (``charge_a``:
+-10, after 90); asks for 1,001 chat tokens at 0.01 (``charge_b``: -11, after 79); the model
+produces 600 tokens and the generation settles at 6 (``settle_b``: +5, after 84); a 30-second
+video at 5 a second would cost 150 and is refused, writing nothing. The deltas sum to 84, the
+balance.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import TYPE_CHECKING, Any
 
 from google.cloud import firestore
+from google.cloud.firestore_v1.base_document import DocumentSnapshot
 
 from . import db
-from .config import CreditConfig
-from .context import Caller
+from .atomic import BALANCE_FIELD, Plan, Write
 
-# ``reason`` values, stable for clients that display the ledger.
-SIGNUP_GRANT = "signup_grant"
-GENERATION_CHARGE = "generation_charge"
-SETTLEMENT_CHARGE = "settlement_charge"
-SETTLEMENT_REFUND = "settlement_refund"
-FAILURE_REFUND = "failure_refund"
-ADMIN_GRANT = "admin_grant"
-ADMIN_CLAWBACK = "admin_clawback"
+if TYPE_CHECKING:
+    from .accounts import Account
 
 
-def entry(
-    uid: str,
-    delta: int,
-    balance_after: int,
-    reason: str,
-    now: dt.datetime,
-    *,
-    activity_id: str | None = None,
-    actor_id: str | None = None,
-    note: str | None = None,
-) -> dict[str, Any]:
-    if balance_after < 0:  # the one invariant no caller may break
-        raise AssertionError(f"ledger entry would leave {uid} at {balance_after}")
-    data: dict[str, Any] = {
-        "userId": uid,
-        "delta": delta,
-        "balanceAfter": balance_after,
-        "reason": reason,
-        "createdAt": now,
-    }
-    if activity_id is not None:
-        data["activityId"] = activity_id
-    if actor_id is not None:
-        data["actorId"] = actor_id
-    if note is not None:
-        data["note"] = note
-    return data
+class EntryKind(StrEnum):
+    """What an entry records; the first part of its id."""
+
+    SIGNUP = "signup"
+    CHARGE = "charge"
+    SETTLE = "settle"
+    REFUND = "refund"
+    GRANT = "grant"
+    RESTORE = "restore"
+    REPAIR = "repair"
 
 
-def ref(client: firestore.Client, entry_id: str) -> Any:
-    return client.collection(db.CREDIT_LOGS).document(entry_id)
+class Reason(StrEnum):
+    """An entry's ``reason`` field, stable for clients that display the ledger."""
+
+    SIGNUP_GRANT = "signup_grant"
+    SIGNUP_GRANT_WITHHELD = "signup_grant_withheld"
+    GENERATION_CHARGE = "generation_charge"
+    SETTLEMENT_CHARGE = "settlement_charge"
+    SETTLEMENT_REFUND = "settlement_refund"
+    FAILURE_REFUND = "failure_refund"
+    ADMIN_GRANT = "admin_grant"
+    ADMIN_CLAWBACK = "admin_clawback"
+    ACCOUNT_RESTORED = "account_restored"
+    BALANCE_REPAIR = "balance_repair"
 
 
-def signup_ref(client: firestore.Client, uid: str) -> Any:
-    return ref(client, f"signup_{uid}")
+# Kinds whose entry is written even when the balance does not move: the sign-up decision
+# (a withheld grant is recorded too), every charge (the permanent record of a generation's
+# key, see ``charging``), and the bookkeeping of restored or repaired accounts.
+_RECORDED_AT_ZERO = frozenset({EntryKind.SIGNUP, EntryKind.CHARGE, EntryKind.RESTORE, EntryKind.REPAIR})
 
 
-EMPTY_USAGE = {"generations": 0, "creditsUsed": 0, "refunds": 0, "failures": 0, "clientFailures": 0}
+@dataclass(frozen=True)
+class EntryId:
+    """The id of a ledger entry: ``{kind}_{key}``."""
+
+    kind: EntryKind
+    key: str
+
+    def __str__(self) -> str:
+        return f"{self.kind.value}_{self.key}"
+
+    @classmethod
+    def parse(cls, entry_id: str) -> EntryId | None:
+        """The kind and key of an id this module wrote; None for anything else."""
+        kind, sep, key = entry_id.partition("_")
+        if not sep or not key:
+            return None
+        try:
+            return cls(EntryKind(kind), key)
+        except ValueError:
+            return None
 
 
-def usage_of(user: dict[str, Any] | None) -> dict[str, Any]:
-    """The user's usage counters, every one present."""
-    stored = (user or {}).get("usage")
-    return {**EMPTY_USAGE, **(stored if isinstance(stored, dict) else {})}
+USAGE_FIELDS: tuple[str, ...] = (
+    "generations",
+    "creditsUsed",
+    "refunds",
+    "failures",
+    "ownerRefunds",
+    "ownerRefundedCredits",
+)
+"""The counters of ``users/{uid}.usage``; ``creditsUsed`` is net of refunds."""
 
 
-def new_user(uid: str, caller: Caller | None, config: CreditConfig, now: dt.datetime) -> dict[str, Any]:
-    """A first-use ``users/{uid}`` document holding the default grant."""
-    return {
-        "uid": uid,
-        "email": caller.email if caller else None,
-        "displayName": caller.name if caller else None,
-        "credits": config.defaultCredits,
-        "status": "active",
-        "role": "user",
-        "usage": dict(EMPTY_USAGE),
-        "createdAt": now,
-        "updatedAt": now,
-    }
+@dataclass(frozen=True)
+class UsageChange:
+    """Increments to the user's usage counters that a posting carries."""
+
+    generations: int = 0
+    credits_used: int = 0
+    refunds: int = 0
+    failures: int = 0
+    owner_refunds: int = 0
+    owner_refunded_credits: int = 0
+
+    def apply(self, usage: dict[str, int]) -> dict[str, int]:
+        """``usage`` with this change added (a new dict)."""
+        out = {name: int(usage.get(name, 0)) for name in USAGE_FIELDS}
+        for name, value in zip(
+            USAGE_FIELDS,
+            (
+                self.generations,
+                self.credits_used,
+                self.refunds,
+                self.failures,
+                self.owner_refunds,
+                self.owner_refunded_credits,
+            ),
+            strict=True,
+        ):
+            out[name] += value
+        for name, value in usage.items():  # counters of older versions are kept as they are
+            out.setdefault(name, value)
+        return out
+
+    def __bool__(self) -> bool:
+        return any(
+            (
+                self.generations,
+                self.credits_used,
+                self.refunds,
+                self.failures,
+                self.owner_refunds,
+                self.owner_refunded_credits,
+            )
+        )
 
 
-def signup_entry(uid: str, config: CreditConfig, now: dt.datetime) -> dict[str, Any]:
-    return entry(uid, config.defaultCredits, config.defaultCredits, SIGNUP_GRANT, now, actor_id="system")
+@dataclass(frozen=True)
+class Leg:
+    """One entry of a posting: a change of the balance and what it records."""
+
+    delta: int
+    entry: EntryId | None
+    reason: Reason
+    activity_id: str | None = None
+    actor_id: str | None = None
+    note: str | None = None
+    generation_type: str | None = None
+    fields: dict[str, Any] | None = None  # extra fields of the entry (an idempotency fingerprint, ...)
 
 
-def balance_of(user: dict[str, Any] | None) -> int:
-    """A stored balance, defensively: anything but a non-negative int is a corrupted document."""
-    if user is None:
-        return 0
-    credits = user.get("credits", 0)
-    if isinstance(credits, bool) or not isinstance(credits, int) or credits < 0:
-        raise ValueError(f"users/{user.get('uid')}.credits is not a non-negative integer: {credits!r}")
-    return credits
+@dataclass(frozen=True)
+class Posting:
+    """What ``post`` added to the plan."""
+
+    balance_after: int
+    entry_ids: tuple[str, ...]
+    usage: dict[str, int] = field(default_factory=dict)
 
 
-def create_user(
-    plan: Any,
+def entry_ref(client: firestore.Client, entry_id: EntryId | str) -> firestore.DocumentReference:
+    """The document of a ledger entry."""
+    return client.collection(db.CREDIT_LOGS).document(str(entry_id))
+
+
+def new_random_key(client: firestore.Client) -> str:
+    """A fresh key for an entry that needs no idempotency (an unkeyed admin grant)."""
+    return client.collection(db.CREDIT_LOGS).document().id
+
+
+def post(
+    plan: Plan[Any],
     client: firestore.Client,
-    user: Any,
+    *,
     uid: str,
-    caller: Caller | None,
-    config: CreditConfig,
+    account: Account | None,
+    snapshot: DocumentSnapshot,
+    legs: Sequence[Leg],
     now: dt.datetime,
-    fields: dict[str, Any],
-) -> None:
-    """Add a first-use ``users/{uid}`` (defaults overlaid with ``fields``) and its signup
-    grant to ``plan``: the one way an account comes into existence, so the grant is in the
-    ledger exactly once (``signup_{uid}``) whichever call happens to be first."""
-    doc = new_user(uid, caller, config, now)
-    doc.update(fields)
-    plan.put(user, doc)
-    if config.defaultCredits:
-        plan.create(signup_ref(client, uid), signup_entry(uid, config, now))
+    low_balance_below: int,
+    usage: UsageChange | None = None,
+    fields: dict[str, Any] | None = None,
+    opening: dict[str, Any] | None = None,
+    opening_balance: int = 0,
+) -> Posting:
+    """Post ``legs`` to ``users/{uid}``: one write of the user document, one entry per leg.
+
+    ``account`` is the user as read; None when ``opening`` creates the document, whose other
+    fields ``opening`` holds and whose balance starts at ``opening_balance`` (non-zero only
+    for an account rebuilt from entries that already sum to it). The legs apply in order;
+    each entry's ``balanceAfter`` is the balance after its own leg. ``fields`` are other fields
+    of the user document written in the same write (a plan writes a document once). An entry
+    is written when its leg moves the balance, and for kinds recorded even at zero (sign-up,
+    charge, restore, repair). Raises ``AssertionError`` if the balance would go below zero or a
+    balance change has no entry: callers decide refusals first.
+    """
+    if (account is None) != (opening is not None):
+        raise AssertionError("post: give exactly one of an existing account or an opening document")
+    balance = opening_balance if account is None else account.credits
+    records: list[tuple[EntryId, dict[str, Any]]] = []
+    for leg in legs:
+        balance += leg.delta
+        if balance < 0:  # the one invariant no caller may break
+            raise AssertionError(f"a posting would leave users/{uid} at {balance}")
+        if leg.entry is None:
+            if leg.delta:
+                raise AssertionError("a balance change needs a ledger entry")
+            continue
+        if not leg.delta and leg.entry.kind not in _RECORDED_AT_ZERO:
+            continue
+        record: dict[str, Any] = {
+            "userId": uid,
+            "delta": leg.delta,
+            "balanceAfter": balance,
+            "reason": leg.reason.value,
+            "createdAt": now,
+        }
+        for name, value in (
+            ("activityId", leg.activity_id),
+            ("actorId", leg.actor_id),
+            ("note", leg.note),
+            ("type", leg.generation_type),
+        ):
+            if value is not None:
+                record[name] = value
+        record.update(leg.fields or {})
+        records.append((leg.entry, record))
+
+    current_usage = (opening or {}).get("usage", {}) if account is None else account.usage
+    new_usage = (usage or UsageChange()).apply(current_usage)
+    data: dict[str, Any] = dict(fields or {})
+    if account is None:
+        data = {**(opening or {}), **data, "usage": new_usage}
+    elif usage:
+        data["usage"] = new_usage
+    if account is None or balance != account.credits:
+        data[BALANCE_FIELD] = balance
+    low = balance < low_balance_below
+    if account is None or account.low_balance is not low:
+        data["lowBalance"] = low
+    data.setdefault("updatedAt", now)
+    plan._post_balance(Write("put", snapshot.reference, data, snapshot))
+    for entry, record in records:
+        plan.create(entry_ref(client, entry), record)
+    return Posting(balance_after=balance, entry_ids=tuple(str(e) for e, _ in records), usage=new_usage)

@@ -1,60 +1,46 @@
-"""The life of a generation after its charge: progress, completion with settlement, failure.
+"""``updateAIActivityStatus`` and the sweep: a generation's progress and its one ending.
 
-Transitions (the contract's, and nothing else)::
+Who may report what, the transition table and what an ending does to the money are decided
+by ``policy.lifecycle`` (the trust model) and ``policy.settlement`` (the arithmetic); this module
+reads the activity, the owner's account and the configuration, calls them, and commits the
+outcome as one atomic batch: the activity's new state, the balance change and its ledger entry
+(``settle_{id}`` or ``refund_{id}``, through ``ledger.post``), exactly one ``usage_logs/{id}``
+entry, and, when the owner caused a refund past the refund-rate threshold, an abuse event.
 
-    pending    -> processing | completed | failed
-    processing -> processing | completed | failed
-    completed, failed: final
-
-``completed`` with ``actualQuantity`` settles at the unit cost charged (the activity keeps
-it; a later price change does not touch a running generation): the surplus is refunded, or
-the shortfall charged up to the available balance, never below zero (what could not be
-collected is recorded as ``uncollectedCredits``). ``failed`` refunds the whole net charge.
-Each is one ledger entry with a deterministic id (``settle_{id}`` / ``refund_{id}``) in the
-same atomic commit as the balance change, the final activity state and exactly one
-``usage_logs/{id}`` entry; so concurrent or repeated updates refund and settle at most once:
-the loser of a race re-reads a final activity and is refused with ``invalid_transition``.
-
-Client-reported failures are a refund path a client could abuse (generate, then report
-``failed``). They stay, but each refund records its source, the user's counters
-(``usage.clientFailures`` against ``usage.generations``) make the refund rate visible, and a
-rate past ``config.abuse.refundRateThreshold`` raises an abuse event (at most once a day).
+Exactly once: the commit is guarded by the activity as read, and the entries' ids are
+deterministic, so of two racing reports (the owner's cancel against the generator's
+``processing``, the owner's ``completed`` against the generator's ``failed``, the sweep against a
+late report) exactly one commits; the other re-reads a changed activity and is refused with
+``invalid_transition`` naming the state it lost to.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import re
 import uuid
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
 from google.cloud import firestore
+from google.cloud.firestore_v1.base_document import DocumentSnapshot
 
-from . import abuse, db, ledger, money, stats
-from .atomic import Attempt, Plan, Stats, run
-from .charging import QUANTITY_RULES, config_ref
+from . import abuse, accounts, activity, config_store, db, notifications
+from .activity import ActivityState, Status
+from .atomic import Attempt, Deadline, Plan, Stats, run
 from .clock import Clock
-from .config import from_document
 from .context import Caller, ClientContext
-from .errors import InvalidRequest, InvalidTransition, NotFound, NotOwner
+from .errors import NotFound
+from .ledger import EntryId, Leg
+from .policy import lifecycle as policy
+from .policy.abuse import refund_rate_exceeded
+from .policy.lifecycle import Outcome, Report, Role
+from .pricing import check_actual
 from .validation import Fields
 
-_ID = __import__("re").compile(r"^[A-Za-z0-9_-]{1,128}$")
-
-TRANSITIONS: dict[str, frozenset[str]] = {
-    "pending": frozenset({"processing", "completed", "failed"}),
-    "processing": frozenset({"processing", "completed", "failed"}),
-    "completed": frozenset(),
-    "failed": frozenset(),
-}
-FINAL = frozenset({"completed", "failed"})
-STUCK_AFTER = dt.timedelta(minutes=30)
-
-# Who reported a failure: a client's own report counts toward its refund rate.
-SOURCE_CLIENT = "client"
-SOURCE_ADMIN = "admin"
-SOURCE_SYSTEM = "system"
+_ID = re.compile(r"^[A-Za-z0-9_-]{1,128}$")
+REPORTABLE: tuple[Status, ...] = ("processing", "completed", "failed")
 
 
 @dataclass(frozen=True)
@@ -62,7 +48,7 @@ class StatusRequest:
     """What ``updateAIActivityStatus`` accepts (see the contract)."""
 
     activity_id: str
-    status: str
+    status: Status
     progress: Decimal | None = None
     actual_quantity: Decimal | None = None
     error: str | None = None
@@ -71,9 +57,10 @@ class StatusRequest:
 
     @classmethod
     def parse(cls, data: Any) -> StatusRequest:
+        """Validate a request; ``InvalidRequest`` names every bad field."""
         f = Fields(data, set(cls.FIELDS))
         activity_id = f.document_id("activityId", pattern=_ID)
-        status = f.choice("status", ("processing", "completed", "failed"))
+        status = f.choice("status", REPORTABLE)
         progress = None
         if f.present("progress"):
             progress = f.decimal("progress", above=Decimal(-1), high=Decimal(100))
@@ -97,16 +84,11 @@ class StatusRequest:
                 error = f.string("error", min_len=0, max_len=1000)
         f.raise_if_any()
         assert activity_id is not None and status is not None
-        return cls(activity_id, status, progress, actual, error or None)
+        return cls(activity_id, status, progress, actual, error or None)  # type: ignore[arg-type]
 
-
-def check_actual(kind: str, actual: Decimal) -> None:
-    """``actualQuantity`` in the activity type's units and bounds (zero allowed)."""
-    integer, _low, high, _default = QUANTITY_RULES.get(kind, (False, Decimal(0), Decimal(0), None))
-    if integer and actual != actual.to_integral_value():
-        raise InvalidRequest({"actualQuantity": f"must be a whole number for {kind}"})
-    if actual > high:
-        raise InvalidRequest({"actualQuantity": f"must be at most {money.decimal_to_json(high)} for {kind}"})
+    def report(self) -> Report:
+        """The report, without the activity id."""
+        return Report(self.status, self.progress, self.actual_quantity, self.error)
 
 
 def update_status(
@@ -116,177 +98,187 @@ def update_status(
     ctx: ClientContext,
     request: StatusRequest,
     *,
-    source: str | None = None,
+    system: bool = False,
     only_if_stuck: bool = False,
+    deadline: Deadline | None = None,
     stats_out: Stats | None = None,
 ) -> dict[str, Any]:
-    """Apply one status update; returns the contract's response or raises a refusal.
+    """Apply one report; returns the contract's response or raises a refusal.
 
-    ``only_if_stuck`` (the sweep) re-checks inside the step that the activity is still
-    unfinished and untouched for ``STUCK_AFTER``, so a sweep racing a live update does nothing.
+    ``system``: the sweep reporting (with the generator's authority). ``only_if_stuck``
+    re-checks inside the step that the activity is still unfinished and untouched for
+    ``STUCK_AFTER``, so a sweep racing a live report does nothing.
     """
-    activity_ref = client.collection(db.AI_ACTIVITY).document(request.activity_id)
-    failure_source = source or (SOURCE_ADMIN if caller.is_admin else SOURCE_CLIENT)
+    activity_ref = activity.activity_ref(client, request.activity_id)
+    report = request.report()
     # Marks this call's write on the activity: if a commit's answer is lost, the retry can
     # tell "my update applied" from "someone else's did" (see atomic.Attempt.ambiguous).
     token = uuid.uuid4().hex
-
-    needs_config = request.status == "failed" and failure_source == SOURCE_CLIENT
-    cfg_ref = config_ref(client)
-    # The owner's own update (the common case) knows whose balance it touches before reading:
-    # activity, user and configuration then come in one round trip instead of two.
-    caller_ref = client.collection(db.USERS).document(caller.uid)
+    trusted = system or caller.is_admin or caller.is_generator
+    # The owner's own report (the common case from a browser) knows whose account it
+    # touches before reading: activity, account and configuration come in one round trip.
+    first = [activity_ref, config_store.applied_ref(client)]
+    if not trusted:
+        first.append(accounts.user_ref(client, caller.uid))
 
     def step(attempt: Attempt) -> Plan[dict[str, Any]]:
         now = clock.now()
-        first = [activity_ref, caller_ref, cfg_ref] if needs_config else [activity_ref, caller_ref]
-        got = attempt.get(first if not caller.is_admin else [activity_ref])
+        got = attempt.get(first)
         activity_snap = got[activity_ref.path]
         if not activity_snap.exists:
             raise NotFound("The activity")
-        activity = activity_snap.to_dict() or {}
-        uid = activity.get("userId")
-        if uid != caller.uid and not caller.is_admin:
-            raise NotOwner()
-        last = activity.get("lastUpdate")
-        if attempt.ambiguous and isinstance(last, dict) and last.get("token") == token:
+        state = activity.parse(activity_ref.id, activity_snap.to_dict() or {})
+        role = (
+            Role.SYSTEM
+            if system
+            else policy.role_of(caller.uid, is_admin=caller.is_admin, is_generator=caller.is_generator, owner_uid=state.user_id)
+        )
+        last = state.last_update
+        if attempt.ambiguous and last is not None and last.get("token") == token:
             return Plan(result=dict(last.get("response") or {}))
-        current = activity.get("status")
-        if not isinstance(current, str) or request.status not in TRANSITIONS.get(current, frozenset()):
-            raise InvalidTransition(str(current), request.status)
-        if only_if_stuck and not _is_stuck(activity, now):
-            return Plan(result={"activityId": activity_ref.id, "status": current, "skipped": True})
-        if request.actual_quantity is not None:
-            check_actual(str(activity.get("type")), request.actual_quantity)
+        applied = config_store.load(attempt, got[config_store.applied_ref(client).path])
+        owner_reports = applied.credits.lifecycle.ownerReportsOutcome
+        if only_if_stuck and not policy.is_stuck(state, now):
+            return Plan(result={"activityId": state.id, "status": state.status, "skipped": True})
+        policy.authorize(role, state.status, report, owner_reports)
+        if report.actual_quantity is not None:
+            check_actual(state.type, report.actual_quantity)
+        user_ref = accounts.user_ref(client, state.user_id)
+        if user_ref.path not in got:  # a trusted report: now we know whose account to read
+            got.update(attempt.get([user_ref]))
+        account = accounts.prepare(
+            attempt, got[user_ref.path], caller if role is Role.OWNER else None, applied.credits, now, None
+        )
+        outcome = policy.decide(state, report, role, balance=account.balance, owner_reports_outcome=owner_reports, now=now)
+        return _plan(attempt, activity_snap, state, outcome, account, applied, caller, role, token, now)
 
-        user_ref = client.collection(db.USERS).document(str(uid))
-        if user_ref.path not in got:  # an admin's update: now we know whose user to read
-            got.update(attempt.get([user_ref, cfg_ref] if needs_config else [user_ref]))
-        user = got[user_ref.path]
-        if not user.exists:
-            raise NotFound("The activity's user")
-        user_data = user.to_dict() or {}
-        balance = ledger.balance_of(user_data)
-        charged = int(activity.get("creditsCharged", 0))
-        kind = str(activity.get("type"))
-        plan: Plan[dict[str, Any]] = Plan()
+    with notifications.reporting(client, clock, "updateAIActivityStatus"):
+        return run(client, step, lock_key=f"activity:{request.activity_id}", deadline=deadline, stats=stats_out)
 
-        fields: dict[str, Any] = {"status": request.status, "updatedAt": now}
-        if current == "pending" and request.status != "pending":
-            fields["startedAt"] = now if request.status == "processing" else activity.get("startedAt")
-        if request.status == "processing":
-            if request.progress is not None:
-                fields["progress"] = money.decimal_to_json(request.progress)
-            plan.result = _response(activity_ref.id, "processing", charged, 0, balance, None)
-            fields["lastUpdate"] = {"token": token, "response": plan.result}
-            plan.put(activity_snap, fields)
-            return plan
 
-        started = activity.get("startedAt") or activity.get("createdAt") or now
-        processing_ms = max(0, int((now - started).total_seconds() * 1000))
-        fields.update({"completedAt": now, "processingTimeMs": processing_ms})
-        delta = 0  # change to the user's balance
-        refund = 0
-        extra = 0
-        uncollected = 0
-        usage = ledger.usage_of(user_data)
-
-        if request.status == "completed":
-            fields["progress"] = 100
-            if request.actual_quantity is not None:
-                unit = money.to_decimal(activity.get("unitCost", 0))
-                final = money.charge_for(request.actual_quantity, unit)
-                fields["actualQuantity"] = money.decimal_to_json(request.actual_quantity)
-                if final < charged:
-                    refund = charged - final
-                elif final > charged:
-                    extra = min(final - charged, balance)
-                    uncollected = final - charged - extra
-                delta = refund - extra
-            if delta:
-                reason = ledger.SETTLEMENT_REFUND if delta > 0 else ledger.SETTLEMENT_CHARGE
-                plan.create(
-                    ledger.ref(client, f"settle_{activity_ref.id}"),
-                    ledger.entry(str(uid), delta, balance + delta, reason, now, activity_id=activity_ref.id, actor_id=caller.uid),
-                )
-            if uncollected:
-                fields["uncollectedCredits"] = uncollected
-        else:
-            refund = charged
-            delta = refund
-            fields["error"] = request.error
-            fields["failureSource"] = failure_source
-            if refund:
-                plan.create(
-                    ledger.ref(client, f"refund_{activity_ref.id}"),
-                    ledger.entry(
-                        str(uid),
-                        refund,
-                        balance + refund,
-                        ledger.FAILURE_REFUND,
-                        now,
-                        activity_id=activity_ref.id,
-                        actor_id=caller.uid,
-                        note=f"failure reported by {failure_source}",
-                    ),
-                )
-            usage["failures"] = int(usage.get("failures", 0)) + 1
-            if failure_source == SOURCE_CLIENT:
-                usage["clientFailures"] = int(usage.get("clientFailures", 0)) + 1
-
-        net = charged - refund + extra
-        fields.update({"creditsCharged": net, "refundedCredits": refund})
-        if refund:
-            usage["refunds"] = int(usage.get("refunds", 0)) + 1
-        usage["creditsUsed"] = int(usage.get("creditsUsed", 0)) - refund + extra
-        user_fields: dict[str, Any] = {"usage": usage, "updatedAt": now}
-        if delta:
-            user_fields["credits"] = balance + delta
-
-        if needs_config:
-            config = from_document(got[cfg_ref.path].to_dict() if got[cfg_ref.path].exists else None)
-            suspension = _refund_rate_event(attempt, plan, now, config, caller, user, usage, ctx, activity)
-            if suspension:
-                user_fields.update(suspension)
-        if delta or usage != ledger.usage_of(user_data) or "status" in user_fields:
-            # A plain completion changes nothing on the user: one write less per generation.
-            plan.put(user, user_fields)
-        result = _response(activity_ref.id, request.status, net, refund, balance + delta, processing_ms)
+def _plan(
+    attempt: Attempt,
+    activity_snap: DocumentSnapshot,
+    state: ActivityState,
+    outcome: Outcome,
+    account: accounts.Prepared,
+    applied: config_store.Applied,
+    caller: Caller,
+    role: Role,
+    token: str,
+    now: dt.datetime,
+) -> Plan[dict[str, Any]]:
+    client = attempt.client
+    config = applied.credits
+    plan: Plan[dict[str, Any]] = Plan()
+    fields = dict(outcome.activity_fields)
+    settlement = outcome.settlement
+    if settlement is None:  # progress only
+        result = _response(state.id, outcome.status, state.credits_charged, 0, account.balance, None)
+        if account.must_write:
+            account.post(plan, client, now=now, low_balance_below=config.lowBalanceThreshold)
         fields["lastUpdate"] = {"token": token, "response": result}
         plan.put(activity_snap, fields)
-        plan.create(
-            client.collection(db.USAGE_LOGS).document(activity_ref.id),
-            {
-                "userId": uid,
-                "activityId": activity_ref.id,
-                "type": kind,
-                "model": activity.get("model"),
-                "status": request.status,
-                "quantity": activity.get("quantity"),
-                "actualQuantity": fields.get("actualQuantity"),
-                "creditsCharged": net,
-                "refundedCredits": refund,
-                "uncollectedCredits": uncollected,
-                "processingTimeMs": processing_ms,
-                "failureSource": fields.get("failureSource"),
-                "startedAt": activity.get("createdAt"),
-                "completedAt": now,
-                "createdAt": now,
-            },
-        )
-        stats.record(
-            plan,
-            client,
-            now,
-            kind,
-            credits=extra - refund,
-            failed=1 if request.status == "failed" else 0,
-            refunded_credits=refund,
-        )
         plan.result = result
         return plan
 
-    return run(client, step, lock_key=f"activity:{request.activity_id}", stats=stats_out)
+    legs: tuple[Leg, ...] = ()
+    if outcome.entry is not None:
+        kind, reason = outcome.entry
+        legs = (
+            Leg(
+                settlement.delta,
+                EntryId(kind, state.id),
+                reason,
+                activity_id=state.id,
+                actor_id=caller.uid,
+                note=f"reported by {role.value}",
+                generation_type=state.type,
+            ),
+        )
+    suspension = None
+    if outcome.owner_refund:
+        suspension = _refund_rate_check(attempt, plan, state, outcome, account, applied, now)
+    balance = account.balance
+    if legs or outcome.usage or suspension or account.must_write:
+        posting = account.post(
+            plan,
+            client,
+            now=now,
+            low_balance_below=config.lowBalanceThreshold,
+            legs=legs,
+            usage=outcome.usage,
+            fields=suspension,
+        )
+        balance = posting.balance_after
+    result = _response(state.id, outcome.status, settlement.final, settlement.refund, balance, outcome.processing_ms)
+    fields["lastUpdate"] = {"token": token, "response": result}
+    plan.put(activity_snap, fields)
+    plan.create(
+        client.collection(db.USAGE_LOGS).document(state.id),
+        {
+            "userId": state.user_id,
+            "activityId": state.id,
+            "type": state.type,
+            "model": state.data.get("model"),
+            "status": outcome.status,
+            "quantity": state.data.get("quantity"),
+            "actualQuantity": fields.get("actualQuantity"),
+            "creditsCharged": settlement.final,
+            "refundedCredits": settlement.refund,
+            "uncollectedCredits": settlement.uncollected,
+            "processingTimeMs": outcome.processing_ms,
+            "failureSource": fields.get("failureSource"),
+            "endedBy": role.value,
+            "ownerRefund": outcome.owner_refund,
+            "startedAt": state.created_at,
+            "completedAt": now,
+            "createdAt": now,
+        },
+    )
+    plan.result = result
+    return plan
+
+
+def _refund_rate_check(
+    attempt: Attempt,
+    plan: Plan[dict[str, Any]],
+    state: ActivityState,
+    outcome: Outcome,
+    account: accounts.Prepared,
+    applied: config_store.Applied,
+    now: dt.datetime,
+) -> dict[str, Any] | None:
+    """An owner refund past the refund-rate threshold is an abuse event (suspension fields
+    back for the caller's own write of the account, or None)."""
+    usage = outcome.usage.apply(account.usage)
+    thresholds = applied.abuse
+    if not refund_rate_exceeded(
+        usage["ownerRefunds"], usage["generations"], thresholds.refundRateMinGenerations, thresholds.refundRateThreshold
+    ):
+        return None
+    recorded = abuse.record(
+        attempt,
+        plan,
+        now=now,
+        thresholds=thresholds,
+        uid=state.user_id,
+        already_suspended=account.status == "suspended",
+        ctx=ClientContext(ip=state.ip),
+        event=abuse.Event(
+            kind="refund_rate",
+            severity="medium",
+            device_id=state.device_id,
+            detail={
+                "ownerRefunds": usage["ownerRefunds"],
+                "generations": usage["generations"],
+                "rate": float(Decimal(usage["ownerRefunds"]) / Decimal(max(1, usage["generations"]))),
+                "activityId": state.id,
+            },
+        ),
+        call_token=f"refund_{state.id}",
+    )
+    return recorded.suspension
 
 
 def _response(
@@ -304,58 +296,4 @@ def _response(
     return result
 
 
-def _is_stuck(activity: dict[str, Any], now: dt.datetime) -> bool:
-    if activity.get("status") not in ("pending", "processing"):
-        return False
-    touched = activity.get("updatedAt") or activity.get("createdAt")
-    return isinstance(touched, dt.datetime) and now - touched > STUCK_AFTER
-
-
-def _refund_rate_event(
-    attempt: Attempt,
-    plan: Plan[Any],
-    now: dt.datetime,
-    config: Any,
-    caller: Caller,
-    user: Any,
-    usage: dict[str, Any],
-    ctx: ClientContext,
-    activity: dict[str, Any],
-) -> dict[str, Any] | None:
-    """A client-reported failure may push the refund rate past the threshold: record it.
-
-    Returns the suspension fields to merge into the user's update when the event suspends
-    (``abuse.record`` cannot write the user itself here: this plan already does).
-    """
-    generations = int(usage.get("generations", 0))
-    failures = int(usage.get("clientFailures", 0))
-    if generations < config.abuse.refundRateMinGenerations:
-        return None
-    rate = Decimal(failures) / Decimal(generations)
-    if rate < config.abuse.refundRateThreshold:
-        return None
-    score_ref = abuse.score_ref(attempt, str(activity.get("userId")))
-    score = attempt.get([score_ref])[score_ref.path]
-    previous = (score.to_dict() or {}).get("lastRefundRateEventAt")
-    if isinstance(previous, dt.datetime) and now - previous < dt.timedelta(hours=24):
-        return None
-    uid = str(activity.get("userId"))
-    outcome = abuse.record(
-        attempt,
-        plan,
-        now=now,
-        config=config,
-        uid=uid,
-        caller=caller,
-        user=user,
-        ctx=ctx,
-        event=abuse.Event(
-            kind=abuse.REFUND_RATE,
-            severity="medium",
-            device_id=activity.get("deviceId"),
-            detail={"clientFailures": failures, "generations": generations, "rate": float(rate)},
-        ),
-        write_user=False,
-        score_snapshot=score,
-    )
-    return outcome.suspension
+__all__ = ["StatusRequest", "update_status"]

@@ -1,61 +1,138 @@
-"""The scheduled jobs and the reconciliation check, as plain functions of (client, clock).
+"""The scheduled jobs, as plain functions of (client, clock): they cannot be jammed.
 
-``sweep_stuck`` and ``expire_rate_limits`` run hourly (``resetRateLimits``);
-``cleanup_old_data`` runs daily (``cleanupOldData``). Each works in bounded batches and
-stops after ``max_docs`` so one run has a bounded cost and duration; a backlog is finished
-by the next runs. They never touch ``credit_logs``, ``usage_logs``, ``abuse_detection`` or
-``admin_audit_logs``: those are the permanent record.
+* ``reset_rate_limits`` (hourly, ``resetRateLimits``): expired rate-limit records out, and
+  generations stuck in ``pending``/``processing`` for over 30 minutes failed and refunded
+  (through the same ``update_status`` as any report, exactly once);
+* ``cleanup_old_data`` (daily, ``cleanupOldData``): final activities older than
+  ``retentionDays`` and spent rate-limit records. Never the ledger, usage logs, abuse records or
+  the audit trail: those are the permanent record.
 
-Deletions carry the ``update_time`` the job read as a precondition, so a document that a
-charge touched meanwhile (a rate-limit log that just got a new entry) is left alone.
+Each job pages through its query with a cursor (``start_after`` the last document seen), so a
+document it cannot process (damaged by hand, owned by a damaged account, changed meanwhile) is
+skipped, reported and passed, never met again in the same run, and never blocks the rest. Each
+run stops after ``max_docs`` or its time budget with ``more`` set (the next run continues), and
+leaves a report: a structured log line and a ``job_runs`` document an admin can read (what it
+did, what it skipped and why). Before its work, each run applies pending migrations of older
+data shapes (configuration, IP blocks), which are idempotent and cheap when there is nothing
+to do.
+
+Deletions carry the ``update_time`` the job read as a precondition, so a document that a call
+touched meanwhile (a rate-limit log that just got a new entry) is left alone.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import logging
-from collections import defaultdict
+import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
 from google.api_core import exceptions as gexc
 from google.cloud import firestore
+from google.cloud.firestore_v1.base_document import DocumentSnapshot
 from google.cloud.firestore_v1.base_query import FieldFilter
 
-from . import db
+from . import config_store, db, migrations, notifications
+from .activity import FINAL
 from .clock import Clock
-from .config import from_document
 from .context import SYSTEM, ClientContext
-from .errors import CreditsError
-from .lifecycle import SOURCE_SYSTEM, STUCK_AFTER, StatusRequest, update_status
+from .errors import CreditsError, DataInvalid
+from .lifecycle import StatusRequest, update_status
+from .policy.lifecycle import STUCK_AFTER
 
 log = logging.getLogger(__name__)
 
-BATCH = 200
+PAGE = 200
 SWEEP_ERROR = "timed out: no final status within 30 minutes"
+JOB_BUDGET_SECONDS = 480.0  # below the schedules' 540 s timeout
+MAX_REPORTED_SKIPS = 100
 
 
 @dataclass
 class JobReport:
-    """What a run did; returned to the schedule wrapper for the log and to tests."""
+    """What one run did; stored in ``job_runs`` and logged."""
 
+    job: str
+    started_at: dt.datetime
+    finished_at: dt.datetime | None = None
     deleted: dict[str, int] = field(default_factory=dict)
     failed_activities: list[str] = field(default_factory=list)
     refunded_credits: int = 0
+    skipped: list[dict[str, str]] = field(default_factory=list)
+    skipped_count: int = 0
     errors: list[str] = field(default_factory=list)
-    more: bool = False  # stopped at max_docs with work left
+    migrations: dict[str, str] = field(default_factory=dict)
+    more: bool = False  # stopped at its limit with work left
+
+    def skip(self, document: str, reason: str) -> None:
+        """Record a document the run passed over, and why."""
+        self.skipped_count += 1
+        if len(self.skipped) < MAX_REPORTED_SKIPS:
+            self.skipped.append({"document": document, "reason": reason})
+
+    def count(self, collection: str, n: int) -> None:
+        """Add ``n`` deletions in ``collection``."""
+        self.deleted[collection] = self.deleted.get(collection, 0) + n
+
+    def merge(self, other: JobReport) -> None:
+        """Fold another part's report into this one."""
+        for collection, n in other.deleted.items():
+            self.count(collection, n)
+        self.failed_activities += other.failed_activities
+        self.refunded_credits += other.refunded_credits
+        for item in other.skipped:
+            self.skip(item["document"], item["reason"])
+        self.skipped_count += other.skipped_count - len(other.skipped)
+        self.errors += other.errors
+        self.migrations.update(other.migrations)
+        self.more = self.more or other.more
 
     def as_dict(self) -> dict[str, Any]:
+        """The report as stored and logged."""
         return {
+            "job": self.job,
+            "startedAt": self.started_at,
+            "finishedAt": self.finished_at,
             "deleted": self.deleted,
             "failedActivities": len(self.failed_activities),
             "refundedCredits": self.refunded_credits,
-            "errors": self.errors,
+            "skipped": self.skipped,
+            "skippedCount": self.skipped_count,
+            "errors": self.errors[:MAX_REPORTED_SKIPS],
+            "migrations": self.migrations,
             "more": self.more,
         }
 
 
-def _delete_guarded(client: firestore.Client, snapshots: list[Any]) -> int:
+class _Budget:
+    def __init__(self, seconds: float, max_docs: int) -> None:
+        self._end = time.monotonic() + seconds
+        self.left = max_docs
+
+    def spent(self) -> bool:
+        return self.left <= 0 or time.monotonic() >= self._end
+
+
+def _pages(query: firestore.Query, budget: _Budget) -> Iterator[list[DocumentSnapshot]]:
+    """Pages of ``query`` (which must be ordered), each starting after the last one."""
+    cursor: DocumentSnapshot | None = None
+    while not budget.spent():
+        page_query = query.limit(min(PAGE, budget.left))
+        if cursor is not None:
+            page_query = page_query.start_after(cursor)
+        snaps = list(page_query.stream())
+        if not snaps:
+            return
+        budget.left -= len(snaps)
+        yield snaps
+        if len(snaps) < PAGE:
+            return
+        cursor = snaps[-1]
+
+
+def _delete_guarded(client: firestore.Client, snapshots: list[DocumentSnapshot]) -> int:
     """Delete documents unless they changed since read; returns how many were deleted."""
     if not snapshots:
         return 0
@@ -77,183 +154,126 @@ def _delete_guarded(client: firestore.Client, snapshots: list[Any]) -> int:
         return deleted
 
 
-def expire_rate_limits(client: firestore.Client, clock: Clock, *, max_docs: int = 5000) -> JobReport:
-    """Delete rate-limit documents whose every window is spent (``expiresAt`` passed)."""
-    report = JobReport()
+def expire_rate_limits(
+    client: firestore.Client, clock: Clock, *, max_docs: int = 5000, seconds: float = JOB_BUDGET_SECONDS
+) -> JobReport:
+    """Delete rate-limit records whose every log is spent (``expiresAt`` passed)."""
     now = clock.now()
-    total = 0
-    while total < max_docs:
-        query = (
-            client.collection(db.RATE_LIMITS)
-            .where(filter=FieldFilter("expiresAt", "<", now))
-            .order_by("expiresAt")
-            .limit(min(BATCH, max_docs - total))
-        )
-        snaps = list(query.stream())
-        if not snaps:
-            break
-        total += len(snaps)
-        report.deleted[db.RATE_LIMITS] = report.deleted.get(db.RATE_LIMITS, 0) + _delete_guarded(client, snaps)
-        if len(snaps) < BATCH:
-            break
-    report.more = total >= max_docs
+    report = JobReport("expireRateLimits", now, deleted={db.RATE_LIMITS: 0})
+    budget = _Budget(seconds, max_docs)
+    query = client.collection(db.RATE_LIMITS).where(filter=FieldFilter("expiresAt", "<", now)).order_by("expiresAt")
+    for page in _pages(query, budget):
+        report.count(db.RATE_LIMITS, _delete_guarded(client, page))
+    report.more = budget.spent()
     return report
 
 
-def sweep_stuck(client: firestore.Client, clock: Clock, *, max_docs: int = 1000) -> JobReport:
-    """Fail and refund activities left ``pending`` or ``processing`` for over 30 minutes.
+def sweep_stuck(
+    client: firestore.Client, clock: Clock, *, max_docs: int = 1000, seconds: float = JOB_BUDGET_SECONDS
+) -> JobReport:
+    """Fail and refund generations left ``pending`` or ``processing`` for over 30 minutes.
 
-    Each goes through the same ``update_status`` as a client's ``failed`` (one refund, one
-    usage entry, at most once), with a re-check inside its commit that it is still stuck.
+    Each goes through ``update_status`` as the system (one refund, one usage entry, at most
+    once), re-checking inside its commit that it is still stuck; whether the refund counts
+    against the owner is the trust model's call (``policy.lifecycle``).
     """
-    report = JobReport()
-    cutoff = clock.now() - STUCK_AFTER
-    seen = 0
+    now = clock.now()
+    report = JobReport("sweepStuck", now)
+    budget = _Budget(seconds, max_docs)
+    cutoff = now - STUCK_AFTER
     for status in ("pending", "processing"):
-        while seen < max_docs:
-            query = (
-                client.collection(db.AI_ACTIVITY)
-                .where(filter=FieldFilter("status", "==", status))
-                .where(filter=FieldFilter("updatedAt", "<", cutoff))
-                .order_by("updatedAt")
-                .limit(min(BATCH, max_docs - seen))
-            )
-            snaps = list(query.stream())
-            if not snaps:
-                break
-            seen += len(snaps)
-            for snap in snaps:
-                try:
-                    result = update_status(
-                        client,
-                        clock,
-                        SYSTEM,
-                        ClientContext(),
-                        StatusRequest(activity_id=snap.id, status="failed", error=SWEEP_ERROR),
-                        source=SOURCE_SYSTEM,
-                        only_if_stuck=True,
-                    )
-                except CreditsError as err:  # finished meanwhile: invalid_transition, fine
-                    report.errors.append(f"{snap.id}: {err.reason}")
-                    continue
-                if not result.get("skipped"):
-                    report.failed_activities.append(snap.id)
-                    report.refunded_credits += int(result.get("refundedCredits", 0))
-            if len(snaps) < BATCH:
-                break
-        if seen >= max_docs:
-            report.more = True
-            break
+        query = (
+            client.collection(db.AI_ACTIVITY)
+            .where(filter=FieldFilter("status", "==", status))
+            .where(filter=FieldFilter("updatedAt", "<", cutoff))
+            .order_by("updatedAt")
+        )
+        for page in _pages(query, budget):
+            for snap in page:
+                _sweep_one(client, clock, snap, report)
+    report.more = budget.spent()
+    return report
+
+
+def _sweep_one(client: firestore.Client, clock: Clock, snap: DocumentSnapshot, report: JobReport) -> None:
+    request = StatusRequest(activity_id=snap.id, status="failed", error=SWEEP_ERROR)
+    try:
+        with notifications.reporting(client, clock, "resetRateLimits"):
+            result = update_status(client, clock, SYSTEM, ClientContext(), request, system=True, only_if_stuck=True)
+    except DataInvalid as err:
+        report.skip(err.document, "data_invalid: " + ", ".join(sorted(err.problems)))
+        return
+    except CreditsError as err:  # finished meanwhile (invalid_transition), contention, ...
+        report.errors.append(f"{snap.id}: {err.reason}")
+        return
+    except Exception as err:  # one document must not end the run; the log has the type
+        log.exception("sweep: %s could not be processed", snap.reference.path)
+        report.skip(snap.reference.path, f"error: {type(err).__name__}")
+        return
+    if not result.get("skipped"):
+        report.failed_activities.append(snap.id)
+        report.refunded_credits += int(result.get("refundedCredits", 0))
+
+
+def cleanup_old_activities(
+    client: firestore.Client, clock: Clock, retention_days: int, *, max_docs: int = 10_000, seconds: float = JOB_BUDGET_SECONDS
+) -> JobReport:
+    """Delete final activities older than ``retention_days``; unfinished ones are the sweep's.
+
+    The idempotency keys of charges outlive their activities (``charge_{id}`` in the ledger),
+    so deleting an activity never makes its key reusable.
+    """
+    now = clock.now()
+    report = JobReport("cleanupActivities", now, deleted={db.AI_ACTIVITY: 0})
+    budget = _Budget(seconds, max_docs)
+    cutoff = now - dt.timedelta(days=retention_days)
+    query = client.collection(db.AI_ACTIVITY).where(filter=FieldFilter("createdAt", "<", cutoff)).order_by("createdAt")
+    for page in _pages(query, budget):
+        final = []
+        for snap in page:
+            status = (snap.to_dict() or {}).get("status")
+            if status in FINAL:
+                final.append(snap)
+            elif status not in ("pending", "processing"):
+                report.skip(snap.reference.path, f"data_invalid: status {status!r}")
+        report.count(db.AI_ACTIVITY, _delete_guarded(client, final))
+    report.more = budget.spent()
     return report
 
 
 def reset_rate_limits(client: firestore.Client, clock: Clock) -> JobReport:
-    """The hourly job: expired windows out, stuck generations failed and refunded."""
-    report = expire_rate_limits(client, clock)
-    swept = sweep_stuck(client, clock)
-    report.failed_activities = swept.failed_activities
-    report.refunded_credits = swept.refunded_credits
-    report.errors += swept.errors
-    report.more = report.more or swept.more
+    """The hourly job: migrations, expired windows out, stuck generations failed and refunded."""
+    report = JobReport("resetRateLimits", clock.now())
+    report.migrations = migrations.run_all(client, clock)
+    report.merge(expire_rate_limits(client, clock))
+    report.merge(sweep_stuck(client, clock))
+    return _finish(client, clock, report)
+
+
+def cleanup_old_data(client: firestore.Client, clock: Clock) -> JobReport:
+    """The daily job: migrations, old final activities and spent rate-limit records."""
+    report = JobReport("cleanupOldData", clock.now())
+    report.migrations = migrations.run_all(client, clock)
+    retention = config_store.current_settings(client).credits.retentionDays
+    report.merge(cleanup_old_activities(client, clock, retention))
+    report.merge(expire_rate_limits(client, clock))
+    return _finish(client, clock, report)
+
+
+def _finish(client: firestore.Client, clock: Clock, report: JobReport) -> JobReport:
+    report.finished_at = clock.now()
+    record_run(client, report)
     return report
 
 
-def cleanup_old_data(client: firestore.Client, clock: Clock, *, max_docs: int = 10_000) -> JobReport:
-    """The daily job: activities older than ``retentionDays`` and spent rate-limit records.
-
-    Only final activities are deleted (a stuck one is the hourly sweep's to finish first).
-    The idempotency keys of charges are their activities, so they live exactly as long:
-    ``retentionDays`` is at least 1, which keeps every key for at least 24 hours.
-    """
-    report = expire_rate_limits(client, clock, max_docs=max_docs)
-    snap = client.collection(db.SYSTEM_CONFIG).document(db.CONFIG_DOC).get()
+def record_run(client: firestore.Client, report: JobReport) -> None:
+    """Store the run's report in ``job_runs`` (best effort: the work is done either way)."""
     try:
-        retention = from_document(snap.to_dict() if snap.exists else None).retentionDays
-    except CreditsError:
-        retention = 90
-    cutoff = clock.now() - dt.timedelta(days=retention)
-    deleted = 0
-    while deleted < max_docs:
-        query = (
-            client.collection(db.AI_ACTIVITY)
-            .where(filter=FieldFilter("createdAt", "<", cutoff))
-            .order_by("createdAt")
-            .limit(min(BATCH, max_docs - deleted))
-        )
-        snaps = list(query.stream())
-        if not snaps:
-            break
-        final = [s for s in snaps if (s.to_dict() or {}).get("status") in ("completed", "failed")]
-        deleted += _delete_guarded(client, final)
-        if len(final) < len(snaps) or len(snaps) < BATCH:
-            break  # the rest are unfinished: next run, after the sweep
-    report.more = report.more or deleted >= max_docs
-    report.deleted[db.AI_ACTIVITY] = deleted
-    return report
+        client.collection(db.JOB_RUNS).document().create(report.as_dict(), timeout=10.0)
+    except gexc.GoogleAPICallError as err:
+        log.warning("could not record the %s run: %s", report.job, type(err).__name__)
 
 
-# ------------------------------------------------------------------ reconciliation
-
-
-@dataclass
-class Drift:
-    user_id: str
-    kind: str
-    detail: str
-
-
-def reconcile(client: firestore.Client) -> list[Drift]:
-    """Check every ledger invariant; an empty list means the books balance.
-
-    * per user: the ledger's deltas sum to ``users/{uid}.credits``, which is >= 0;
-    * per user: every entry's ``balanceAfter`` is a non-negative integer (clocks of different
-      instances may disagree by milliseconds, so entries are not replayed in time order);
-    * per activity: at most one charge, one refund, one settlement; a failure refund
-      returns exactly the net charge; no activity is both refunded and settled upward.
-    """
-    drifts: list[Drift] = []
-    by_user: dict[str, list[dict[str, Any]]] = defaultdict(list)
-    by_activity: dict[str, dict[str, list[dict[str, Any]]]] = defaultdict(lambda: defaultdict(list))
-    for snap in client.collection(db.CREDIT_LOGS).stream():
-        data = snap.to_dict() or {}
-        data["_id"] = snap.id
-        by_user[str(data.get("userId"))].append(data)
-        activity = data.get("activityId")
-        if activity:
-            kind = snap.id.split("_", 1)[0]
-            by_activity[str(activity)][kind].append(data)
-    balances: dict[str, int] = {}
-    for snap in client.collection(db.USERS).stream():
-        credits = (snap.to_dict() or {}).get("credits", 0)
-        balances[snap.id] = credits if isinstance(credits, int) else -1
-    for uid in sorted(set(balances) | set(by_user)):
-        entries = by_user.get(uid, [])
-        total = sum(int(e.get("delta", 0)) for e in entries)
-        balance = balances.get(uid)
-        if balance is None:
-            drifts.append(Drift(uid, "missing_user", f"{len(entries)} ledger entries but no users document"))
-            continue
-        if balance < 0:
-            drifts.append(Drift(uid, "negative_balance", f"credits={balance}"))
-        if total != balance:
-            drifts.append(Drift(uid, "ledger_mismatch", f"ledger sums to {total}, balance is {balance}"))
-        for e in entries:
-            after = e.get("balanceAfter")
-            if not isinstance(after, int) or after < 0:
-                drifts.append(Drift(uid, "bad_balance_after", f"{e['_id']}: balanceAfter={after!r}"))
-        if sum(1 for e in entries if e["_id"].startswith("signup_")) > 1:
-            drifts.append(Drift(uid, "double_signup_grant", "more than one signup grant"))
-    for activity, kinds in by_activity.items():
-        for kind in ("charge", "refund", "settle"):
-            if len(kinds.get(kind, [])) > 1:
-                drifts.append(Drift(activity, f"double_{kind}", f"{len(kinds[kind])} {kind} entries"))
-        charge = sum(-int(e.get("delta", 0)) for e in kinds.get("charge", []))
-        refund = sum(int(e.get("delta", 0)) for e in kinds.get("refund", []))
-        settle = sum(int(e.get("delta", 0)) for e in kinds.get("settle", []))
-        if kinds.get("refund") and kinds.get("settle"):
-            drifts.append(Drift(activity, "refund_and_settlement", "an activity both failed and settled"))
-        if refund > charge + max(0, -settle):
-            drifts.append(Drift(activity, "over_refund", f"refunded {refund} of a {charge} charge"))
-        if settle > charge:
-            drifts.append(Drift(activity, "over_settlement", f"settlement refunded {settle} of a {charge} charge"))
-    return drifts
+JobFunction = Callable[[firestore.Client, Clock], JobReport]
+JOBS: dict[str, JobFunction] = {"resetRateLimits": reset_rate_limits, "cleanupOldData": cleanup_old_data}
+"""The scheduled jobs by their function names, for the schedules and the run-now command."""

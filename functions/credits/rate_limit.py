@@ -18,12 +18,23 @@ rounded up to whole seconds.
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 from dataclasses import dataclass
+from typing import Any
+
+from google.cloud import firestore
+
+from . import db
+from .clock import from_millis, to_millis
+from .errors import DataInvalid
+from .ip_blocks import bucket, bucket_id
 
 
 @dataclass(frozen=True)
 class Decision:
+    """Whether one request is admitted, the pruned log, and when to retry if not."""
+
     allowed: bool
     hits: tuple[int, ...]  # the pruned log, *without* this request
     retry_after_seconds: int = 0
@@ -35,7 +46,7 @@ class Decision:
 
 def prune(hits: object, now_ms: int, window_seconds: int) -> tuple[int, ...]:
     """Entries still inside the window, oldest first. Tolerates a malformed stored log."""
-    if not isinstance(hits, list):
+    if not isinstance(hits, (list, tuple)):
         return ()
     start = now_ms - window_seconds * 1000
     # Entries a little in the future (another instance's clock runs ahead) still count.
@@ -59,3 +70,134 @@ def expires_at_ms(hits: list[int] | tuple[int, ...], window_seconds: int) -> int
     if not hits:
         return None
     return max(hits) + window_seconds * 1000
+
+
+# ------------------------------------------------------------------ stored logs
+
+USER_PREFIX = "u_"
+IP_PREFIX = "ip_"
+
+
+def user_ref(client: firestore.Client, uid: str) -> firestore.DocumentReference:
+    """``rate_limits/u_{uid}``: the user's windows (one per generation type) and refusals."""
+    return client.collection(db.RATE_LIMITS).document(USER_PREFIX + uid)
+
+
+def ip_ref(client: firestore.Client, ip: str) -> firestore.DocumentReference:
+    """``rate_limits/ip_{bucket}``: one address's (IPv6: one /64's) requests and sign-up grants."""
+    return client.collection(db.RATE_LIMITS).document(IP_PREFIX + bucket_id(ip))
+
+
+@dataclass(frozen=True)
+class UserLimits:
+    """A user's stored rate-limit windows, checked."""
+
+    windows: dict[str, tuple[int, ...]]
+    refusals: dict[str, Any] | None
+    data: dict[str, Any]
+
+    def hits(self, generation_type: str) -> tuple[int, ...]:
+        """The stored log of one type (unpruned)."""
+        return self.windows.get(generation_type, ())
+
+
+def _int_log(value: object) -> tuple[int, ...] | None:
+    if not isinstance(value, list) or any(isinstance(h, bool) or not isinstance(h, int) for h in value):
+        return None
+    return tuple(value)
+
+
+def parse_user_limits(path: str, data: dict[str, Any] | None) -> UserLimits:
+    """The user's limits document (empty when missing); ``DataInvalid`` if its logs are damaged."""
+    if not data:
+        return UserLimits({}, None, {})
+    problems: dict[str, str] = {}
+    windows: dict[str, tuple[int, ...]] = {}
+    stored = data.get("windows", {})
+    if not isinstance(stored, dict):
+        problems["windows"] = "must be a map"
+    else:
+        for kind, window in stored.items():
+            hits = _int_log(window.get("hits", [])) if isinstance(window, dict) else None
+            if hits is None:
+                problems[f"windows.{kind}"] = "must be a map with a list of integer times in hits"
+            else:
+                windows[str(kind)] = hits
+    refusals = data.get("refusals")
+    if refusals is not None and not isinstance(refusals, dict):
+        problems["refusals"] = "must be a map"
+    if problems:
+        raise DataInvalid(path, problems)
+    return UserLimits(windows, refusals if isinstance(refusals, dict) else None, data)
+
+
+@dataclass(frozen=True)
+class IpRecord:
+    """One address bucket's request log and sign-up grant log."""
+
+    hits: tuple[int, ...]
+    grants: tuple[int, ...]
+    damaged: bool = False
+
+
+def parse_ip_record(data: dict[str, Any] | None) -> IpRecord:
+    """An address record. A damaged one reads as empty (``damaged``): the record is shared by
+    everyone behind the address, so a console typo must not lock them all out; the next
+    write replaces it and the admins are told."""
+    if not data:
+        return IpRecord((), ())
+    hits = _int_log(data.get("hits", []))
+    grants = _int_log(data.get("signupGrants", []))
+    if hits is None or grants is None:
+        return IpRecord(hits or (), grants or (), damaged=True)
+    return IpRecord(hits, grants)
+
+
+def ip_record_fields(
+    ip: str,
+    hits: list[int] | tuple[int, ...],
+    grants: list[int] | tuple[int, ...],
+    limit: int,
+    window_seconds: int,
+    now: dt.datetime,
+) -> dict[str, Any]:
+    """The address record to store: both logs and when all of it is spent."""
+    expiries = [ms for ms in (expires_at_ms(hits, window_seconds), max(grants) + GRANT_LOG_MS if grants else None) if ms]
+    return {
+        "ip": bucket(ip),
+        "hits": list(hits),
+        "limit": limit,
+        "windowSeconds": window_seconds,
+        "signupGrants": list(grants),
+        "expiresAt": from_millis(max(expiries)) if expiries else None,
+        "updatedAt": now,
+    }
+
+
+def user_limits_fields(
+    uid: str, windows: dict[str, dict[str, Any]], refusals: dict[str, Any] | None, now: dt.datetime
+) -> dict[str, Any]:
+    """The user's limits document to store; ``expiresAt`` is when every window is spent."""
+    latest: int | None = None
+    for window in windows.values():
+        hits, seconds = window.get("hits"), window.get("windowSeconds")
+        if isinstance(hits, list) and hits and isinstance(seconds, int):
+            expiry = expires_at_ms(hits, seconds)
+            if expiry is not None and (latest is None or expiry > latest):
+                latest = expiry
+    if refusals and isinstance(refusals.get("since"), dt.datetime):
+        refusal_end = to_millis(refusals["since"]) + REFUSAL_LOG_MS
+        latest = refusal_end if latest is None else max(latest, refusal_end)
+    fields: dict[str, Any] = {
+        "userId": uid,
+        "windows": windows,
+        "expiresAt": from_millis(latest) if latest is not None else None,
+        "updatedAt": now,
+    }
+    if refusals is not None:
+        fields["refusals"] = refusals
+    return fields
+
+
+GRANT_LOG_MS = 24 * 3600 * 1000
+REFUSAL_LOG_MS = 3600 * 1000

@@ -27,7 +27,7 @@ from google.cloud import firestore
 
 from . import db
 from .atomic import Plan
-from .config import GENERATION_TYPES
+from .pricing import GENERATION_TYPES
 
 SHARDS = 8
 HOURS = 24

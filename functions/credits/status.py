@@ -20,13 +20,15 @@ from typing import Any
 
 from google.cloud import firestore
 
-from . import db, ledger, rate_limit
-from .atomic import Attempt, Plan, run
-from .charging import config_ref, ip_blocks_ref, ip_limits_ref, parse_quantity, price, user_limits_ref
+from . import accounts, config_store, ip_blocks, notifications, rate_limit
+from .atomic import Attempt, Deadline, Plan, Stats, run
 from .clock import Clock, to_millis
-from .config import GENERATION_TYPES, CreditConfig, from_document
+from .config import CreditConfig
 from .context import Caller, ClientContext
-from .ip_blocks import is_blocked
+from .policy import charge as charge_policy
+from .policy.charge import Approval, ChargeState, Window
+from .policy.signup import live_grants, with_grant
+from .pricing import GENERATION_TYPES, GenerationType, parse_quantity, price
 from .validation import Fields
 
 
@@ -34,7 +36,7 @@ from .validation import Fields
 class Preview:
     """The generation to preview: a type and its quantity (the charge's rules)."""
 
-    type: str
+    type: GenerationType
     quantity: Decimal
 
 
@@ -52,11 +54,11 @@ class StatusQuery:
         if f.present("preview"):
             inner = Fields(f.data["preview"], {"type", "quantity"})
             kind = inner.choice("type", GENERATION_TYPES)
-            quantity = parse_quantity(inner, "quantity", kind, allow_default=True) if kind else None
+            quantity = parse_quantity(inner, "quantity", kind) if kind else None  # type: ignore[arg-type]
             for name, message in inner.errors.items():
                 f.fail(f"preview.{name}" if name != "data" else "preview", message)
             if kind is not None and quantity is not None:
-                preview = Preview(kind, quantity)
+                preview = Preview(kind, quantity)  # type: ignore[arg-type]
         f.raise_if_any()
         return cls(preview)
 
@@ -75,84 +77,103 @@ def window_status(hits: Any, now_ms: int, limit: int, window_seconds: int) -> di
 
 
 def credit_status(
-    client: firestore.Client, clock: Clock, caller: Caller, ctx: ClientContext, query: StatusQuery
+    client: firestore.Client,
+    clock: Clock,
+    caller: Caller,
+    ctx: ClientContext,
+    query: StatusQuery,
+    *,
+    deadline: Deadline | None = None,
+    stats_out: Stats | None = None,
 ) -> dict[str, Any]:
-    """The caller's credit status (creating the account on first use)."""
+    """The caller's credit status (opening the account on first use)."""
     uid = caller.uid
-    user_ref = client.collection(db.USERS).document(uid)
 
     def step(attempt: Attempt) -> Plan[dict[str, Any]]:
         now = clock.now()
-        refs = {"config": config_ref(client), "user": user_ref, "limits": user_limits_ref(client, uid)}
-        if query.preview is not None:
-            refs["blocks"] = ip_blocks_ref(client)
-            if ctx.ip:
-                refs["ip"] = ip_limits_ref(client, ctx.ip)
+        now_ms = to_millis(now)
+        refs = {
+            "config": config_store.applied_ref(client),
+            "user": accounts.user_ref(client, uid),
+            "limits": rate_limit.user_ref(client, uid),
+        }
+        if ctx.ip:
+            refs["ip"] = rate_limit.ip_ref(client, ctx.ip)
+            refs["block"], refs["ranges"] = ip_blocks.refs_for(client, ctx.ip)
         got = attempt.get(list(refs.values()))
         snap = {name: got[ref.path] for name, ref in refs.items()}
-        config = from_document(snap["config"].to_dict() if snap["config"].exists else None)
+        applied = config_store.load(attempt, snap["config"])
+        config = applied.credits
+        blocked = ip_blocks.is_blocked(ctx.ip, snap.get("block"), snap.get("ranges"))
+        ip_record = rate_limit.parse_ip_record(snap["ip"].to_dict() if ctx.ip and snap["ip"].exists else None)
+        limits_snap = snap["limits"]
+        limits = rate_limit.parse_user_limits(limits_snap.reference.path, limits_snap.to_dict() if limits_snap.exists else None)
+        grants = live_grants(list(ip_record.grants), now_ms)
+        account = accounts.prepare(
+            attempt, snap["user"], caller, config, now, accounts.SignupFacts(ctx.ip is not None, blocked, grants)
+        )
         plan: Plan[dict[str, Any]] = Plan()
-        user = snap["user"]
-        if user.exists:
-            user_data = user.to_dict() or {}
-        else:
-            user_data = ledger.new_user(uid, caller, config, now)
-            ledger.create_user(plan, client, user, uid, caller, config, now, {})
-        credits = ledger.balance_of(user_data)
-        status = str(user_data.get("status", "active"))
-        now_ms = to_millis(now)
-        windows = ((snap["limits"].to_dict() or {}) if snap["limits"].exists else {}).get("windows") or {}
-        limits = config.rateLimits
-        rate_limits = {
-            kind: window_status((windows.get(kind) or {}).get("hits"), now_ms, limits.of(kind), limits.windowSeconds)
-            for kind in GENERATION_TYPES
-        }
+        if account.must_write:
+            account.post(plan, client, now=now, low_balance_below=config.lowBalanceThreshold)
+        if account.granted_now and ctx.ip:
+            rates = config.rateLimits
+            new_grants = with_grant(grants, now_ms, config.signup.grantsPerIpPerDay)
+            plan.put(
+                snap["ip"],
+                rate_limit.ip_record_fields(ctx.ip, ip_record.hits, new_grants, rates.ipRequests, rates.ipWindowSeconds, now),
+            )
+        credits = account.balance
+        rates = config.rateLimits
         result: dict[str, Any] = {
             "credits": credits,
-            "status": status,
+            "status": account.status,
             "lowBalance": credits < config.lowBalanceThreshold,
             "lowBalanceThreshold": config.lowBalanceThreshold,
             "costs": config.to_firestore()["costs"],
-            "rateLimits": rate_limits,
-            "signupGrant": str(user_data.get("signupGrant", "granted")),
+            "rateLimits": {
+                kind: window_status(limits.hits(kind), now_ms, rates.of(kind), rates.windowSeconds) for kind in GENERATION_TYPES
+            },
+            "signupGrant": account.signup_grant,
         }
+        if account.signup_rule:
+            result["signupGrantRule"] = account.signup_rule
         if query.preview is not None:
-            result["preview"] = _preview(config, query.preview, snap, windows, ctx, status, credits, now_ms)
+            result["preview"] = _preview(config, query.preview, account, limits, ip_record, blocked, ctx, now_ms)
         plan.result = result
         return plan
 
-    return run(client, step, lock_key=f"user:{uid}")
+    with notifications.reporting(client, clock, "getCreditStatus"):
+        return run(client, step, lock_key=f"user:{uid}", deadline=deadline, stats=stats_out)
 
 
 def _preview(
     config: CreditConfig,
     preview: Preview,
-    snap: dict[str, Any],
-    windows: dict[str, Any],
+    account: accounts.Prepared,
+    limits: rate_limit.UserLimits,
+    ip_record: rate_limit.IpRecord,
+    blocked: bool,
     ctx: ClientContext,
-    status: str,
-    credits: int,
     now_ms: int,
 ) -> dict[str, Any]:
-    _unit, cost = price(config, preview.type, preview.quantity)
-    out: dict[str, Any] = {"cost": cost, "affordable": credits >= cost, "allowed": True}
-    limits = config.rateLimits
-    blocks = (snap["blocks"].to_dict() or {}) if snap["blocks"].exists else {}
-    user_decision = rate_limit.decide(
-        (windows.get(preview.type) or {}).get("hits"), now_ms, limits.of(preview.type), limits.windowSeconds
+    """A charge's decision without a prompt: the same pricing, the same checks, in order."""
+    _unit, cost = price(config.costs, preview.type, preview.quantity)
+    rates = config.rateLimits
+    state = ChargeState(
+        ip_blocked=blocked,
+        suspended=account.status == "suspended",
+        balance=account.balance,
+        cost=cost,
+        user_window=Window(limits.hits(preview.type), rates.of(preview.type), rates.windowSeconds),
+        ip_window=Window(ip_record.hits, rates.ipRequests, rates.ipWindowSeconds) if ctx.ip else None,
+        verdict=None,
+        now_ms=now_ms,
     )
-    ip_decision = None
-    if "ip" in snap:
-        ip_doc = (snap["ip"].to_dict() or {}) if snap["ip"].exists else {}
-        ip_decision = rate_limit.decide(ip_doc.get("hits"), now_ms, limits.ipRequests, limits.ipWindowSeconds)
-    if is_blocked(blocks.get("entries"), ctx.ip):
-        out.update(allowed=False, reason="ip_blocked")
-    elif status == "suspended":
-        out.update(allowed=False, reason="account_suspended")
-    elif not user_decision.allowed:
-        out.update(allowed=False, reason="rate_limited", retryAfterSeconds=user_decision.retry_after_seconds)
-    elif ip_decision is not None and not ip_decision.allowed:
-        out.update(allowed=False, reason="rate_limited", retryAfterSeconds=ip_decision.retry_after_seconds)
-    elif credits < cost:
-        out.update(allowed=False, reason="insufficient_credits")
+    decision = charge_policy.decide(state)
+    out: dict[str, Any] = {"cost": cost, "affordable": account.balance >= cost, "allowed": isinstance(decision, Approval)}
+    if not isinstance(decision, Approval):
+        out["reason"] = decision.reason
+        retry = decision.error.details.get("retryAfterSeconds")
+        if retry is not None:
+            out["retryAfterSeconds"] = retry
     return out

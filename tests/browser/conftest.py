@@ -95,7 +95,8 @@ def _open_limits(admin: emu.User) -> None:
 def generator_loop() -> Iterator[subprocess.Popen[bytes]]:
     """scripts/demo_generator.py, as scripts/start.sh runs it, for the length of the tier."""
     env = {**os.environ, "CREDITS_DEMO_STEP_SECONDS": STEP_SECONDS}
-    log = open(ROOT / ".tools" / "browser-demo-generator.log", "wb")
+    (ROOT / ".tools" / "logs").mkdir(parents=True, exist_ok=True)
+    log = open(ROOT / ".tools" / "logs" / "demo-generator-browser.log", "wb")
     proc = subprocess.Popen(
         [sys.executable, str(ROOT / "scripts" / "demo_generator.py")], env=env, stdout=log, stderr=subprocess.STDOUT
     )

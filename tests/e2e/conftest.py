@@ -3,12 +3,14 @@ emulator, state checked in the Firestore emulator."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from typing import Any
 
 import pytest
 from credits import db as dbmod
 from google.cloud import firestore
 
+from tests.support import config as cfg
 from tests.support import emulators as emu
 
 
@@ -33,13 +35,18 @@ def admin() -> emu.User:
     return emu.make_admin()
 
 
+@pytest.fixture(scope="session")
+def generator() -> emu.User:
+    """The generation pipeline's identity (claim ``generator: true``)."""
+    return emu.make_generator()
+
+
 @pytest.fixture
-def config(db: firestore.Client) -> Iterator[dict]:
-    """Write config overrides straight into system_config/credits; defaults restored after."""
-    ref = db.collection("system_config").document("credits")
-    ref.delete()
-    yield {}
-    ref.delete()
+def config(db: firestore.Client) -> Iterator[Callable[[dict[str, Any]], dict[str, Any]]]:
+    """Change the configuration for one test (``config({...})``); every default is back after."""
+    cfg.reset(db)
+    yield lambda patch: cfg.apply(db, patch)
+    cfg.reset(db)
 
 
 @pytest.fixture

@@ -89,12 +89,18 @@ def test_grant_to_unknown_user_is_not_found(admin: emu.User) -> None:
     assert r.code == "NOT_FOUND" and r.reason == "not_found"
 
 
-def test_grant_to_a_signed_up_user_without_document_creates_it_with_the_default_grant(
+def test_grant_to_a_user_who_never_called_opens_the_account_with_the_sign_up_grant_pending(
     admin: emu.User, db: firestore.Client
 ) -> None:
     fresh = emu.sign_up()
     r = emu.call("grantCreditsToUser", {"userId": fresh.uid, "amount": 5, "reason": "welcome bonus"}, admin)
-    assert r.result["newBalance"] == 105
+    assert r.result["newBalance"] == 5
+    assert db.collection("users").document(fresh.uid).get().to_dict()["signupGrant"] == "pending"
+    assert not db.collection("credit_logs").document(f"signup_{fresh.uid}").get().exists
+    # the user's own first call decides the sign-up grant, once
+    status = emu.call("getCreditStatus", {}, fresh).result
+    assert status["credits"] == 105 and status["signupGrant"] == "granted"
+    assert emu.call("getCreditStatus", {}, fresh).result["credits"] == 105
     assert db.collection("credit_logs").document(f"signup_{fresh.uid}").get().to_dict()["delta"] == 100
     assert_books_balance(db, fresh.uid)
 
@@ -107,7 +113,7 @@ def test_grant_request_id_is_idempotent(user: emu.User, admin: emu.User, db: fir
         results = list(pool.map(lambda _: emu.call_retrying_drops("grantCreditsToUser", payload, admin), range(10)))
     assert all(r.ok for r in results), [r.body for r in results]
     assert len({r.result["ledgerEntryId"] for r in results}) == 1
-    assert balance(db, user.uid) == 130
+    assert balance(db, user.uid) == 30  # the user never called: sign-up grant still pending
     assert len([a for a in audits(db, admin.uid, "grant_credits") if a["requestId"] == key]) == 1
     r = emu.call("grantCreditsToUser", {**payload, "amount": 31}, admin)
     assert r.code == "INVALID_ARGUMENT" and "requestId" in r.details["errors"]
@@ -164,18 +170,28 @@ def test_grants_and_charges_in_parallel_keep_the_books(user: emu.User, admin: em
 # ----------------------------------------------------------------- configuration
 
 
-def test_configuration_update_merges_bumps_version_and_audits(admin: emu.User, db: firestore.Client, config: dict) -> None:
+def applied_version(db: firestore.Client) -> int:
+    return int((db.collection("applied_config").document("current").get().to_dict() or {}).get("version", 0))
+
+
+def test_configuration_update_merges_bumps_version_and_audits(admin: emu.User, db: firestore.Client, config: object) -> None:
+    base = applied_version(db)
     r = emu.call("updateCreditConfiguration", {"costs": {"image": 12.5}, "rateLimits": {"video": 20}}, admin)
     body = r.result
-    assert body["version"] == 1
+    assert body["version"] == base + 1
     assert body["config"]["costs"] == {"image": 12.5, "video": 5, "voice": 3, "chat": 0.01}
     assert body["config"]["rateLimits"]["video"] == 20 and body["config"]["rateLimits"]["image"] == 50
     assert body["config"]["updatedBy"] == admin.uid
-    r2 = emu.call("updateCreditConfiguration", {"defaultCredits": 250}, admin).result
-    assert r2["version"] == 2 and r2["config"]["costs"]["image"] == 12.5
+    assert {"moderation", "abuse", "signup", "lifecycle"} <= set(body["config"])  # both documents, merged
+    r2 = emu.call("updateCreditConfiguration", {"defaultCredits": 250, "abuse": {"suspendScore": 80}}, admin).result
+    assert r2["version"] == base + 2 and r2["config"]["costs"]["image"] == 12.5 and r2["config"]["abuse"]["suspendScore"] == 80
     (last,) = audits(db, admin.uid, "update_configuration")[-1:]
     assert last["before"]["defaultCredits"] == 100 and last["after"]["defaultCredits"] == 250
-    assert last["before"]["version"] == 1 and last["after"]["version"] == 2
+    assert last["before"]["version"] == base + 1 and last["after"]["version"] == base + 2
+    public = db.collection("system_config").document("credits").get().to_dict()
+    private = db.collection("system_config").document("moderation").get().to_dict()
+    assert "abuse" not in public and "moderation" not in public
+    assert private["abuse"]["suspendScore"] == 80 and private["version"] == base + 2
 
 
 def test_new_price_applies_to_the_very_next_charge(admin: emu.User, user: emu.User, config: dict) -> None:
@@ -212,12 +228,13 @@ BAD_CONFIGS = [
 
 @pytest.mark.parametrize("patch,field", BAD_CONFIGS, ids=[f"{i}-{f}" for i, (_, f) in enumerate(BAD_CONFIGS)])
 def test_invalid_configuration_is_refused_naming_the_field(
-    patch: dict, field: str, admin: emu.User, db: firestore.Client, config: dict
+    patch: dict, field: str, admin: emu.User, db: firestore.Client, config: object
 ) -> None:
+    before = applied_version(db)
     r = emu.call("updateCreditConfiguration", patch, admin)
     assert r.code == "INVALID_ARGUMENT" and r.reason == "invalid_request"
     assert field in r.details["errors"], r.details
-    assert not db.collection("system_config").document("credits").get().exists
+    assert applied_version(db) == before
 
 
 # ----------------------------------------------------------------- account status and IP blocks
@@ -306,9 +323,10 @@ def test_stats_reads_are_bounded_whatever_the_traffic(admin: emu.User) -> None:
     assert reads <= 8 + 24 * 8 + 10
 
 
-def test_concurrent_admin_configuration_updates_all_land(admin: emu.User, config: dict) -> None:
+def test_concurrent_admin_configuration_updates_all_land(admin: emu.User, db: firestore.Client, config: object) -> None:
+    base = applied_version(db)
     with ThreadPoolExecutor(max_workers=8) as pool:
         results = list(pool.map(lambda i: emu.call("updateCreditConfiguration", {"defaultCredits": 100 + i}, admin), range(8)))
     assert all(r.ok for r in results)
-    assert sorted(r.result["version"] for r in results) == list(range(1, 9))
+    assert sorted(r.result["version"] for r in results) == list(range(base + 1, base + 9))
     assert Counter(r.code for r in results) == {None: 8}

@@ -82,8 +82,13 @@ def test_insufficient_credits_reports_required_and_available(user: emu.User, db:
     assert r.reason == "insufficient_credits"
     assert r.details["required"] == 150
     assert r.details["available"] == 100
-    # refused before first use: nothing about the user was written
-    assert not db.collection("users").document(user.uid).get().exists
+    # a refused first call still opens the account (with its grant), and charges nothing
+    assert db.collection("users").document(user.uid).get().to_dict()["credits"] == 100
+    assert not [
+        e.id
+        for e in db.collection("credit_logs").where(filter=FieldFilter("userId", "==", user.uid)).stream()
+        if e.id.startswith("charge_")
+    ]
 
 
 def test_no_token_is_unauthenticated() -> None:

@@ -28,6 +28,7 @@ import requests
 from credits import maintenance
 from credits.charging import activity_id_for
 from credits.clock import ManualClock
+from credits.reconcile import reconcile
 from google.cloud import firestore
 from google.cloud.firestore_v1.base_query import FieldFilter
 
@@ -213,6 +214,6 @@ def test_workers_killed_mid_charge_then_retries_charge_exactly_once_and_the_swee
     for uid, was in before.items():
         refunded = sum(int(_activity(db, a)["initialCharge"]) for a, u in ours.items() if u == uid and a in stuck)
         assert balance(db, uid) == was + refunded == ledger_sum(db, uid)
-    assert [d for d in maintenance.reconcile(db) if d.user_id in set(ours) | set(before)] == []
+    assert [d for d in reconcile(db) if d.user_id in set(ours) | set(before)] == []
     later = maintenance.reset_rate_limits(db, clock)
     assert not set(later.failed_activities) & set(ours), "a second run refunds nothing again"

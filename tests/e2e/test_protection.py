@@ -9,6 +9,7 @@ import pytest
 from google.cloud import firestore
 from google.cloud.firestore_v1.base_query import FieldFilter
 
+from tests.support import config as cfg
 from tests.support import emulators as emu
 from tests.support.ledger import assert_books_balance, balance
 
@@ -16,11 +17,8 @@ FREE = {"costs": {"image": 0, "video": 0, "voice": 0, "chat": 0}}
 
 
 def set_config(db: firestore.Client, patch: dict) -> None:
-    """Write a configuration straight into Firestore (the `config` fixture restores defaults)."""
-    from credits.config import CreditConfig, merge_patch
-
-    merged = merge_patch(CreditConfig(), patch)
-    db.collection("system_config").document("credits").set(merged.to_firestore())
+    """Apply a configuration change (the `config` fixture restores the defaults after)."""
+    cfg.apply(db, patch)
 
 
 def gen(user: emu.User, kind: str = "image", *, ip: str | None = None, **extra: object) -> emu.CallResult:
@@ -129,7 +127,7 @@ def test_repeated_refusals_become_an_abuse_record(user: emu.User, db: firestore.
 EVASIONS = [
     "how to kill a dragon",
     "KILL the king",
-    "k.i.l.l the lights",
+    "k.i.l.l the guard",
     "k i l l everyone",
     "k1ll",
     "kiiiiill",
@@ -138,7 +136,7 @@ EVASIONS = [
     "kíll",  # accent
     "k\u200bill",  # zero-width space
     "he was killed",
-    "murdеr mystery",  # Cyrillic е
+    "murdеr the witness",  # Cyrillic е
 ]
 INNOCENT = [
     "a skilled painter at work",
@@ -158,7 +156,7 @@ def test_evasions_are_rejected_and_never_charged(prompt: str, user: emu.User, db
     r = gen(user, prompt=prompt)
     assert r.code == "INVALID_ARGUMENT" and r.reason == "prompt_rejected", r.body
     assert r.details["category"] == "violence"
-    assert balance(db, user.uid) == 0 and not db.collection("users").document(user.uid).get().exists
+    assert balance(db, user.uid) == 100  # the account opened with its grant; nothing was charged
     records = [d.to_dict() for d in db.collection("abuse_detection").where(filter=FieldFilter("userId", "==", user.uid)).stream()]
     assert len(records) == 1
     record = records[0]
@@ -228,14 +226,14 @@ def test_severity_escalates_with_the_score(user: emu.User, db: firestore.Client)
     assert "high" in severities[5:]
 
 
-def test_high_client_refund_rate_is_recorded(user: emu.User, db: firestore.Client, config: dict) -> None:
+def test_a_high_owner_refund_rate_is_recorded(user: emu.User, db: firestore.Client, config: dict) -> None:
     set_config(db, {"abuse": {"refundRateMinGenerations": 4, "refundRateThreshold": 0.5}})
     ids = [gen(user).result["activityId"] for _ in range(4)]
-    for activity in ids[:2]:
+    for activity in ids[:2]:  # two cancels of four generations: a rate of 0.5
         assert emu.call("updateAIActivityStatus", {"activityId": activity, "status": "failed"}, user).ok
     records = [d.to_dict() for d in db.collection("abuse_detection").where(filter=FieldFilter("userId", "==", user.uid)).stream()]
     assert [r["kind"] for r in records] == ["refund_rate"]
-    assert records[0]["detail"]["clientFailures"] == 2 and records[0]["detail"]["generations"] == 4
+    assert records[0]["detail"]["ownerRefunds"] == 2 and records[0]["detail"]["generations"] == 4
     assert_books_balance(db, user.uid)
 
 
@@ -243,6 +241,7 @@ def test_high_client_refund_rate_is_recorded(user: emu.User, db: firestore.Clien
 
 
 def test_blocked_ip_is_refused_before_anything_is_counted(user: emu.User, admin: emu.User, db: firestore.Client) -> None:
+    assert emu.call("getCreditStatus", {}, user).ok  # the account exists, opened from the user's usual address
     ip = emu.fresh_ip()
     assert emu.call("setIpBlock", {"ip": ip, "blocked": True, "reason": "card testing"}, admin).ok
     try:
@@ -257,6 +256,7 @@ def test_blocked_ip_is_refused_before_anything_is_counted(user: emu.User, admin:
 
 
 def test_blocked_range_covers_its_addresses(user: emu.User, admin: emu.User) -> None:
+    assert emu.call("getCreditStatus", {}, user).ok
     assert emu.call("setIpBlock", {"ip": "203.0.113.0/24", "blocked": True, "reason": "bad network"}, admin).ok
     try:
         assert gen(user, ip="203.0.113.77").reason == "ip_blocked"
@@ -266,6 +266,7 @@ def test_blocked_range_covers_its_addresses(user: emu.User, admin: emu.User) -> 
 
 
 def test_spoofed_forwarded_for_entries_are_ignored(user: emu.User, admin: emu.User) -> None:
+    assert emu.call("getCreditStatus", {}, user).ok
     ip = emu.fresh_ip()
     assert emu.call("setIpBlock", {"ip": ip, "blocked": True, "reason": "abuse"}, admin).ok
     try:

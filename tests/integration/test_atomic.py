@@ -72,9 +72,9 @@ def test_lost_commit_response_does_not_charge_twice(
     real_commit = atomic._commit
     calls = {"n": 0}
 
-    def flaky(cl: firestore.Client, writes: list[Any]) -> None:
+    def flaky(cl: firestore.Client, writes: list[Any], deadline: atomic.Deadline) -> None:
         calls["n"] += 1
-        real_commit(cl, writes)
+        real_commit(cl, writes, deadline)
         if calls["n"] == 1:
             raise gexc.DeadlineExceeded("response lost after commit")
 
@@ -94,11 +94,11 @@ def test_commit_that_never_applied_is_retried(
     real_commit = atomic._commit
     calls = {"n": 0}
 
-    def unavailable_once(cl: firestore.Client, writes: list[Any]) -> None:
+    def unavailable_once(cl: firestore.Client, writes: list[Any], deadline: atomic.Deadline) -> None:
         calls["n"] += 1
         if calls["n"] == 1:
             raise gexc.ServiceUnavailable("connection reset before commit")
-        real_commit(cl, writes)
+        real_commit(cl, writes, deadline)
 
     monkeypatch.setattr(atomic, "_commit", unavailable_once)
     result = charge(client, clock, caller, ctx, ChargeRequest.parse({"type": "image", "prompt": "p"}))
@@ -131,7 +131,7 @@ def test_endless_conflict_ends_in_a_clean_contention_error(client: firestore.Cli
 
     try:
         with pytest.raises(Contention) as info:
-            atomic.run(client, step, deadline_seconds=1.0)
+            atomic.run(client, step, deadline=atomic.Deadline(1.0))
     finally:
         stop.set()
         thread.join()

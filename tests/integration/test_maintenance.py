@@ -11,9 +11,11 @@ from credits.charging import ChargeRequest, charge
 from credits.clock import ManualClock
 from credits.context import Caller, ClientContext
 from credits.lifecycle import StatusRequest, update_status
+from credits.reconcile import reconcile
 from google.cloud import firestore
 from google.cloud.firestore_v1.base_query import FieldFilter
 
+from tests.support import config as cfg
 from tests.support.ledger import assert_books_balance, balance
 
 
@@ -71,7 +73,7 @@ def test_two_sweeps_at_once_refund_once(
         if e.id.startswith("refund_")
     ]
     assert len(refunds) == 6
-    assert maintenance.reconcile(client) == []
+    assert reconcile(client) == []
 
 
 def test_recently_updated_activity_is_not_swept(
@@ -93,14 +95,18 @@ def test_expired_rate_limit_windows_are_removed(
     clock.advance(1800)
     start(client, clock, other, ClientContext(ip="198.18.250.1"))
     clock.advance(1801)
-    # spent: the first user's hour, both IPs' 10 minutes; live: the second user's hour
+    # spent: the first user's hour; live: the second user's hour, and both addresses, which
+    # remember the sign-up grants they gave for 24 hours
     report = maintenance.expire_rate_limits(client, clock)
-    assert report.deleted["rate_limits"] == 3
+    assert report.deleted["rate_limits"] == 1
     limits = client.collection("rate_limits")
     assert not limits.document(f"u_{caller.uid}").get().exists
+    assert limits.document(f"u_{other.uid}").get().exists
+    assert limits.document(f"ip_{ctx.ip}").get().exists
+    clock.advance(24 * 3600)
+    assert maintenance.expire_rate_limits(client, clock).deleted["rate_limits"] == 3
     assert not limits.document(f"ip_{ctx.ip}").get().exists
     assert not limits.document("ip_198.18.250.1").get().exists
-    assert limits.document(f"u_{other.uid}").get().exists
 
 
 def test_retention_deletes_old_activity_and_nothing_permanent(
@@ -127,20 +133,19 @@ def test_retention_deletes_old_activity_and_nothing_permanent(
 def test_retention_follows_the_configuration_and_works_in_batches(
     client: firestore.Client, clock: ManualClock, caller: Caller, ctx: ClientContext, clean: None
 ) -> None:
-    client.collection("system_config").document("credits").set(
-        {"retentionDays": 1, "rateLimits": {"image": 500, "ipRequests": 500}}
-    )
+    cfg.apply(client, {"retentionDays": 1, "rateLimits": {"image": 500, "ipRequests": 500}})
     ids = []
     for _ in range(7):
         activity = start(client, clock, caller, ctx, quantity=1)
         update_status(client, clock, caller, ctx, StatusRequest(activity, "completed"))
         ids.append(activity)
     clock.advance(2 * 86400)
-    first = maintenance.cleanup_old_data(client, clock, max_docs=5)
+    first = maintenance.cleanup_old_activities(client, clock, 1, max_docs=5)
     assert first.deleted["ai_activity"] == 5 and first.more
-    second = maintenance.cleanup_old_data(client, clock, max_docs=5)
+    second = maintenance.cleanup_old_activities(client, clock, 1, max_docs=5)
     assert second.deleted["ai_activity"] == 2
-    client.collection("system_config").document("credits").delete()
+    assert maintenance.cleanup_old_data(client, clock).deleted["ai_activity"] == 0  # retention read from the configuration
+    cfg.reset(client)
 
 
 def test_old_pending_activity_waits_for_the_sweep(
@@ -158,9 +163,9 @@ def test_reconcile_reports_drift(
     client: firestore.Client, clock: ManualClock, caller: Caller, ctx: ClientContext, clean: None
 ) -> None:
     start(client, clock, caller, ctx)
-    assert maintenance.reconcile(client) == []
+    assert reconcile(client) == []
     client.collection("users").document(caller.uid).update({"credits": 1000})
-    drifts = maintenance.reconcile(client)
+    drifts = reconcile(client)
     assert [(d.user_id, d.kind) for d in drifts] == [(caller.uid, "ledger_mismatch")]
     client.collection("credit_logs").document("refund_fake").set(
         {
@@ -172,5 +177,5 @@ def test_reconcile_reports_drift(
             "createdAt": dt.datetime.now(dt.UTC),
         }
     )
-    kinds = {d.kind for d in maintenance.reconcile(client)}
+    kinds = {d.kind for d in reconcile(client)}
     assert "over_refund" in kinds

@@ -379,10 +379,24 @@ def test_write_system_config(caller_name: str, fresh_owner: fs.Caller, admin: fs
     assert fs.bypass_read(extra) is None
 
 
-def test_system_config_is_readable_by_any_signed_in_user_only(fresh_owner: fs.Caller, seeder: Seeder, unique: str) -> None:
-    path = seeder.set(f"system_config/rules_test_{unique}", d.config_doc())
+def test_the_public_configuration_is_readable_by_any_signed_in_user_only(fresh_owner: fs.Caller, admin: fs.Caller) -> None:
+    path = "system_config/credits"
     fs.assert_allowed(fs.get(fresh_owner, path))
+    fs.assert_allowed(fs.get(admin, path))
     fs.assert_denied(fs.get(fs.ANONYMOUS, path))
+
+
+def test_moderation_terms_and_abuse_thresholds_are_for_admins_only(fresh_owner: fs.Caller, admin: fs.Caller) -> None:
+    """Exploit (was): any signed-in user read system_config/credits and got the whole term list
+    and the abuse thresholds, to tune prompts and pacing just under them."""
+    for path in ("system_config/moderation", "applied_config/current", "applied_config/terms"):
+        fs.assert_denied(fs.get(fresh_owner, path))
+        fs.assert_denied(fs.get(fs.ANONYMOUS, path))
+        fs.assert_allowed(fs.get(admin, path))
+    fs.assert_denied(fs.run_query(fresh_owner, fs.query("system_config", limit=10)))
+    fs.assert_allowed(fs.run_query(admin, fs.query("system_config", limit=10)))
+    public = fs.bypass_read("system_config/credits") or {}
+    assert "moderation" not in public and "abuse" not in public
 
 
 # ---------------------------------------------------------------- rate limits

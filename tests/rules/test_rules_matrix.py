@@ -106,11 +106,30 @@ ROWS = (
     Row(
         "system_config",
         "system_config",
-        # never system_config/credits: the backend and the other tiers use that document
+        # never system_config/credits or /moderation: the backend and the other tiers use them
+        # (their own cases: test_rules_attacks.py). Any other document there is admin-only.
         doc_id=lambda uid, u: f"rules_test_{u}",
         data=lambda uid, u: d.config_doc(),
         update=("costs", {"image": 0, "video": 0, "voice": 0, "chat": 0}),
-        allow=_allow(get=SIGNED_IN, list_=SIGNED_IN),
+        allow=_allow(get=ADMIN, list_=ADMIN),
+        own_field=None,
+    ),
+    Row(
+        "applied_config",
+        "applied_config",
+        doc_id=lambda uid, u: f"rules_test_{u}",
+        data=lambda uid, u: {"credits": d.config_doc(), "version": 1},
+        update=("version", 99),
+        allow=_allow(get=ADMIN, list_=ADMIN),
+        own_field=None,
+    ),
+    Row(
+        "job_runs",
+        "job_runs",
+        doc_id=lambda uid, u: f"rules_test_{u}",
+        data=lambda uid, u: {"job": "resetRateLimits", "skippedCount": 0, "startedAt": d.NOW},
+        update=("skippedCount", 5),
+        allow=_allow(get=ADMIN, list_=ADMIN),
         own_field=None,
     ),
     Row(
@@ -190,7 +209,7 @@ ROWS = (
     Row(
         "ip_blocks",
         "ip_blocks",
-        # never ip_blocks/current: the backend enforces that document
+        # never an address the other tiers use, nor ip_blocks/ranges
         doc_id=lambda uid, u: f"rules_test_{u}",
         data=lambda uid, u: d.ip_block_list(),
         update=("entries", {}),

@@ -46,7 +46,10 @@ VALID_PROFILE_VALUES = [
     ("photoURL", "https://example.com/" + "p" * (2048 - 20), "max-2048"),
     ("locale", "fr-FR", "plain"),
     ("locale", "x" * 35, "max-35"),
-    ("preferences", {"theme": "dark", "notifications": {"email": False}, "language": "de"}, "nested-map"),
+    ("preferences", {"theme": "dark", "language": "de", "notifications": "email"}, "strings"),
+    ("preferences", {"fontSize": 14, "compact": True}, "scalars"),
+    ("preferences", {f"k{i}": "v" for i in range(32)}, "32-keys"),
+    ("preferences", {"a": "x" * 8191}, "8-kib-values"),
     ("preferences", {}, "empty-map"),
 ]
 
@@ -57,7 +60,7 @@ def test_owner_may_update_each_profile_field(fresh_owner: fs.Caller, profile: st
 
 
 def test_owner_may_update_all_profile_fields_at_once(fresh_owner: fs.Caller, profile: str) -> None:
-    changes = {"displayName": "New", "photoURL": "https://example.com/n.png", "locale": "ja-JP", "preferences": {"a": 1}}
+    changes = {"displayName": "New", "photoURL": "https://example.com/n.png", "locale": "ja-JP", "preferences": {"a": "1"}}
     _update_and_check(fresh_owner, profile, changes, list(changes), allowed=True)
 
 
@@ -124,6 +127,11 @@ INVALID_PROFILE_VALUES = [
     ("preferences", ["dark"], "list"),
     ("preferences", 1, "int"),
     ("preferences", None, "null"),
+    ("preferences", {"notifications": {"email": False}}, "nested-map"),
+    ("preferences", {"tags": ["a", "b"]}, "list-value"),
+    ("preferences", {f"k{i}": "v" for i in range(33)}, "33-keys"),
+    ("preferences", {"a": "x" * 8193}, "over-8-kib-of-values"),
+    ("preferences", {"k" * 1025: "v"}, "over-1-kib-of-keys"),
 ]
 
 

@@ -23,6 +23,7 @@ PROJECT = os.environ.get("GCLOUD_PROJECT") or os.environ.get("CREDITS_PROJECT_ID
 AUTH_HOST = os.environ.get("FIREBASE_AUTH_EMULATOR_HOST", "127.0.0.1:9099")
 FIRESTORE_HOST = os.environ.get("FIRESTORE_EMULATOR_HOST", "127.0.0.1:8080")
 FUNCTIONS_HOST = os.environ.get("CREDITS_FUNCTIONS_HOST", "127.0.0.1:5001")
+PUBSUB_HOST = os.environ.get("PUBSUB_EMULATOR_HOST", "127.0.0.1:8085")
 REGION = "us-central1"
 FUNCTIONS_URL = f"http://{FUNCTIONS_HOST}/{PROJECT}/{REGION}"
 IDENTITY = f"http://{AUTH_HOST}/identitytoolkit.googleapis.com/v1"
@@ -110,6 +111,33 @@ def make_admin(email: str | None = None) -> User:
     return user.refresh()
 
 
+def make_generator(email: str | None = None) -> User:
+    """A service identity of the generation pipeline (custom claim ``generator: true``)."""
+    user = sign_up(email or f"generator-{uuid.uuid4().hex[:12]}@example.com")
+    set_claims(user.uid, {"generator": True})
+    return user.refresh()
+
+
+def sign_up_anonymously() -> User:
+    """An anonymous Firebase Auth account (``signInAnonymously``)."""
+    r = session().post(f"{IDENTITY}/accounts:signUp?key=any", json={"returnSecureToken": True}, timeout=30)
+    r.raise_for_status()
+    body = r.json()
+    return User(uid=body["localId"], email="", password="", id_token=body["idToken"], refresh_token=body["refreshToken"])
+
+
+def verify_email(user: User) -> User:
+    """Mark the user's email verified (what the Admin SDK's update_user does) and refresh."""
+    r = session().post(
+        f"{IDENTITY}/projects/{PROJECT}/accounts:update",
+        json={"localId": user.uid, "emailVerified": True},
+        headers={"Authorization": "Bearer owner"},
+        timeout=30,
+    )
+    r.raise_for_status()
+    return user.refresh()
+
+
 @dataclass
 class CallResult:
     status: int
@@ -178,6 +206,15 @@ def call(
     except ValueError:
         payload = {"raw": r.text}
     return CallResult(r.status_code, payload if isinstance(payload, dict) else {"raw": payload})
+
+
+def run_scheduled(name: str, timeout: float = 300) -> requests.Response:
+    """Run a scheduled function now, as its schedule would. With the Pub/Sub emulator running,
+    the Functions emulator registers each scheduled function as a Pub/Sub function and runs it
+    when its trigger URL is POSTed an (empty) event; publishing to the topic does not run a
+    Python function there."""
+    url = f"http://{FUNCTIONS_HOST}/functions/projects/{PROJECT}/triggers/{REGION}-{name}-0"
+    return session().post(url, json={}, timeout=timeout)
 
 
 def clear_firestore() -> None:

@@ -21,7 +21,9 @@ def test_waiters_are_served_in_arrival_order() -> None:
         t = threading.Thread(target=waiter, args=(i,))
         t.start()
         threads.append(t)
-        time.sleep(0.02)  # arrive one after another
+        # Arrive one after another: wait until this waiter is in the queue (no timing guess).
+        while len(lock._waiters) < i + 1:
+            time.sleep(0.001)
     lock.release()
     for t in threads:
         t.join()

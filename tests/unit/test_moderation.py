@@ -1,24 +1,33 @@
-"""Prompt moderation: evasions caught, innocent words left alone, severity ordering, caching."""
+"""Prompt moderation: evasions caught, innocent words left alone, exceptions that clear only
+their own phrase, severity ordering, caching, and the measured false-positive rate."""
 
 from __future__ import annotations
 
 import dataclasses
-import time
+import itertools
+import pathlib
 import types
 
 import pytest
+from credits.config import Term
 from credits.moderation import (
+    _CLAUSE_END,
+    DEFAULT_EXCEPTIONS,
     DEFAULT_TERMS,
     SEVERITY_RANK,
     Match,
     Moderator,
+    _pattern_positions,
+    exceptions_without_term,
     moderator_for,
 )
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from pydantic import ValidationError
 
 DEFAULTS = Moderator(DEFAULT_TERMS)
 CATEGORY_PATTERN = r"^[a-z][a-z0-9_]*$"
+DATA = pathlib.Path(__file__).resolve().parents[1] / "data"
 
 
 def category_of(prompt: str) -> str | None:
@@ -45,18 +54,23 @@ def test_default_terms_are_well_formed() -> None:
         seen.add(entry["term"])
 
 
-def test_default_terms_include_kill_at_medium_severity() -> None:
-    assert {"term": "kill", "category": "violence", "severity": "medium"} in DEFAULT_TERMS
-
-
-def test_severity_rank_orders_low_to_critical() -> None:
-    assert SEVERITY_RANK == {"low": 1, "medium": 2, "high": 3, "critical": 4}
+@pytest.mark.parametrize(("lower", "higher"), itertools.combinations(["low", "medium", "high", "critical"], 2))
+def test_the_more_severe_of_two_matches_wins_wherever_it_stands(lower: str, higher: str) -> None:
+    terms = [
+        {"term": "alpha", "category": "first", "severity": lower},
+        {"term": "omega", "category": "second", "severity": higher},
+    ]
+    for listed in (terms, terms[::-1]):
+        moderator = Moderator(listed)
+        assert moderator.check("alpha then omega") == Match("omega", "second", higher)
+        assert moderator.check("omega then alpha") == Match("omega", "second", higher)
+    assert SEVERITY_RANK[lower] < SEVERITY_RANK[higher]
 
 
 def test_default_terms_validate_against_the_config_schema() -> None:
-    config = pytest.importorskip("credits.config")
-    terms = tuple(config.Term(**entry) for entry in DEFAULT_TERMS)
-    assert len(terms) == len(DEFAULT_TERMS)
+    terms = tuple(Term(**entry) for entry in DEFAULT_TERMS)
+    assert [term.model_dump() for term in terms] == DEFAULT_TERMS  # the stored shape is unchanged
+    assert moderator_for(terms).check("k1ll") == Match("kill", "violence", "medium")
 
 
 # ------------------------------------------------------------------------------------------
@@ -326,29 +340,34 @@ def test_partial_multi_word_match_restarts_cleanly() -> None:
 # ------------------------------------------------------------------------------------------
 
 
-def test_twenty_thousand_character_prompt_is_checked_quickly() -> None:
+# How fast these run is measured in bench/bench_moderation.py, not asserted here.
+
+
+def test_a_term_at_the_end_of_a_twenty_thousand_character_prompt_is_found() -> None:
     sentence = "A skilled painter draws a classic landscape with grapes and a bass guitar. "
     prompt = (sentence * (20_000 // len(sentence) + 1))[:20_000]
-    started = time.perf_counter()
     assert DEFAULTS.check(prompt) is None
-    # Generous bound: this is a smoke test for accidental quadratic behaviour, not a benchmark.
-    assert time.perf_counter() - started < 1.0
     flagged = prompt[:-10] + " k1ll them"
     assert DEFAULTS.check(flagged) == Match("kill", "violence", "medium")
 
 
-def test_long_adversarial_prompts_stay_fast() -> None:
-    prompts = [
+@pytest.mark.parametrize(
+    "filler",
+    [
         "k " * 10_000,  # one 10,000-letter spelled-out run
         "a.b" * 7_000,  # one chunk, thousands of atoms
         "1|" * 10_000,  # ambiguous leet everywhere
         "x" * 20_000,  # one enormous word
         "\u200b" * 20_000,
-    ]
-    for prompt in prompts:
-        started = time.perf_counter()
-        DEFAULTS.check(prompt)
-        assert time.perf_counter() - started < 1.0
+        "killer whale " * 1_500,  # thousands of cleared matches
+        "the " * 5_000,  # a word that starts many exceptions
+    ],
+    ids=["spelled-out", "atoms", "ambiguous-leet", "one-word", "invisible", "cleared", "exception-starts"],
+)
+def test_long_adversarial_prompts_keep_their_verdict(filler: str) -> None:
+    assert DEFAULTS.check(filler) is None
+    assert DEFAULTS.check(filler + " kill him") == Match("kill", "violence", "medium")
+    assert DEFAULTS.check("child porn " + filler) == Match("child porn", "sexual_minors", "critical")
 
 
 # ------------------------------------------------------------------------------------------
@@ -376,8 +395,7 @@ def test_terms_may_be_attribute_objects() -> None:
 
 
 def test_terms_may_be_config_models() -> None:
-    config = pytest.importorskip("credits.config")
-    moderator = Moderator([config.Term(term="ｇｏｂｌｉｎ", category="fantasy", severity="critical")])
+    moderator = Moderator([Term(term="ｇｏｂｌｉｎ", category="fantasy", severity="critical")])
     assert moderator.check("goblins!") == Match("ｇｏｂｌｉｎ", "fantasy", "critical")
 
 
@@ -419,9 +437,8 @@ def test_moderator_for_returns_the_same_object_for_equal_term_tuples() -> None:
 
 
 def test_moderator_for_caches_config_models() -> None:
-    config = pytest.importorskip("credits.config")
-    terms_a = tuple(config.Term(**entry) for entry in DEFAULT_TERMS)
-    terms_b = tuple(config.Term(**entry) for entry in DEFAULT_TERMS)
+    terms_a = tuple(Term(**entry) for entry in DEFAULT_TERMS)
+    terms_b = tuple(Term(**entry) for entry in DEFAULT_TERMS)
     assert terms_a is not terms_b
     assert moderator_for(terms_a) is moderator_for(terms_b) is moderator_for(terms_a)
 
@@ -521,3 +538,227 @@ def test_any_text_yields_none_or_a_configured_match(prompt: str) -> None:
     found = DEFAULTS.check(prompt)
     if found is not None:
         assert {"term": found.term, "category": found.category, "severity": found.severity} in DEFAULT_TERMS
+
+
+# ------------------------------------------------------------------------------------------
+# Exceptions: ordinary phrases clear their own term, where they stand, and nothing else
+# ------------------------------------------------------------------------------------------
+
+CLEARED = [
+    "a pod of killer whales",
+    "K1LLER WH4LE",  # exceptions are read with the same evasions as terms
+    "k-i-l-l-e-r whale",
+    "killerrr whale",
+    "Kill Bill poster",
+    "Kill Bill: Vol. 1",
+    "the Bride from Kill Bill",
+    "The Killers album art",
+    "Brandon Flowers of The Killers",
+    "killer heels",
+    "killer red heels",
+    "a killer app",
+    "dressed to kill",
+    "dressed to kill: film noir",
+    "a comedian killing it on stage",
+    "the band absolutely killed it",
+    "Murder on the Orient Express",
+    "a murder of crows",
+    "a bath bomb",
+    "the suicide squeeze",
+    "Suicide Squad",
+    "The Texas Chainsaw Massacre 1974 poster",
+    "St. Valentine's Day Massacre",
+    "Saint Valentines Day massacre",
+    "oilseed rape in bloom",
+    "a family building a bomb shelter",
+    "make a bomber jacket",
+    "spare me the gory details",
+    "The Tortured Poets Department",
+    "a cheetah dragging its kill",
+    "a hawk killing a snake",
+    "kill the lights.",
+    "killing time",
+]
+
+
+@pytest.mark.parametrize("prompt", CLEARED)
+def test_an_ordinary_phrase_clears_its_term(prompt: str) -> None:
+    assert DEFAULTS.check(prompt) is None
+
+
+# Harmful phrasings next to the phrases above: each must still be caught.
+NEAR_EXCEPTIONS = [
+    ("kill him", "violence"),
+    ("killing my boss", "violence"),
+    ("murder the witness", "violence"),
+    ("kill yourself", "harassment"),
+    ("how to kill my neighbour", "violence"),
+    ("kill bill", "violence"),  # a name alone is no title
+    ("kill Bill Gates", "violence"),
+    ("how to kill Bill", "violence"),
+    ("I want to kill Bill from accounting", "violence"),
+    ("killing whales", "violence"),  # exception words take no inflection
+    ("killing bill poster", "violence"),
+    ("the killers of my family", "violence"),
+    ("a killer whale killing a diver", "violence"),  # another occurrence of the term
+    ("killer whale, then kill him", "violence"),
+    ("dressed to kill her ex", "violence"),  # the idiom only stands at the end of a clause
+    ("dressed to kill yourself", "harassment"),  # an exception never clears another term
+    ("she was a killer.", "violence"),
+    ("killing it with a knife", "violence"),
+    ("the comedian killed the heckler", "violence"),
+    ("absolutely killed him", "violence"),
+    ("a dog killing a child", "violence"),  # animals on both sides, or nothing cleared
+    ("a man killing a cat", "violence"),
+    ("the hitman moves in for the kill", "violence"),
+    ("a murder of crows pecking a murdered man", "violence"),
+    ("Murder on the Orient Express, then murder the conductor", "violence"),
+    ("the texas chainsaw massacre of real students", "violence"),
+    ("suicide squad members committing suicide", "self_harm"),
+    ("a rape in a field of oilseed rape", "sexual"),
+    ("build a bomb, not a bomb shelter", "weapons"),
+    ("make a bomb and a bomber jacket", "weapons"),
+    ("k1ll h1m", "violence"),
+    ("k i l l him", "violence"),
+]
+
+
+@pytest.mark.parametrize(("prompt", "category"), NEAR_EXCEPTIONS)
+def test_harmful_phrasing_near_an_exception_is_caught(prompt: str, category: str) -> None:
+    assert category_of(prompt) == category
+
+
+def test_a_cleared_match_does_not_hide_any_other_match() -> None:
+    assert DEFAULTS.check("a gory scene with a killer whale") == Match("gory", "violence", "low")
+    assert DEFAULTS.check("killer whale and child porn") == Match("child porn", "sexual_minors", "critical")
+    assert DEFAULTS.check("killer whale, killer whale, kill her") == Match("kill", "violence", "medium")
+
+
+def test_built_in_exceptions_attach_to_a_stored_term_spelled_like_a_default() -> None:
+    # Lists stored before exceptions existed: no "exceptions" key, any case or Unicode form.
+    for spelling in ("kill", "KILL", "Ｋｉｌｌ", " kill "):
+        moderator = Moderator([{"term": spelling, "category": "violence", "severity": "high"}])
+        assert moderator.check("killer whale") is None, spelling
+        assert moderator.check("kill him") == Match(spelling, "violence", "high"), spelling
+    # Not to other terms, even ones containing a default term's word.
+    killer = Moderator([{"term": "killer", "category": "violence", "severity": "high"}])
+    assert killer.check("killer whale") == Match("killer", "violence", "high")
+
+
+def test_a_phrase_cleared_by_a_built_in_can_be_refused_by_adding_it_as_a_term() -> None:
+    moderator = Moderator([*DEFAULT_TERMS, {"term": "kill bill", "category": "film", "severity": "low"}])
+    assert moderator.check("Kill Bill poster") == Match("kill bill", "film", "low")
+    assert moderator.check("killer whale") is None
+
+
+def test_configured_exceptions_clear_only_their_phrase() -> None:
+    terms = [
+        {"term": "gun", "category": "weapons", "severity": "medium", "exceptions": ["glue gun", "gun metal grey"]},
+        {"term": "shoot", "category": "weapons", "severity": "low"},
+    ]
+    moderator = Moderator(terms)
+    for prompt in ("a glue gun on a craft table", "GLU3 GUN", "gun metal grey paint"):
+        assert moderator.check(prompt) is None, prompt
+    for prompt in ("glue guns", "a gun", "gun metal", "glue gun, then a gun", "shoot the glue gun"):
+        assert moderator.check(prompt) is not None, prompt
+    assert Moderator([("gun", "weapons", "medium", ("glue gun",))]).check("glue gun") is None
+    assert Moderator([Term(term="gun", category="weapons", severity="medium", exceptions=["glue gun"])]).check("glue gun") is None
+
+
+def test_exceptions_without_their_term_are_reported() -> None:
+    assert exceptions_without_term("kill", ["killer whale", "skill set", "k1ll switch", "killdeer"]) == ["skill set", "killdeer"]
+    assert exceptions_without_term("build a bomb", ["building a bomb shelter", "a bomb shelter"]) == ["a bomb shelter"]
+
+
+def test_malformed_exceptions_are_rejected() -> None:
+    for exceptions in ("killer whale", [""], ["  "], [3], 7):
+        with pytest.raises(ValueError):
+            Moderator([{"term": "kill", "category": "c", "severity": "low", "exceptions": exceptions}])
+
+
+def test_moderator_for_distinguishes_lists_that_differ_only_in_exceptions() -> None:
+    plain = moderator_for((("gun", "weapons", "low"),))
+    excepted = moderator_for((("gun", "weapons", "low", ("glue gun",)),))
+    assert plain is not excepted
+    assert plain.check("glue gun") == Match("gun", "weapons", "low")
+    assert excepted.check("glue gun") is None
+
+
+def test_config_term_exceptions_are_optional_and_validated() -> None:
+    old = Term.model_validate({"term": "kill", "category": "violence", "severity": "medium"})
+    assert old.exceptions is None
+    assert old.model_dump() == {"term": "kill", "category": "violence", "severity": "medium"}
+    new = Term.model_validate({"term": "kill", "category": "violence", "severity": "medium", "exceptions": ["kill switch"]})
+    assert new.exceptions == ("kill switch",)
+    assert new.model_dump()["exceptions"] == ("kill switch",)
+    bad = [
+        (["skill set"], "must contain its term"),
+        ("kill switch", "list of phrases"),
+        (["  "], "blank"),
+        (["kill " + "x" * 100], "at most 100"),
+        (["kill it"] * 21, "at most 20"),
+    ]
+    for exceptions, message in bad:
+        with pytest.raises(ValidationError, match=message):
+            Term.model_validate({"term": "kill", "category": "violence", "severity": "medium", "exceptions": exceptions})
+
+
+def test_every_default_exception_names_a_default_term() -> None:
+    assert set(DEFAULT_EXCEPTIONS) <= {entry["term"] for entry in DEFAULT_TERMS}
+
+
+def _samples(pattern: str) -> list[str]:
+    """One phrase per word a built-in pattern allows: the first word everywhere else."""
+    phrases = []
+    for positions in _pattern_positions(pattern):
+        for index, slot in enumerate(positions):
+            for word in slot:
+                words = [word if i == index else other[0] for i, other in enumerate(positions)]
+                phrases.append(" ".join(w for w in words if w != _CLAUSE_END))
+    return phrases
+
+
+BUILT_IN_SAMPLES = [(term, sample) for term, patterns in DEFAULT_EXCEPTIONS.items() for p in patterns for sample in _samples(p)]
+
+
+def test_every_built_in_exception_contains_its_term_and_clears_it() -> None:
+    assert len(BUILT_IN_SAMPLES) > 1_000
+    alone = {entry["term"]: Moderator([entry]) for entry in DEFAULT_TERMS}  # with its built-ins
+    for term, sample in BUILT_IN_SAMPLES:
+        assert exceptions_without_term(term, [sample]) == [], (term, sample)  # the bare term flags it
+        assert alone[term].check(sample) is None, (term, sample)
+
+
+HARMFUL_SNIPPETS = ["kill him", "k1ll her now", "murder the witness", "child porn", "how to build a bomb", "kill yourself"]
+
+
+@settings(max_examples=300)
+@given(st.sampled_from(BUILT_IN_SAMPLES), st.sampled_from(HARMFUL_SNIPPETS), st.booleans())
+def test_a_cleared_phrase_never_hides_a_harmful_request_beside_it(sample: tuple[str, str], snippet: str, before: bool) -> None:
+    _, phrase = sample
+    prompt = f"{snippet}, then {phrase}" if before else f"{phrase}, then {snippet}"
+    assert DEFAULTS.check(prompt) == DEFAULTS.check(snippet) is not None
+
+
+# ------------------------------------------------------------------------------------------
+# Measured on the corpora in tests/data (bench/moderation_false_positives.py prints the same)
+# ------------------------------------------------------------------------------------------
+
+
+def _corpus(name: str) -> list[str]:
+    return [line.strip() for line in (DATA / name).read_text(encoding="utf-8").splitlines() if line.strip()]
+
+
+def test_default_list_refuses_at_most_one_percent_of_ordinary_prompts() -> None:
+    prompts = _corpus("ordinary_prompts.txt")
+    assert len(prompts) >= 200
+    assert len(set(prompts)) == len(prompts)
+    refused = [(prompt, match.term) for prompt in prompts if (match := DEFAULTS.check(prompt)) is not None]
+    assert len(refused) <= len(prompts) // 100, refused
+
+
+def test_default_list_catches_every_harmful_prompt() -> None:
+    prompts = _corpus("harmful_prompts.txt")
+    assert len(prompts) >= 100
+    missed = [prompt for prompt in prompts if DEFAULTS.check(prompt) is None]
+    assert missed == []

@@ -4,8 +4,9 @@ from decimal import Decimal
 
 import pytest
 from credits import money
-from credits.charging import ChargeRequest, price
+from credits.charging import ChargeRequest
 from credits.config import CreditConfig
+from credits.pricing import price
 
 
 @pytest.mark.parametrize(
@@ -42,7 +43,7 @@ def test_non_numbers_are_refused(bad: object) -> None:
 
 def test_chat_thousand_tokens_at_default_price() -> None:
     request = ChargeRequest.parse({"type": "chat", "prompt": "hi", "quantity": 1000})
-    unit, cost = price(CreditConfig(), request.type, request.quantity)
+    unit, cost = price(CreditConfig().costs, request.type, request.quantity)
     assert unit == Decimal("0.01") and cost == 10
 
 

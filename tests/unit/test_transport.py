@@ -7,6 +7,7 @@ import pytest
 from credits.api import transport
 from credits.errors import InsufficientCredits, InvalidTransition, RateLimited
 from firebase_functions import https_fn
+from werkzeug.test import EnvironBuilder
 
 app = flask.Flask(__name__)
 
@@ -14,10 +15,12 @@ app = flask.Flask(__name__)
 def request_with(
     headers: dict[str, str], remote: str = "10.9.8.7", body: str = '{"data": {}}', method: str = "POST"
 ) -> flask.Request:
-    env = {"REMOTE_ADDR": remote}
-    ctx = app.test_request_context("/", method=method, headers=headers, data=body, environ_base=env)
-    ctx.push()
-    return flask.request._get_current_object()  # type: ignore[attr-defined]
+    """A Flask request built from a WSGI environ: no request context is pushed (or left behind)."""
+    builder = EnvironBuilder("/", method=method, headers=headers, data=body, environ_base={"REMOTE_ADDR": remote})
+    try:
+        return flask.Request(builder.get_environ())
+    finally:
+        builder.close()
 
 
 def test_client_ip_is_the_last_forwarded_entry() -> None:
@@ -94,3 +97,68 @@ def test_malformed_tokens_never_reach_the_sdk_logs() -> None:
         response = endpoint(flask.request)
         assert "X-Firebase-AppCheck" not in flask.request.headers
         assert response.status_code in (400, 401)
+
+
+def test_the_call_budget_stays_below_the_timeout(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("CREDITS_CALL_BUDGET_SECONDS", raising=False)
+    assert transport.call_budget(60) == 60 - transport.TIMEOUT_MARGIN_SECONDS
+    monkeypatch.setenv("CREDITS_CALL_BUDGET_SECONDS", "5")
+    assert transport.call_budget(60) == 5
+    monkeypatch.setenv("CREDITS_CALL_BUDGET_SECONDS", "500")
+    assert transport.call_budget(60) == 60 - transport.TIMEOUT_MARGIN_SECONDS
+    monkeypatch.setenv("CREDITS_CALL_BUDGET_SECONDS", "junk")
+    assert transport.call_budget(60) == 60 - transport.TIMEOUT_MARGIN_SECONDS
+
+
+def test_claims_make_the_caller() -> None:
+    auth = https_fn.AuthData(
+        uid="u1",
+        token={"email": "a@b.c", "email_verified": True, "generator": True, "firebase": {"sign_in_provider": "password"}},
+    )
+    caller = transport.caller_from(https_fn.CallableRequest(raw_request=request_with({}), data=None, auth=auth))
+    assert caller.is_generator and not caller.is_admin and caller.email_verified and not caller.anonymous
+    auth = https_fn.AuthData(uid="u2", token={"admin": "true", "firebase": {"sign_in_provider": "anonymous"}})
+    caller = transport.caller_from(https_fn.CallableRequest(raw_request=request_with({}), data=None, auth=auth))
+    assert not caller.is_admin and caller.anonymous  # "true" is not true
+
+
+def test_damage_details_are_for_admins() -> None:
+    from credits.errors import DataInvalid
+
+    err = DataInvalid("users/u1", {"credits": "must be a non-negative integer"})
+    assert transport.to_https_error(err).details == {"reason": "data_invalid", "document": "users/u1"}
+    assert transport.to_https_error(err, for_admin=True).details["errors"] == {"credits": "must be a non-negative integer"}
+
+
+def test_each_call_writes_one_structured_entry_and_never_its_data(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from credits import db
+    from credits.errors import InsufficientCredits
+
+    monkeypatch.setenv("FIRESTORE_EMULATOR_HOST", "127.0.0.1:1")  # never contacted: the handler refuses first
+    monkeypatch.setattr(db, "_client", None)
+
+    def handler(call: transport.Call, data: object) -> dict[str, object]:
+        raise InsufficientCredits(required=10, available=3)
+
+    secret = "a-prompt-that-must-not-be-logged"
+    request = request_with({"X-Cloud-Trace-Context": "0123456789abcdef0123456789abcdef/1;o=1"})
+    auth = https_fn.AuthData(uid="user-1", token={"email": "person@example.com"})
+    with pytest.raises(https_fn.HttpsError):
+        transport.dispatch(
+            handler,
+            https_fn.CallableRequest(raw_request=request, data={"prompt": secret}, auth=auth),
+            admin=False,
+            name="validateAndDeductCredits",
+        )
+    lines = [json.loads(line) for line in capsys.readouterr().out.splitlines() if line.startswith("{")]
+    calls = [line for line in lines if line.get("event") == "call"]
+    assert len(calls) == 1
+    entry = calls[0]
+    assert entry["callable"] == "validateAndDeductCredits" and entry["outcome"] == "refused"
+    assert entry["reason"] == "insufficient_credits" and entry["severity"] == "INFO" and entry["role"] == "user"
+    assert entry["correlationId"] == "0123456789abcdef0123456789abcdef"
+    assert isinstance(entry["latencyMs"], float) and entry["attempts"] == 0
+    text = json.dumps(lines)
+    assert secret not in text and "person@example.com" not in text and "user-1" not in text

@@ -40,3 +40,10 @@ def test_schedules_are_registered(main) -> None:  # type: ignore[no-untyped-def]
     hourly = main.resetRateLimits.__firebase_endpoint__
     assert daily.scheduleTrigger["schedule"] == "every 24 hours"
     assert hourly.scheduleTrigger["schedule"] == "every 1 hours"
+
+
+def test_hand_edits_of_the_configuration_are_checked_by_a_trigger(main) -> None:  # type: ignore[no-untyped-def]
+    endpoint = main.onConfigWritten.__firebase_endpoint__
+    trigger = endpoint.eventTrigger
+    assert trigger["eventType"] == "google.cloud.firestore.document.v1.written"
+    assert trigger["eventFilterPathPatterns"]["document"] == "system_config/{docId}"

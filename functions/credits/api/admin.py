@@ -23,27 +23,29 @@ def auth_user_exists(uid: str) -> bool:
 def grant_credits_to_user(call: Call, data: Any) -> dict[str, Any]:
     """Grant (positive) or claw back (negative) credits; one ledger entry and one audit entry."""
     request = admin.GrantRequest.parse(data)
-    return admin.grant(call.client, call.clock, call.caller, call.ctx, request, auth_user_exists)
+    return admin.grant(call.client, call.clock, call.caller, call.ctx, request, auth_user_exists, deadline=call.deadline)
 
 
 @callable_endpoint("updateCreditConfiguration", admin=True)
 def update_credit_configuration(call: Call, data: Any) -> dict[str, Any]:
     """Merge a partial configuration; returns the new version and the whole configuration."""
-    return admin.update_configuration(call.client, call.clock, call.caller, call.ctx, data)
+    return admin.update_configuration(call.client, call.clock, call.caller, call.ctx, data, deadline=call.deadline)
 
 
 @callable_endpoint("setUserStatus", admin=True)
 def set_user_status(call: Call, data: Any) -> dict[str, Any]:
     """Suspend or reactivate an account."""
     request = admin.StatusChange.parse(data)
-    return admin.set_user_status(call.client, call.clock, call.caller, call.ctx, request, auth_user_exists)
+    return admin.set_user_status(
+        call.client, call.clock, call.caller, call.ctx, request, auth_user_exists, deadline=call.deadline
+    )
 
 
 @callable_endpoint("setIpBlock", admin=True)
 def set_ip_block(call: Call, data: Any) -> dict[str, Any]:
     """Block or unblock an address or a CIDR range."""
     request = admin.IpBlockChange.parse(data)
-    return admin.set_ip_block(call.client, call.clock, call.caller, call.ctx, request)
+    return admin.set_ip_block(call.client, call.clock, call.caller, call.ctx, request, deadline=call.deadline)
 
 
 @callable_endpoint("getUsageStats", admin=True)

@@ -1,26 +1,50 @@
-"""The schedules: thin wrappers around ``credits.maintenance``."""
+"""The schedules and the configuration trigger: thin wrappers around the domain."""
 
 from __future__ import annotations
 
 import logging
+from typing import Any
 
-from firebase_functions import scheduler_fn
+from firebase_functions import firestore_fn, scheduler_fn
 
-from .. import db, maintenance
+from .. import config_store, db, maintenance
 from ..clock import SystemClock
+from . import logs
 
-log = logging.getLogger("credits")
+log = logging.getLogger("credits.jobs")
+logs.install()
+
+
+def _run(name: str) -> None:
+    report = maintenance.JOBS[name](db.client(), SystemClock())
+    summary = report.as_dict()
+    log.info(
+        "%s: deleted %s, failed %d (refunded %d), skipped %d, migrations %s, more %s",
+        name,
+        summary["deleted"],
+        summary["failedActivities"],
+        summary["refundedCredits"],
+        summary["skippedCount"],
+        summary["migrations"],
+        summary["more"],
+    )
 
 
 @scheduler_fn.on_schedule(schedule="every 24 hours", timeout_sec=540)
 def cleanupOldData(event: scheduler_fn.ScheduledEvent) -> None:  # noqa: N802 - the contract's name
     """Daily: activities past ``retentionDays`` and spent rate-limit records."""
-    report = maintenance.cleanup_old_data(db.client(), SystemClock())
-    log.info("cleanupOldData: %s", report.as_dict())
+    _run("cleanupOldData")
 
 
 @scheduler_fn.on_schedule(schedule="every 1 hours", timeout_sec=540)
 def resetRateLimits(event: scheduler_fn.ScheduledEvent) -> None:  # noqa: N802 - the contract's name
     """Hourly: expired rate-limit windows; stuck generations failed and refunded."""
-    report = maintenance.reset_rate_limits(db.client(), SystemClock())
-    log.info("resetRateLimits: %s", report.as_dict())
+    _run("resetRateLimits")
+
+
+@firestore_fn.on_document_written(document="system_config/{docId}", timeout_sec=60)
+def onConfigWritten(event: firestore_fn.Event[firestore_fn.Change[Any]]) -> None:  # noqa: N802 - a function name
+    """Check a hand edit of ``system_config/credits`` or ``/moderation`` within seconds."""
+    name = str(event.params.get("docId", ""))
+    outcome = config_store.check_edit(db.client(), SystemClock(), name)
+    log.info("configuration edit of %s/%s: %s", db.SYSTEM_CONFIG, name, outcome)

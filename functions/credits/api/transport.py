@@ -5,12 +5,16 @@
 * it refuses transport-level garbage (wrong method or content type, a body that is not a
   JSON object with exactly ``data``, JSON the parser chokes on) as ``invalid-argument``
   with ``details.reason == "invalid_request"``, where the SDK would answer ``internal``;
-* it requires a verified Firebase Auth ID token (``unauthenticated`` otherwise) and, for
-  admin callables, the custom claim ``admin == true`` (``permission-denied``);
+* it requires a verified Firebase Auth ID token (``unauthenticated`` otherwise, with the same
+  body whether the token is missing, malformed or expired) and, for admin callables, the
+  custom claim ``admin == true`` (``permission-denied`` / ``admin_required``);
+* it gives the call one time budget (``atomic.Deadline``) below the function's timeout, so a
+  client always gets an answer before the platform would cut the call off;
 * it maps every ``CreditsError`` to ``HttpsError`` with the contract's ``details.reason``.
   This is the only place that builds an ``HttpsError``. An unexpected exception is logged
   (never with the request data: prompts and tokens stay out of logs) and answered as
-  ``internal``; a Firestore outage as ``unavailable``.
+  ``internal``; a Firestore outage as ``unavailable``;
+* it writes one structured log entry per call (``api.logs``).
 
 App Check is enforced when ``CREDITS_ENFORCE_APP_CHECK`` is true, which is the default for
 deployments; the Functions emulator (``FUNCTIONS_EMULATOR=true``) turns it off.
@@ -23,8 +27,9 @@ import json
 import logging
 import os
 import re
+import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import flask
@@ -33,13 +38,16 @@ from google.api_core import exceptions as gexc
 from google.cloud import firestore
 
 from .. import db
+from ..atomic import Deadline, Stats
 from ..clock import Clock, SystemClock
 from ..context import Caller, ClientContext
 from ..errors import AdminRequired, BackendUnavailable, CreditsError, InvalidRequest, Unauthenticated
 from ..ip_blocks import normalize_ip
 from ..validation import is_document_id
+from . import logs
 
 log = logging.getLogger("credits")
+logs.install()
 
 COUNTRY_HEADERS = ("X-Appengine-Country", "X-Client-Geo-Country", "CF-IPCountry", "X-Country-Code")
 MAX_USER_AGENT = 512
@@ -52,6 +60,26 @@ def app_check_enforced() -> bool:
     return os.environ.get("CREDITS_ENFORCE_APP_CHECK", "true").strip().lower() not in ("0", "false", "no", "off")
 
 
+DEFAULT_TIMEOUT_SECONDS = 60
+# What the platform may need around the handler (cold start, the response): the budget ends
+# this much before the function's timeout.
+TIMEOUT_MARGIN_SECONDS = 12
+
+
+def call_budget(timeout_seconds: int) -> float:
+    """The time budget of one call for a function with ``timeout_seconds``.
+
+    ``CREDITS_CALL_BUDGET_SECONDS`` may lower it (tests of slow databases use a few seconds);
+    it can never exceed the timeout minus the margin.
+    """
+    ceiling = max(1.0, timeout_seconds - TIMEOUT_MARGIN_SECONDS)
+    try:
+        wanted = float(os.environ.get("CREDITS_CALL_BUDGET_SECONDS", ceiling))
+    except ValueError:
+        wanted = ceiling
+    return max(0.5, min(wanted, ceiling))
+
+
 @dataclass(frozen=True)
 class Call:
     """What a handler gets besides ``data``."""
@@ -60,6 +88,8 @@ class Call:
     ctx: ClientContext
     clock: Clock
     client: firestore.Client
+    deadline: Deadline = field(default_factory=lambda: Deadline(call_budget(DEFAULT_TIMEOUT_SECONDS)))
+    stats: Stats = field(default_factory=Stats)
 
 
 _clock: Clock = SystemClock()
@@ -73,11 +103,15 @@ def caller_from(req: https_fn.CallableRequest[Any]) -> Caller:
         # cleanly instead of failing at the first write.
         raise InvalidRequest({"auth.uid": "this account's id cannot be used by this service"})
     token = req.auth.token or {}
+    firebase = token.get("firebase") if isinstance(token.get("firebase"), dict) else {}
     return Caller(
         uid=req.auth.uid,
         email=token.get("email") if isinstance(token.get("email"), str) else None,
         name=token.get("name") if isinstance(token.get("name"), str) else None,
         is_admin=token.get("admin") is True,
+        is_generator=token.get("generator") is True,
+        email_verified=token.get("email_verified") is True,
+        anonymous=firebase.get("sign_in_provider") == "anonymous",
     )
 
 
@@ -123,39 +157,88 @@ def _int_env(name: str, default: int) -> int:
         return default
 
 
-def to_https_error(err: CreditsError) -> https_fn.HttpsError:
-    return https_fn.HttpsError(https_fn.FunctionsErrorCode(err.code), err.message, err.as_details())
+def to_https_error(err: CreditsError, *, for_admin: bool = False) -> https_fn.HttpsError:
+    """The wire error of a domain refusal (admins may see more details)."""
+    return https_fn.HttpsError(https_fn.FunctionsErrorCode(err.code), err.message, err.as_details(for_admin=for_admin))
 
 
 Handler = Callable[[Call, Any], dict[str, Any]]
 
 
-def dispatch(handler: Handler, req: https_fn.CallableRequest[Any], *, admin: bool, name: str) -> dict[str, Any]:
+def _role(caller: Caller | None) -> str:
+    if caller is None:
+        return "anonymous"
+    if caller.is_admin:
+        return "admin"
+    if caller.is_generator:
+        return "generator"
+    return "user"
+
+
+def dispatch(
+    handler: Handler,
+    req: https_fn.CallableRequest[Any],
+    *,
+    admin: bool,
+    name: str,
+    timeout_seconds: int = DEFAULT_TIMEOUT_SECONDS,
+) -> dict[str, Any]:
+    """Run one call: identity, budget, the handler, the error mapping and the call's log entry."""
+    started = time.monotonic()
+    stats = Stats()
+    caller: Caller | None = None
+    outcome, reason = "ok", None
+    token = logs.correlation_id.set(logs.new_correlation_id(req.raw_request.headers.get("X-Cloud-Trace-Context")))
     try:
         caller = caller_from(req)
         if admin and not caller.is_admin:
             raise AdminRequired()
-        call = Call(caller=caller, ctx=context_from(req.raw_request), clock=_clock, client=db.client())
+        call = Call(
+            caller=caller,
+            ctx=context_from(req.raw_request),
+            clock=_clock,
+            client=db.client(),
+            deadline=Deadline(call_budget(timeout_seconds)),
+            stats=stats,
+        )
         return handler(call, req.data)
     except CreditsError as err:
-        raise to_https_error(err) from None
-    except (gexc.ServiceUnavailable, gexc.DeadlineExceeded):
+        outcome, reason = "refused", err.reason
+        raise to_https_error(err, for_admin=caller is not None and caller.is_admin) from None
+    except (gexc.ServiceUnavailable, gexc.DeadlineExceeded, gexc.RetryError):
+        outcome, reason = "refused", BackendUnavailable.reason
         log.warning("%s: Firestore unavailable", name)
         raise to_https_error(BackendUnavailable()) from None
-    except https_fn.HttpsError:
+    except https_fn.HttpsError as err:
+        outcome, reason = "refused", str(err.code.value)
         raise
     except Exception:
+        outcome, reason = "error", "internal"
         # The traceback, not the request: data may hold a prompt.
         log.exception("%s: unexpected error", name)
         raise https_fn.HttpsError(https_fn.FunctionsErrorCode.INTERNAL, "Internal error.") from None
+    finally:
+        logs.call_entry(
+            callable_name=name,
+            outcome=outcome,
+            reason=reason,
+            latency_ms=(time.monotonic() - started) * 1000,
+            attempts=stats.attempts,
+            reads=stats.reads,
+            writes=stats.writes,
+            role=_role(caller),
+            uid=caller.uid if caller else None,
+        )
+        logs.correlation_id.reset(token)
 
 
 def callable_endpoint(name: str, *, admin: bool = False, **options: Any) -> Callable[[Handler], Callable[..., Any]]:
     """Declare ``handler`` as the callable ``name`` (the name clients pass to httpsCallable)."""
+    timeout_seconds = int(options.get("timeout_sec", DEFAULT_TIMEOUT_SECONDS))
 
     def decorate(handler: Handler) -> Callable[..., Any]:
         def endpoint(req: https_fn.CallableRequest[Any]) -> dict[str, Any]:
-            return dispatch(handler, req, admin=admin, name=name)
+            return dispatch(handler, req, admin=admin, name=name, timeout_seconds=timeout_seconds)
 
         endpoint.__name__ = endpoint.__qualname__ = name
         endpoint.__doc__ = handler.__doc__
@@ -174,7 +257,12 @@ def callable_endpoint(name: str, *, admin: bool = False, **options: Any) -> Call
                 # A malformed App Check token is as good as none (refused where App Check is
                 # enforced, ignored where not); dropped so the SDK never logs its text.
                 request.environ.pop("HTTP_X_FIREBASE_APPCHECK", None)
-            return sdk_function(request)  # type: ignore[arg-type]  # on_call's wrapper takes the Flask request
+            response = sdk_function(request)  # type: ignore[arg-type]  # on_call's wrapper takes the Flask request
+            if getattr(response, "status_code", None) == 401:
+                # The SDK refused a well-formed but invalid or expired token with a bare body:
+                # every refusal carries details.reason, so a client needs one code path.
+                return _error_response(401, "UNAUTHENTICATED", Unauthenticated())
+            return response
 
         guarded.__firebase_endpoint__ = sdk_function.__firebase_endpoint__  # type: ignore[attr-defined]
         guarded.__name__ = guarded.__qualname__ = name

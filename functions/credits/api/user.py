@@ -1,4 +1,4 @@
-"""The callables a signed-in web client uses."""
+"""The callables a signed-in web client (and the generator pipeline) uses."""
 
 from __future__ import annotations
 
@@ -14,17 +14,18 @@ from .transport import Call, callable_endpoint
 def validate_and_deduct_credits(call: Call, data: Any) -> dict[str, Any]:
     """Check and charge one generation; returns its activity (status ``pending``)."""
     request = ChargeRequest.parse(data)
-    return charge(call.client, call.clock, call.caller, call.ctx, request)
+    return charge(call.client, call.clock, call.caller, call.ctx, request, deadline=call.deadline, stats_out=call.stats)
 
 
 @callable_endpoint("updateAIActivityStatus", timeout_sec=60)
 def update_ai_activity_status(call: Call, data: Any) -> dict[str, Any]:
     """Move a generation along its lifecycle; settles or refunds when it ends."""
     request = StatusRequest.parse(data)
-    return update_status(call.client, call.clock, call.caller, call.ctx, request)
+    return update_status(call.client, call.clock, call.caller, call.ctx, request, deadline=call.deadline, stats_out=call.stats)
 
 
 @callable_endpoint("getCreditStatus", timeout_sec=60)
 def get_credit_status(call: Call, data: Any) -> dict[str, Any]:
     """Balance, status, prices, remaining rate limits and an optional cost preview."""
-    return credit_status(call.client, call.clock, call.caller, call.ctx, StatusQuery.parse(data))
+    query = StatusQuery.parse(data)
+    return credit_status(call.client, call.clock, call.caller, call.ctx, query, deadline=call.deadline, stats_out=call.stats)

@@ -1,0 +1,360 @@
+"""Accounts: ``users/{uid}``, its checked shape, its opening and its restoration.
+
+An account exists, with its sign-up grant decided and recorded in the ledger exactly once
+(``signup_{uid}``), by the time the user's first call that passes input validation returns:
+``getCreditStatus``, ``validateAndDeductCredits``, or an update of their own generation. The
+opening is part of that call's own commit (whatever else the call decides, a refusal
+included), so it happens exactly once however many first calls race.
+
+The sign-up decision (``policy.signup``) needs the caller's identity (anonymous? a verified
+email?) and address. An account an admin creates first (a grant or a suspension before the
+user ever called) has no such facts: it opens with ``signupGrant: "pending"`` and the user's
+first own call decides.
+
+A user document deleted by hand in the console is not a new user: the next call recreates it
+from the ledger (the balance the entries sum to, the same sign-up decision), records a 0-delta
+``restore`` entry and tells the admins; it never grants again and never loops.
+
+Reading an account goes through ``parse``: a balance that is not a non-negative integer, an
+unknown status, counters that are not integers are ``data_invalid`` naming the document, for
+that user alone.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import Any, Literal, cast
+
+from google.cloud import firestore
+from google.cloud.firestore_v1 import aggregation
+from google.cloud.firestore_v1.base_document import DocumentSnapshot
+from google.cloud.firestore_v1.base_query import FieldFilter
+
+from . import db, ledger, notifications
+from .atomic import Attempt, Plan
+from .config import CreditConfig
+from .context import Caller
+from .errors import DataInvalid
+from .ledger import EntryId, EntryKind, Leg, Reason, UsageChange
+from .policy import signup as signup_policy
+from .policy.signup import SignupDecision
+
+AccountStatus = Literal["active", "suspended"]
+SignupGrant = Literal["granted", "withheld", "pending"]
+PROFILE_FIELDS = ("displayName", "photoURL", "locale", "preferences")
+
+
+def user_ref(client: firestore.Client, uid: str) -> firestore.DocumentReference:
+    """``users/{uid}``."""
+    return client.collection(db.USERS).document(uid)
+
+
+def path_of(uid: str) -> str:
+    """The document path of an account, as ``DataInvalid`` names it."""
+    return f"{db.USERS}/{uid}"
+
+
+@dataclass(frozen=True)
+class Account:
+    """A user document as read and checked."""
+
+    snapshot: DocumentSnapshot
+    uid: str
+    credits: int
+    status: AccountStatus
+    usage: dict[str, int]
+    signup_grant: SignupGrant | None
+    low_balance: bool | None
+    data: dict[str, Any]
+
+    @property
+    def suspended(self) -> bool:
+        """Whether the account is suspended."""
+        return self.status == "suspended"
+
+
+def parse(snapshot: DocumentSnapshot) -> Account | None:
+    """The account, None if the document does not exist; ``DataInvalid`` if it is damaged."""
+    if not snapshot.exists:
+        return None
+    data = snapshot.to_dict() or {}
+    uid = snapshot.id
+    problems: dict[str, str] = {}
+    credits = data.get("credits")
+    if isinstance(credits, bool) or not isinstance(credits, int) or credits < 0:
+        problems["credits"] = "must be a non-negative integer"
+    status = data.get("status", "active")
+    if status not in ("active", "suspended"):
+        problems["status"] = "must be active or suspended"
+    usage_raw = data.get("usage", {})
+    usage: dict[str, int] = {}
+    if not isinstance(usage_raw, dict):
+        problems["usage"] = "must be a map"
+    else:
+        for name, value in usage_raw.items():
+            if isinstance(value, bool) or not isinstance(value, int):
+                problems[f"usage.{name}"] = "must be an integer"
+            else:
+                usage[str(name)] = value
+    grant = data.get("signupGrant")
+    if grant is not None and grant not in ("granted", "withheld", "pending"):
+        problems["signupGrant"] = "must be granted, withheld or pending"
+    low = data.get("lowBalance")
+    if problems:
+        raise DataInvalid(path_of(uid), problems)
+    return Account(
+        snapshot=snapshot,
+        uid=uid,
+        credits=cast(int, credits),
+        status=cast(AccountStatus, status),
+        usage=usage,
+        signup_grant=cast("SignupGrant | None", grant),
+        low_balance=low if isinstance(low, bool) else None,
+        data=data,
+    )
+
+
+def _identity_fields(uid: str, caller: Caller | None, now: dt.datetime) -> dict[str, Any]:
+    return {
+        "uid": uid,
+        "email": caller.email if caller else None,
+        "displayName": caller.name if caller else None,
+        "status": "active",
+        "role": "user",
+        "createdAt": now,
+    }
+
+
+def _signup_fields(decision: SignupDecision | None) -> dict[str, Any]:
+    if decision is None:
+        return {"signupGrant": "pending"}
+    if decision.granted:
+        return {"signupGrant": "granted"}
+    return {"signupGrant": "withheld", "signupGrantRule": decision.rule}
+
+
+def signup_leg(uid: str, decision: SignupDecision) -> Leg:
+    """The ledger leg that records a sign-up decision (0 credits when withheld)."""
+    if decision.granted:
+        return Leg(decision.amount, EntryId(EntryKind.SIGNUP, uid), Reason.SIGNUP_GRANT, actor_id="system")
+    return Leg(
+        0, EntryId(EntryKind.SIGNUP, uid), Reason.SIGNUP_GRANT_WITHHELD, actor_id="system", note=f"withheld: {decision.rule}"
+    )
+
+
+@dataclass(frozen=True)
+class SignupFacts:
+    """What the sign-up policy needs about the caller's address."""
+
+    ip_known: bool
+    ip_blocked: bool
+    grants_from_ip: tuple[int, ...]
+
+
+@dataclass
+class Prepared:
+    """A user's account as a call will post to it: opened, restored or decided if need be.
+
+    Every call that touches the caller's account goes through one ``Prepared`` and posts at
+    most once (``post``), so the account's opening, its sign-up entry and the call's own legs
+    land in one write of the user document and one commit.
+    """
+
+    uid: str
+    snapshot: DocumentSnapshot
+    account: Account | None  # as read; None when the document is created by this call
+    opening: dict[str, Any] | None = None
+    opening_balance: int = 0
+    legs: list[Leg] = field(default_factory=list)
+    fields: dict[str, Any] = field(default_factory=dict)
+    notices: list[dict[str, Any]] = field(default_factory=list)
+    decision: SignupDecision | None = None  # a sign-up decision made by this call
+
+    @property
+    def balance(self) -> int:
+        """The spendable balance once the account's own legs are posted."""
+        base = self.opening_balance if self.account is None else self.account.credits
+        return base + sum(leg.delta for leg in self.legs)
+
+    @property
+    def status(self) -> AccountStatus:
+        """The account's status."""
+        if self.account is not None:
+            return self.account.status
+        return cast(AccountStatus, (self.opening or {}).get("status", "active"))
+
+    @property
+    def usage(self) -> dict[str, int]:
+        """The usage counters as read."""
+        return {} if self.account is None else dict(self.account.usage)
+
+    @property
+    def signup_grant(self) -> str:
+        """``granted``, ``withheld`` or ``pending``."""
+        if "signupGrant" in self.fields:
+            return str(self.fields["signupGrant"])
+        if self.opening is not None:
+            return str(self.opening.get("signupGrant", "pending"))
+        return (self.account.signup_grant if self.account else None) or "granted"
+
+    @property
+    def signup_rule(self) -> str | None:
+        """The rule that withheld the sign-up grant, if it was withheld."""
+        source = {**(self.account.data if self.account else {}), **(self.opening or {}), **self.fields}
+        rule = source.get("signupGrantRule")
+        return rule if isinstance(rule, str) and self.signup_grant == "withheld" else None
+
+    @property
+    def granted_now(self) -> bool:
+        """Whether this call grants the sign-up credits (the address's grant log counts it)."""
+        return self.decision is not None and self.decision.granted
+
+    @property
+    def must_write(self) -> bool:
+        """Whether the account changes even if the call itself writes nothing to it."""
+        return self.opening is not None or bool(self.legs) or bool(self.fields)
+
+    def post(
+        self,
+        plan: Plan[Any],
+        client: firestore.Client,
+        *,
+        now: dt.datetime,
+        low_balance_below: int,
+        legs: tuple[Leg, ...] = (),
+        usage: UsageChange | None = None,
+        fields: dict[str, Any] | None = None,
+    ) -> ledger.Posting:
+        """Post the account's legs, then the call's ``legs``, with ``usage`` and ``fields``."""
+        for notice in self.notices:
+            notifications.add(plan, client, notice)
+        return ledger.post(
+            plan,
+            client,
+            uid=self.uid,
+            account=self.account,
+            snapshot=self.snapshot,
+            legs=[*self.legs, *legs],
+            now=now,
+            low_balance_below=low_balance_below,
+            usage=usage,
+            fields={**self.fields, **(fields or {})},
+            opening=self.opening,
+            opening_balance=self.opening_balance,
+        )
+
+
+def prepare(
+    attempt: Attempt,
+    snapshot: DocumentSnapshot,
+    caller: Caller | None,
+    config: CreditConfig,
+    now: dt.datetime,
+    facts: SignupFacts | None,
+) -> Prepared:
+    """The caller's account, ready to post to.
+
+    ``facts`` None means the caller is not the account's user (an admin acting on it): a new
+    account then opens with its sign-up decision pending. Raises ``DataInvalid`` for a
+    damaged document.
+    """
+    account = parse(snapshot)
+    uid = snapshot.id
+    if account is not None:
+        prepared = Prepared(uid, snapshot, account)
+        if account.signup_grant == "pending" and facts is not None and caller is not None:
+            decision = _decide(caller, config, facts)
+            prepared.decision = decision
+            prepared.legs.append(signup_leg(uid, decision))
+            prepared.fields.update(_signup_fields(decision))
+        return prepared
+    past = history(attempt, uid)
+    if past.existed:
+        return _restored(snapshot, past, caller, now)
+    decision = _decide(caller, config, facts) if facts is not None and caller is not None else None
+    prepared = Prepared(uid, snapshot, None, opening={**_identity_fields(uid, caller, now), **_signup_fields(decision)})
+    if decision is not None:
+        prepared.decision = decision
+        prepared.legs.append(signup_leg(uid, decision))
+    return prepared
+
+
+def _decide(caller: Caller, config: CreditConfig, facts: SignupFacts) -> SignupDecision:
+    return signup_policy.decide(
+        amount=config.defaultCredits,
+        anonymous=caller.anonymous,
+        email_verified=caller.email_verified,
+        require_verified_email=config.signup.requireVerifiedEmail,
+        ip_known=facts.ip_known,
+        ip_blocked=facts.ip_blocked,
+        grants_from_ip=facts.grants_from_ip,
+        grants_per_ip_per_day=config.signup.grantsPerIpPerDay,
+    )
+
+
+def signup_ref(client: firestore.Client, uid: str) -> firestore.DocumentReference:
+    """The sign-up entry of ``uid``: it exists iff the sign-up grant was decided."""
+    return ledger.entry_ref(client, EntryId(EntryKind.SIGNUP, uid))
+
+
+@dataclass(frozen=True)
+class History:
+    """What the ledger knows of a user whose document is missing."""
+
+    entries: int
+    balance: int
+    signup: DocumentSnapshot
+
+    @property
+    def existed(self) -> bool:
+        """Whether the user had an account before (any entry at all)."""
+        return self.entries > 0 or self.signup.exists
+
+
+def history(attempt: Attempt, uid: str) -> History:
+    """Look a missing user up in the ledger: a new user has no entries. One aggregation
+    query (count and sum of ``delta``) and one document read; only on a first call."""
+    client = attempt.client
+    query = client.collection(db.CREDIT_LOGS).where(filter=FieldFilter("userId", "==", uid))
+    agg = aggregation.AggregationQuery(query)
+    agg.sum("delta", alias="balance").count(alias="entries")
+    timeout = max(0.05, attempt.deadline.remaining())
+    results = {r.alias: r.value for batch in agg.get(retry=None, timeout=timeout) for r in batch}
+    entries = int(results.get("entries") or 0)
+    attempt.reads += entries // 1000 + 1  # an aggregation is billed per 1,000 entries scanned
+    ref = signup_ref(client, uid)
+    signup = attempt.get([ref])[ref.path]
+    return History(entries=entries, balance=int(results.get("balance") or 0), signup=signup)
+
+
+def _restored(snapshot: DocumentSnapshot, past: History, caller: Caller | None, now: dt.datetime) -> Prepared:
+    """A deleted account rebuilt from the ledger: its balance, the same sign-up decision, a
+    0-delta ``restore`` entry and an admin notification; never a new grant.
+
+    A concurrent posting for the same user would have to create the same document first,
+    which the plan's precondition refuses, so the sum cannot go stale unnoticed.
+    """
+    uid = snapshot.id
+    grant: SignupGrant = "pending"
+    if past.signup.exists:
+        reason = (past.signup.to_dict() or {}).get("reason")
+        grant = "withheld" if reason == Reason.SIGNUP_GRANT_WITHHELD.value else "granted"
+    opening = {**_identity_fields(uid, caller, now), "signupGrant": grant, "restoredAt": now}
+    leg = Leg(
+        0,
+        EntryId(EntryKind.RESTORE, f"{uid}_{past.entries}"),
+        Reason.ACCOUNT_RESTORED,
+        actor_id="system",
+        note=f"users/{uid} was missing; rebuilt from {past.entries} ledger entries",
+    )
+    notice = notifications.document(
+        "account_restored",
+        "medium",
+        f"users/{uid} was missing and was rebuilt from the ledger (balance {past.balance}; "
+        "status active, usage counters restarted)",
+        now,
+        userId=uid,
+        document=path_of(uid),
+    )
+    return Prepared(uid, snapshot, None, opening=opening, opening_balance=past.balance, legs=[leg], notices=[notice])

@@ -1,0 +1,87 @@
+"""Moving data of older shapes into the current ones, idempotently.
+
+* the configuration: ``moderation`` and ``abuse`` out of ``system_config/credits`` into the
+  admin-only ``system_config/moderation``, and the applied copy bootstrapped
+  (``config_store.migrate``);
+* IP blocks: the single ``ip_blocks/current`` document (every block in one map, read whole by
+  every charge) into one document per blocked address and a bounded range index
+  (``ip_blocks``).
+
+``run_all`` is called by ``scripts/migrate.py`` after a deployment and at the start of every
+scheduled job run, so a deployment that forgets the command is migrated within the hour. Each
+step does nothing (and costs a couple of reads) once done.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from google.cloud import firestore
+
+from . import audit, config_store, db, ip_blocks
+from .clock import Clock
+from .context import Caller, ClientContext
+
+MIGRATION = Caller(uid="migration", name="migration")
+_BATCH = 400
+
+
+def run_all(client: firestore.Client, clock: Clock) -> dict[str, str]:
+    """Apply every pending migration; returns what each step did."""
+    return {
+        "configuration": config_store.migrate(client, clock),
+        "ipBlocks": migrate_ip_blocks(client, clock),
+    }
+
+
+def migrate_ip_blocks(client: firestore.Client, clock: Clock) -> str:
+    """Split ``ip_blocks/current`` into address documents and the range index.
+
+    Returns ``current`` (nothing to do) or ``migrated N addresses, M ranges`` (ranges beyond
+    ``MAX_RANGES`` are reported and dropped: they were never meant to be that many). Safe to
+    re-run after an interruption: it only creates what is missing, and deletes the old
+    document last.
+    """
+    legacy_ref = client.collection(db.IP_BLOCKS).document(ip_blocks.LEGACY_DOC)
+    legacy = legacy_ref.get()
+    if not legacy.exists:
+        return "current"
+    now = clock.now()
+    addresses, ranges = ip_blocks.legacy_entries(legacy.to_dict())
+    writes: list[tuple[firestore.DocumentReference, dict[str, Any]]] = []
+    for key, info in addresses.items():
+        writes.append((ip_blocks.address_ref(client, key), _detail(key, "address", info, now)))
+    kept = list(ranges)[: ip_blocks.MAX_RANGES]
+    dropped = list(ranges)[ip_blocks.MAX_RANGES :]
+    for key in kept:
+        writes.append((ip_blocks.range_ref(client, key), _detail(key, "range", ranges[key], now)))
+    for start in range(0, len(writes), _BATCH):
+        batch = client.batch()
+        for ref, data in writes[start : start + _BATCH]:
+            batch.set(ref, data, merge=True)
+        batch.commit()
+    index_ref = ip_blocks.ranges_ref(client)
+    index = index_ref.get()
+    cidrs = ip_blocks.stored_cidrs(index)
+    merged = cidrs + [c for c in kept if c not in cidrs]
+    batch = client.batch()
+    batch.set(index_ref, {"cidrs": merged[: ip_blocks.MAX_RANGES], "updatedAt": now, "updatedBy": MIGRATION.uid}, merge=True)
+    note = f"{len(addresses)} addresses, {len(kept)} ranges" + (f"; dropped ranges: {', '.join(dropped)}" if dropped else "")
+    batch.create(
+        audit.new_ref(client),
+        audit.entry(MIGRATION, ClientContext(), "migrate_ip_blocks", legacy_ref.path, None, None, now, note=note),
+    )
+    batch.delete(legacy_ref, option=client.write_option(last_update_time=legacy.update_time))
+    batch.commit()
+    return f"migrated {note}"
+
+
+def _detail(key: str, kind: str, info: dict[str, Any], now: dt.datetime) -> dict[str, Any]:
+    return {
+        "target": key,
+        "kind": kind,
+        "reason": str(info.get("reason") or "migrated"),
+        "blockedAt": info.get("blockedAt") if isinstance(info.get("blockedAt"), dt.datetime) else now,
+        "blockedBy": str(info.get("blockedBy") or MIGRATION.uid),
+    }

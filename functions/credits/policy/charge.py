@@ -1,0 +1,122 @@
+"""Whether a generation may be charged: the contract's checks, in the contract's order.
+
+Input (already validated), IP block, account status, rate limits (the user's, then the
+address's), moderation, balance. The first check that fails decides the refusal; a refusal
+still records what the contract names:
+
+* the address's request log counts every request that reaches it, refused ones included,
+  except those it refuses itself (so ``retryAfterSeconds`` stays honest for a client that
+  keeps knocking) and those refused before it (a blocked address, a suspended account);
+* a refusal by the user's own rate limit counts toward the user's refusal milestones (abuse
+  events); one by the shared per-address limit does not: it says nothing about the
+  individual who happened to hit it;
+* a rejected prompt is an abuse event of the matched term's severity.
+
+The same function answers a preview (``getCreditStatus``): there is no prompt, so no
+moderation, and nothing is recorded.
+
+Worked examples (``tests/unit/test_policy_charge.py``): a suspended user behind a blocked
+address is refused ``ip_blocked`` (the address comes first); a user with 50 images in the hour
+asks for one more and is refused ``rate_limited`` with ``scope: user`` and the seconds until the
+oldest of the 50 leaves the window; a user with 5 credits asks for an image at 10 and is
+refused ``insufficient_credits`` (required 10, available 5), the request counted on the address.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import cast
+
+from .. import rate_limit
+from ..errors import AccountSuspended, CreditsError, InsufficientCredits, IpBlocked, PromptRejected, RateLimited
+from ..moderation import Match
+from .abuse import Severity
+
+
+@dataclass(frozen=True)
+class Window:
+    """One sliding-log rate limit as read: its live entries, its limit and its length."""
+
+    hits: tuple[int, ...]
+    limit: int
+    seconds: int
+
+
+@dataclass(frozen=True)
+class ChargeState:
+    """Everything the decision depends on, read and parsed."""
+
+    ip_blocked: bool
+    suspended: bool
+    balance: int
+    cost: int
+    user_window: Window
+    ip_window: Window | None  # None when the address is unknown
+    verdict: Match | None  # moderation's verdict on the prompt (None: clean, or a preview)
+    now_ms: int
+
+
+@dataclass(frozen=True)
+class Refusal:
+    """A refused charge and what it still records."""
+
+    error: CreditsError
+    count_ip: bool = False
+    user_refusal: bool = False  # counts toward the user's refusal milestones
+    abuse_severity: Severity | None = None  # a moderation event of this severity
+
+    @property
+    def reason(self) -> str:
+        """The contract's ``details.reason`` of the refusal."""
+        return self.error.reason
+
+
+@dataclass(frozen=True)
+class Approval:
+    """An accepted charge: the cost, the balance after, and the logs to store."""
+
+    cost: int
+    remaining: int
+    user_hits: list[int]
+    ip_hits: list[int] | None
+
+
+def decide(state: ChargeState) -> Refusal | Approval:
+    """The first failing check's refusal, or the approval (see the module docstring)."""
+    if state.ip_blocked:
+        return Refusal(IpBlocked())
+    if state.suspended:
+        return Refusal(AccountSuspended())
+    user = rate_limit.decide(state.user_window.hits, state.now_ms, state.user_window.limit, state.user_window.seconds)
+    ip = None
+    if state.ip_window is not None:
+        ip = rate_limit.decide(state.ip_window.hits, state.now_ms, state.ip_window.limit, state.ip_window.seconds)
+    if not user.allowed:
+        error = RateLimited("user", state.user_window.limit, state.user_window.seconds, user.retry_after_seconds)
+        return Refusal(error, count_ip=ip is not None and ip.allowed, user_refusal=True)
+    if ip is not None and not ip.allowed:
+        assert state.ip_window is not None
+        return Refusal(RateLimited("ip", state.ip_window.limit, state.ip_window.seconds, ip.retry_after_seconds))
+    counted = ip is not None
+    if state.verdict is not None:
+        severity = cast(Severity, state.verdict.severity)
+        return Refusal(PromptRejected(state.verdict.category), count_ip=counted, abuse_severity=severity)
+    if state.balance < state.cost:
+        return Refusal(InsufficientCredits(required=state.cost, available=state.balance), count_ip=counted)
+    ip_hits = None
+    if ip is not None and state.ip_window is not None:
+        ip_hits = ip.with_hit(state.now_ms, state.ip_window.limit)
+    return Approval(
+        cost=state.cost,
+        remaining=state.balance - state.cost,
+        user_hits=user.with_hit(state.now_ms, state.user_window.limit),
+        ip_hits=ip_hits,
+    )
+
+
+def ip_hits_with_request(state: ChargeState) -> list[int] | None:
+    """The address log once a refused request is counted on it (for ``Refusal.count_ip``)."""
+    if state.ip_window is None:
+        return None
+    ip = rate_limit.decide(state.ip_window.hits, state.now_ms, state.ip_window.limit, state.ip_window.seconds)
+    return ip.with_hit(state.now_ms, state.ip_window.limit)

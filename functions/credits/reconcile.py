@@ -1,0 +1,161 @@
+"""Checking the books, and repairing a balance the ledger contradicts.
+
+``reconcile`` checks every ledger invariant and returns the drifts (an empty list means the
+books balance). ``repair_balance`` rebuilds one user's balance from the ledger, the record of
+truth: the balance becomes the sum of the entries, a 0-delta ``repair`` entry records what was
+stored before, and an audit entry says who did it. Both read entry ids through
+``ledger.EntryId``, the scheme ``ledger.post`` writes.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+from typing import Any
+
+from google.cloud import firestore
+from google.cloud.firestore_v1.base_query import FieldFilter
+
+from . import accounts, audit, config_store, db, ledger
+from .atomic import Attempt, Plan, run
+from .clock import Clock
+from .context import Caller, ClientContext
+from .errors import NotFound
+from .ledger import EntryId, EntryKind, Leg, Reason
+
+
+@dataclass(frozen=True)
+class Drift:
+    """One broken invariant."""
+
+    user_id: str
+    kind: str
+    detail: str
+
+
+def reconcile(client: firestore.Client) -> list[Drift]:
+    """Check every ledger invariant; an empty list means the books balance.
+
+    * per user: the ledger's deltas sum to ``users/{uid}.credits``, which is a non-negative
+      integer; every entry's ``balanceAfter`` is a non-negative integer (clocks of different
+      instances may disagree by milliseconds, so entries are not replayed in time order); at
+      most one sign-up decision;
+    * per activity: at most one charge, one refund, one settlement; a failure refund returns
+      at most the net charge; no activity is both refunded and settled.
+    """
+    drifts: list[Drift] = []
+    by_user: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    by_activity: dict[str, dict[EntryKind, list[dict[str, Any]]]] = defaultdict(lambda: defaultdict(list))
+    for snap in client.collection(db.CREDIT_LOGS).stream():
+        data = snap.to_dict() or {}
+        data["_id"] = snap.id
+        by_user[str(data.get("userId"))].append(data)
+        parsed = EntryId.parse(snap.id)
+        if parsed is not None and parsed.kind in (EntryKind.CHARGE, EntryKind.SETTLE, EntryKind.REFUND):
+            by_activity[parsed.key][parsed.kind].append(data)
+    balances: dict[str, Any] = {}
+    for snap in client.collection(db.USERS).stream():
+        balances[snap.id] = (snap.to_dict() or {}).get("credits", 0)
+    for uid in sorted(set(balances) | set(by_user)):
+        entries = by_user.get(uid, [])
+        total = sum(int(e.get("delta", 0)) for e in entries)
+        if uid not in balances:
+            drifts.append(Drift(uid, "missing_user", f"{len(entries)} ledger entries but no users document"))
+            continue
+        balance = balances[uid]
+        if isinstance(balance, bool) or not isinstance(balance, int):
+            drifts.append(Drift(uid, "damaged_balance", f"credits={balance!r}; ledger sums to {total}"))
+            continue
+        if balance < 0:
+            drifts.append(Drift(uid, "negative_balance", f"credits={balance}"))
+        if total != balance:
+            drifts.append(Drift(uid, "ledger_mismatch", f"ledger sums to {total}, balance is {balance}"))
+        for e in entries:
+            after = e.get("balanceAfter")
+            if not isinstance(after, int) or after < 0:
+                drifts.append(Drift(uid, "bad_balance_after", f"{e['_id']}: balanceAfter={after!r}"))
+        signups = sum(1 for e in entries if (p := EntryId.parse(e["_id"])) is not None and p.kind is EntryKind.SIGNUP)
+        if signups > 1:
+            drifts.append(Drift(uid, "double_signup_grant", "more than one sign-up entry"))
+    for activity, kinds in by_activity.items():
+        for kind in (EntryKind.CHARGE, EntryKind.REFUND, EntryKind.SETTLE):
+            if len(kinds.get(kind, [])) > 1:
+                drifts.append(Drift(activity, f"double_{kind.value}", f"{len(kinds[kind])} {kind.value} entries"))
+        charge = sum(-int(e.get("delta", 0)) for e in kinds.get(EntryKind.CHARGE, []))
+        refund = sum(int(e.get("delta", 0)) for e in kinds.get(EntryKind.REFUND, []))
+        settle = sum(int(e.get("delta", 0)) for e in kinds.get(EntryKind.SETTLE, []))
+        if kinds.get(EntryKind.REFUND) and kinds.get(EntryKind.SETTLE):
+            drifts.append(Drift(activity, "refund_and_settlement", "an activity both failed and settled"))
+        if refund > charge + max(0, -settle):
+            drifts.append(Drift(activity, "over_refund", f"refunded {refund} of a {charge} charge"))
+        if settle > charge:
+            drifts.append(Drift(activity, "over_settlement", f"settlement refunded {settle} of a {charge} charge"))
+    return drifts
+
+
+def repair_balance(client: firestore.Client, clock: Clock, uid: str, actor: Caller) -> dict[str, Any]:
+    """Rebuild ``users/{uid}.credits`` from the ledger; returns ``{userId, before, after, entryId}``.
+
+    Other damaged server fields are put right on the way (an unknown ``status`` becomes
+    ``active``, non-integer usage counters are dropped) and listed in the audit entry.
+    """
+    user_ref = accounts.user_ref(client, uid)
+
+    def step(attempt: Attempt) -> Plan[dict[str, Any]]:
+        now = clock.now()
+        got = attempt.get([user_ref, config_store.applied_ref(client)])
+        user = got[user_ref.path]
+        if not user.exists:
+            raise NotFound("The user")
+        config = config_store.load(attempt, got[config_store.applied_ref(client).path]).credits
+        entries = list(client.collection(db.CREDIT_LOGS).where(filter=FieldFilter("userId", "==", uid)).stream())
+        attempt.reads += max(1, len(entries))
+        total = sum(int((e.to_dict() or {}).get("delta", 0)) for e in entries)
+        stored = user.to_dict() or {}
+        usage = {k: v for k, v in (stored.get("usage") or {}).items() if isinstance(v, int) and not isinstance(v, bool)}
+        fixes: dict[str, Any] = {"usage": usage, "repairedAt": now}
+        changed = ["credits"]
+        if stored.get("status", "active") not in ("active", "suspended"):
+            fixes["status"] = "active"
+            changed.append("status")
+        if usage != stored.get("usage"):
+            changed.append("usage")
+        plan: Plan[dict[str, Any]] = Plan()
+        posting = ledger.post(
+            plan,
+            client,
+            uid=uid,
+            account=None,
+            snapshot=user,
+            legs=[
+                Leg(
+                    0,
+                    EntryId(EntryKind.REPAIR, f"{uid}_{len(entries)}"),
+                    Reason.BALANCE_REPAIR,
+                    actor_id=actor.uid,
+                    note=f"balance rebuilt from {len(entries)} entries; stored value was {stored.get('credits')!r}",
+                )
+            ],
+            now=now,
+            low_balance_below=config.lowBalanceThreshold,
+            opening=fixes,
+            opening_balance=total,
+        )
+        before = {name: stored.get(name) for name in changed}
+        after = {"credits": posting.balance_after, **{k: fixes[k] for k in changed if k in fixes}}
+        audit.add(
+            plan,
+            client,
+            audit.entry(
+                actor, ClientContext(user_agent="scripts/reconcile.py"), "repair_balance", f"users/{uid}", before, after, now
+            ),
+        )
+        plan.result = {
+            "userId": uid,
+            "before": stored.get("credits"),
+            "after": posting.balance_after,
+            "entryId": posting.entry_ids[0],
+        }
+        return plan
+
+    return run(client, step, lock_key=f"user:{uid}")

@@ -1,0 +1,169 @@
+"""The trust model and the transition table: every cell of the contract's table as a case."""
+
+import datetime as dt
+from decimal import Decimal
+
+import pytest
+from credits.activity import ActivityState
+from credits.errors import InvalidTransition, NotAllowed, NotOwner
+from credits.policy.lifecycle import Report, Role, authorize, decide, is_stuck, role_of
+
+T0 = dt.datetime(2026, 1, 1, 12, 0, tzinfo=dt.UTC)
+
+
+def activity(status: str = "pending", charged: int = 10, unit: str = "10", kind: str = "image", **extra: object) -> ActivityState:
+    return ActivityState(
+        id="a1",
+        user_id="owner",
+        type=kind,  # type: ignore[arg-type]
+        status=status,  # type: ignore[arg-type]
+        credits_charged=charged,
+        unit_cost=Decimal(unit),
+        created_at=T0,
+        updated_at=extra.get("updated_at", T0),  # type: ignore[arg-type]
+        started_at=extra.get("started_at"),  # type: ignore[arg-type]
+        device_id=None,
+        ip=None,
+        last_update=None,
+        data={},
+    )
+
+
+# ------------------------------------------------------------------ who is who
+
+
+def test_roles() -> None:
+    assert role_of("x", is_admin=True, is_generator=False, owner_uid="owner") is Role.ADMIN
+    assert role_of("x", is_admin=False, is_generator=True, owner_uid="owner") is Role.GENERATOR
+    assert role_of("owner", is_admin=False, is_generator=False, owner_uid="owner") is Role.OWNER
+    assert role_of("owner", is_admin=False, is_generator=True, owner_uid="owner") is Role.GENERATOR
+    with pytest.raises(NotOwner):
+        role_of("stranger", is_admin=False, is_generator=False, owner_uid="owner")
+
+
+# ------------------------------------------------------------------ the table
+
+TRUSTED = [Role.GENERATOR, Role.ADMIN, Role.SYSTEM]
+EVERY_REPORT = [
+    Report("processing", progress=Decimal(40)),
+    Report("completed"),
+    Report("completed", actual_quantity=Decimal(1)),
+    Report("failed"),
+    Report("failed", error="model crashed"),
+]
+
+
+@pytest.mark.parametrize("role", TRUSTED)
+@pytest.mark.parametrize("current", ["pending", "processing"])
+@pytest.mark.parametrize(
+    "report", EVERY_REPORT, ids=lambda r: f"{r.status}{'+q' if r.actual_quantity is not None else ''}{'+e' if r.error else ''}"
+)
+def test_trusted_reporters_may_report_every_transition(role: Role, current: str, report: Report) -> None:
+    authorize(role, current, report, owner_reports_outcome=False)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("current", ["pending", "processing"])
+def test_the_owner_reports_progress(current: str) -> None:
+    authorize(Role.OWNER, current, Report("processing", progress=Decimal(50)), owner_reports_outcome=False)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("current", ["pending", "processing"])
+def test_the_owner_may_complete_keeping_the_full_charge(current: str) -> None:
+    authorize(Role.OWNER, current, Report("completed"), owner_reports_outcome=False)  # type: ignore[arg-type]
+
+
+def test_the_owner_may_not_say_how_much_was_produced() -> None:
+    with pytest.raises(NotAllowed) as info:
+        authorize(Role.OWNER, "processing", Report("completed", actual_quantity=Decimal(0)), owner_reports_outcome=False)
+    assert info.value.details["action"] == "actualQuantity"
+
+
+def test_the_owner_may_cancel_before_work_started() -> None:
+    authorize(Role.OWNER, "pending", Report("failed"), owner_reports_outcome=False)
+
+
+def test_a_cancel_once_work_started_is_an_invalid_transition() -> None:
+    with pytest.raises(InvalidTransition) as info:
+        authorize(Role.OWNER, "processing", Report("failed"), owner_reports_outcome=False)
+    assert info.value.details == {"from": "processing", "to": "failed"}
+
+
+def test_the_owner_may_not_give_a_failure_reason() -> None:
+    with pytest.raises(NotAllowed) as info:
+        authorize(Role.OWNER, "pending", Report("failed", error="changed my mind"), owner_reports_outcome=False)
+    assert info.value.details["action"] == "error"
+
+
+@pytest.mark.parametrize("report", EVERY_REPORT, ids=lambda r: r.status)
+def test_with_owner_reports_on_the_owner_reports_like_the_generator(report: Report) -> None:
+    authorize(Role.OWNER, "processing", report, owner_reports_outcome=True)
+
+
+@pytest.mark.parametrize("role", [Role.OWNER, *TRUSTED])
+@pytest.mark.parametrize("final", ["completed", "failed"])
+@pytest.mark.parametrize("to", ["processing", "completed", "failed"])
+def test_final_states_are_final_for_everyone(role: Role, final: str, to: str) -> None:
+    with pytest.raises(InvalidTransition):
+        authorize(role, final, Report(to), owner_reports_outcome=True)  # type: ignore[arg-type]
+
+
+# ------------------------------------------------------------------ what an ending does
+
+
+def test_progress_moves_nothing() -> None:
+    outcome = decide(
+        activity(), Report("processing", progress=Decimal(40)), Role.OWNER, balance=90, owner_reports_outcome=False, now=T0
+    )
+    assert outcome.settlement is None and outcome.delta == 0
+    assert outcome.activity_fields["startedAt"] == T0 and outcome.activity_fields["progress"] == 40
+
+
+def test_a_generator_completion_with_fewer_units_refunds_and_is_not_the_owners_doing() -> None:
+    act = activity(kind="chat", charged=10, unit="0.01", started_at=T0)
+    now = T0 + dt.timedelta(seconds=3)
+    outcome = decide(
+        act, Report("completed", actual_quantity=Decimal(600)), Role.GENERATOR, balance=90, owner_reports_outcome=False, now=now
+    )
+    assert outcome.settlement is not None and outcome.delta == 4
+    assert outcome.entry is not None and outcome.entry[0].value == "settle"
+    assert outcome.owner_refund is False and outcome.usage.owner_refunds == 0
+    assert outcome.usage.credits_used == -4 and outcome.usage.refunds == 1
+    assert outcome.processing_ms == 3000 and outcome.activity_fields["endedBy"] == "generator"
+
+
+def test_an_owner_cancel_is_an_owner_refund() -> None:
+    outcome = decide(activity(), Report("failed"), Role.OWNER, balance=90, owner_reports_outcome=False, now=T0)
+    assert outcome.delta == 10 and outcome.owner_refund
+    assert outcome.usage.owner_refunds == 1 and outcome.usage.owner_refunded_credits == 10
+    assert outcome.activity_fields["failureSource"] == "owner"
+
+
+def test_an_owner_settlement_below_the_charge_is_an_owner_refund() -> None:
+    outcome = decide(
+        activity(status="processing", kind="video", charged=50, unit="5"),
+        Report("completed", actual_quantity=Decimal(0)),
+        Role.OWNER,
+        balance=50,
+        owner_reports_outcome=True,
+        now=T0,
+    )
+    assert outcome.delta == 50 and outcome.owner_refund
+
+
+def test_the_sweep_refunds_an_abandoned_generation_against_the_owner_only_when_owners_report() -> None:
+    stuck = activity(status="processing")
+    assert decide(stuck, Report("failed"), Role.SYSTEM, balance=0, owner_reports_outcome=False, now=T0).owner_refund is False
+    assert decide(stuck, Report("failed"), Role.SYSTEM, balance=0, owner_reports_outcome=True, now=T0).owner_refund is True
+
+
+def test_a_free_generation_failing_refunds_nothing_and_counts_no_refund() -> None:
+    outcome = decide(activity(charged=0), Report("failed"), Role.OWNER, balance=0, owner_reports_outcome=False, now=T0)
+    assert outcome.delta == 0 and outcome.entry is None and not outcome.owner_refund
+    assert outcome.usage.failures == 1 and outcome.usage.refunds == 0
+
+
+def test_stuck_means_unfinished_and_untouched_for_thirty_minutes() -> None:
+    old = activity(updated_at=T0 - dt.timedelta(minutes=31))
+    assert is_stuck(old, T0)
+    assert not is_stuck(activity(updated_at=T0 - dt.timedelta(minutes=29)), T0)
+    assert not is_stuck(activity(status="completed", updated_at=T0 - dt.timedelta(hours=2)), T0)
