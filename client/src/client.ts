@@ -138,9 +138,12 @@ export class CreditsClient {
     return this.updateStatus({ activityId, status: "processing", progress: Math.max(0, Math.min(100, Math.round(progress))) });
   }
 
-  /** Cancels a generation that has not started (`pending` -> `failed`): the charge is refunded. */
-  cancel(activityId: string, reason = "cancelled by the user"): Promise<StatusUpdateResult> {
-    return this.updateStatus({ activityId, status: "failed", error: reason });
+  /**
+   * Cancels a generation that has not started (`pending` -> `failed`): the charge is refunded.
+   * Sent without an `error` message: saying why a generation failed is the generator's.
+   */
+  cancel(activityId: string): Promise<StatusUpdateResult> {
+    return this.updateStatus({ activityId, status: "failed" });
   }
 
   /** `completed`; `actualQuantity` settles the charge (generator or admin, or owners where the configuration allows it). */

@@ -14,7 +14,7 @@ import {
   RateLimited,
   Unauthenticated,
 } from "../dist/index.js";
-import { admin, closeAll, generator, newSession, openLimits, signedInUser, until } from "./support.mjs";
+import { admin, closeAll, generator, newSession, openLimits, signedInUser, until } from "../test-support/emulators.mjs";
 
 let boss;
 let pipeline;

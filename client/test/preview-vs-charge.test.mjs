@@ -5,7 +5,7 @@
 // CREDITS_TEST_SEED=<n> replays a run (the seed is printed); CREDITS_PREVIEW_CASES sets how many.
 import assert from "node:assert/strict";
 import { after, before, it } from "node:test";
-import { admin, closeAll, openLimits, signedInUser } from "./support.mjs";
+import { admin, closeAll, openLimits, signedInUser } from "../test-support/emulators.mjs";
 
 const SEED = Number(process.env.CREDITS_TEST_SEED ?? Date.now() % 2 ** 31);
 const CASES = Number(process.env.CREDITS_PREVIEW_CASES ?? 60);
