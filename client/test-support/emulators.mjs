@@ -100,6 +100,34 @@ export function until(watch, predicate, timeoutMs = 20_000) {
   return promise;
 }
 
+/**
+ * Records every value `watch` reports; `next(predicate)` resolves with the first recorded value
+ * (already seen or still to come) that satisfies it.
+ */
+export function record(watch) {
+  const events = [];
+  const waiting = [];
+  const stop = watch((value) => {
+    events.push(value);
+    for (const w of waiting.splice(0)) {
+      if (w.predicate(value)) w.resolve(value);
+      else waiting.push(w);
+    }
+  });
+  return {
+    events,
+    stop,
+    next(predicate, timeoutMs = 20_000) {
+      const found = events.find(predicate);
+      if (found) return Promise.resolve(found);
+      return new Promise((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error(`timed out; saw ${JSON.stringify(events)}`)), timeoutMs);
+        waiting.push({ predicate, resolve: (v) => (clearTimeout(timer), resolve(v)) });
+      });
+    },
+  };
+}
+
 export async function closeAll() {
   await Promise.all(sessions.splice(0).map(async (s) => {
     await s.signOut().catch(() => {});
