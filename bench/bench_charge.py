@@ -23,7 +23,7 @@ Runs against the Emulator Suite that ``bench/run.sh`` starts (loopback only) and
    and the ledger checked afterwards. The Functions emulator starts one Python worker per
    concurrent request, so a 50-wide warm-up burst runs first.
 
-Finally ``credits.maintenance.reconcile`` checks every ledger invariant over everything the
+Finally ``credits.reconcile.reconcile`` checks every ledger invariant over everything the
 run wrote (0 drifts expected). The whole run takes one to three minutes.
 """
 
@@ -40,14 +40,16 @@ from decimal import Decimal
 from typing import Any
 
 import benchlib
-from credits import admin, db, ledger, maintenance
+from credits import accounts, admin, db, ledger, migrations
 from credits.atomic import Attempt, Plan, Stats, run
 from credits.charging import ChargeRequest, charge
 from credits.clock import SystemClock
-from credits.config import CreditConfig
 from credits.context import Caller, ClientContext
 from credits.errors import CreditsError, InsufficientCredits
+from credits.ledger import EntryId, EntryKind, Leg, Reason
 from credits.lifecycle import StatusRequest, update_status
+from credits.reconcile import reconcile
+from credits.status import StatusQuery, credit_status
 from google.cloud import firestore
 from google.cloud.firestore_v1.base_query import FieldFilter
 
@@ -55,6 +57,7 @@ from tests.support import emulators as emu
 
 CLOCK = SystemClock()
 ADMIN = Caller(uid="bench-admin", email="bench-admin@example.com", name="Bench Admin", is_admin=True)
+GENERATOR = Caller(uid="bench-generator", name="Bench pipeline", is_generator=True)
 CHARGES_PER_USER = 25  # below the image limit (50 an hour) and the IP limit (100 in 10 minutes)
 TOP_UP = 10_000
 PROMPT = (
@@ -104,11 +107,9 @@ def grant(client: firestore.Client, uid: str, amount: int) -> None:
 
 
 def ensure_config(client: firestore.Client) -> None:
-    """The stored default configuration, as ``scripts/seed.py`` writes it (production has one)."""
-    ref = client.collection(db.SYSTEM_CONFIG).document(db.CONFIG_DOC)
-    if not ref.get().exists:
-        config = CreditConfig(version=1, updatedAt=CLOCK.now(), updatedBy="bench")
-        ref.create(config.to_firestore())
+    """The stored default configuration and its applied copy, as ``scripts/seed.py`` writes
+    them (a deployment has them once ``scripts/migrate.py`` ran)."""
+    migrations.run_all(client, CLOCK)
 
 
 # ------------------------------------------------------------------ the floor and the baseline
@@ -128,13 +129,26 @@ def floor_call(client: firestore.Client, ref: Any) -> None:
 
 def baseline_setup(client: firestore.Client, uid: str, credits: int) -> None:
     """A baseline user with its balance and the matching ledger entry (the books balance)."""
-    now = CLOCK.now()
-    batch = client.batch()
-    batch.create(
-        client.collection(db.USERS).document(uid), {"uid": uid, "credits": credits, "status": "active", "createdAt": now}
-    )
-    batch.create(ledger.signup_ref(client, uid), ledger.entry(uid, credits, credits, ledger.SIGNUP_GRANT, now, actor_id="bench"))
-    batch.commit()
+    ref = client.collection(db.USERS).document(uid)
+
+    def step(attempt: Attempt) -> Plan[None]:
+        plan: Plan[None] = Plan()
+        leg = Leg(credits, EntryId(EntryKind.SIGNUP, uid), Reason.SIGNUP_GRANT, actor_id="bench")
+        snap = attempt.get([ref])[ref.path]
+        ledger.post(
+            plan,
+            client,
+            uid=uid,
+            account=None,
+            snapshot=snap,
+            legs=[leg],
+            now=CLOCK.now(),
+            low_balance_below=20,
+            opening={"uid": uid, "status": "active", "createdAt": CLOCK.now()},
+        )
+        return plan
+
+    run(client, step)
 
 
 def baseline_charge(client: firestore.Client, uid: str, cost: int = 10, stats: Stats | None = None) -> dict[str, Any]:
@@ -146,15 +160,14 @@ def baseline_charge(client: firestore.Client, uid: str, cost: int = 10, stats: S
     def step(attempt: Attempt) -> Plan[dict[str, Any]]:
         now = CLOCK.now()
         snap = attempt.get([user_ref])[user_ref.path]
-        balance = ledger.balance_of(snap.to_dict() if snap.exists else None)
+        account = accounts.parse(snap)
+        assert account is not None
+        balance = account.credits
         if balance < cost:
             return Plan(error=InsufficientCredits(required=cost, available=balance))
         plan: Plan[dict[str, Any]] = Plan()
-        plan.put(snap, {"credits": balance - cost, "updatedAt": now})
-        plan.create(
-            ledger.ref(client, f"charge_{activity_ref.id}"),
-            ledger.entry(uid, -cost, balance - cost, ledger.GENERATION_CHARGE, now, activity_id=activity_ref.id),
-        )
+        leg = Leg(-cost, EntryId(EntryKind.CHARGE, activity_ref.id), Reason.GENERATION_CHARGE, activity_id=activity_ref.id)
+        ledger.post(plan, client, uid=uid, account=account, snapshot=snap, legs=[leg], now=now, low_balance_below=20)
         plan.create(
             activity_ref,
             {
@@ -306,7 +319,7 @@ def counted_operations(client: firestore.Client) -> tuple[list[dict[str, Any]], 
     do_charge(client, g)
     grant(client, g.uid, TOP_UP)
 
-    def generation(case: str, kind: str, quantity: int, updates: list[dict[str, Any]]) -> None:
+    def generation(case: str, kind: str, quantity: int, updates: list[dict[str, Any]], by: Caller = GENERATOR) -> None:
         charge_stats = Stats()
         result = do_charge(client, g, g.request(kind, quantity), stats=charge_stats)
         update_stats = Stats()
@@ -314,7 +327,7 @@ def counted_operations(client: firestore.Client) -> tuple[list[dict[str, Any]], 
             update_status(
                 client,
                 CLOCK,
-                g.caller,
+                by,
                 g.ctx,
                 StatusRequest(activity_id=result["activityId"], **update),
                 stats_out=update_stats,
@@ -333,20 +346,41 @@ def counted_operations(client: firestore.Client) -> tuple[list[dict[str, Any]], 
             }
         )
 
-    generation("charge + completed (no actualQuantity)", "image", 1, [{"status": "completed"}])
+    generation("charge + completed (generator, no actualQuantity)", "image", 1, [{"status": "completed"}])
     generation(
-        "charge + completed with settlement (actualQuantity)",
+        "charge + completed with settlement (generator, actualQuantity)",
         "image",
         2,
         [{"status": "completed", "actual_quantity": Decimal(1)}],
     )
     generation(
-        "charge + processing + completed",
+        "charge + processing + completed (generator)",
         "image",
         1,
         [{"status": "processing", "progress": Decimal(50)}, {"status": "completed"}],
     )
-    generation("charge + failed (client-reported, refund)", "image", 1, [{"status": "failed", "error": "model timeout"}])
+    generation("charge + failed (generator, refund)", "image", 1, [{"status": "failed", "error": "model timeout"}])
+    generation("charge + completed (owner, keeps the charge)", "image", 1, [{"status": "completed"}], by=g.caller)
+    generation("charge + cancel while pending (owner, refund)", "image", 1, [{"status": "failed"}], by=g.caller)
+
+    # getCreditStatus: what a web client calls at sign-in and before each generation.
+    s_user = InProcessUser()
+
+    def status(user: InProcessUser, query: StatusQuery, stats: Stats) -> Any:
+        return credit_status(client, CLOCK, user.caller, user.ctx, query, stats_out=stats)
+
+    row(
+        "getCreditStatus, first call",
+        *_count(lambda st: status(s_user, StatusQuery(), st)),
+        "opens the account + sign-up entry + address log",
+    )
+    row("getCreditStatus", *_count(lambda st: status(s_user, StatusQuery(), st)), "balance, prices, limits")
+    preview = StatusQuery.parse({"preview": {"type": "video", "quantity": 4}})
+    row(
+        "getCreditStatus with preview",
+        *_count(lambda st: status(s_user, preview, st)),
+        "same reads: the checks read nothing more",
+    )
     return calls, generations
 
 
@@ -440,7 +474,7 @@ def contention(client: firestore.Client, bursts: int, parallel: int = PARALLEL) 
         activities = list(client.collection(db.AI_ACTIVITY).where(filter=FieldFilter("userId", "==", user.uid)).stream())
         remaining = sorted(r.result["remainingCredits"] for _, r in results if r.ok)
         ledger_sum = sum(int(e["delta"]) for e in entries)
-        charges = sum(1 for e in entries if e.get("reason") == ledger.GENERATION_CHARGE)
+        charges = sum(1 for e in entries if e.get("reason") == Reason.GENERATION_CHARGE.value)
         # The books: the ledger sums to the balance, one charge entry per activity, and every
         # charge the clients saw is in them with a distinct balance.
         books_ok = (
@@ -561,7 +595,7 @@ def report(data: dict[str, Any]) -> None:
                 ("writes / call", p["charge_writes"], p["baseline_writes"], p["added_writes"]),
                 ("attempts / call", p["charge_attempts"], p["baseline_attempts"], p["charge_attempts"] - p["baseline_attempts"]),
             ],
-            "5. What IP blocks, rate limits, moderation, abuse checks and statistics add (same run)",
+            "5. What IP blocks, rate limits, moderation, abuse checks and the account's sign-up add (same run)",
         )
     )
     print(
@@ -665,7 +699,7 @@ def main() -> int:
         "charge_attempts": co["attempts"],
         "baseline_attempts": bo["attempts"],
     }
-    drifts = maintenance.reconcile(client)
+    drifts = reconcile(client)
     data["reconcile"] = {"drifts": len(drifts), "detail": [vars(d) for d in drifts[:20]]}
     data["elapsed_s"] = time.perf_counter() - started
 

@@ -314,7 +314,8 @@ class History:
 
 def history(attempt: Attempt, uid: str) -> History:
     """Look a missing user up in the ledger: a new user has no entries. One aggregation
-    query (count and sum of ``delta``) and one document read; only on a first call."""
+    query (count and sum of ``delta``) and one document read; only on a first call.
+    """
     client = attempt.client
     query = client.collection(db.CREDIT_LOGS).where(filter=FieldFilter("userId", "==", uid))
     agg = aggregation.AggregationQuery(query)

@@ -362,11 +362,14 @@ def set_ip_block(
 
 
 def usage_stats(client: firestore.Client, clock: Clock, actor: Caller, ctx: ClientContext, data: Any) -> dict[str, Any]:
-    """``getUsageStats``: bounded reads (see ``stats``), and an audit entry of the look."""
-    Fields(data if data is not None else {}, set()).raise_if_any()
+    """``getUsageStats {range?}``: the range's figures at a bounded, reported cost (see
+    ``stats``), and an audit entry of the look."""
+    f = Fields(data if data is not None else {}, {"range"})
+    range_name = f.choice("range", tuple(stats.RANGES), required=False) or "24h"
+    f.raise_if_any()
     now = clock.now()
-    result, reads = stats.usage_stats(client, now)
-    result["documentsRead"] = reads
+    result, cost = stats.usage_stats(client, now, range_name)
+    reads = cost.total
 
     audit_ref = audit.new_ref(client)
 
@@ -377,7 +380,7 @@ def usage_stats(client: firestore.Client, clock: Clock, actor: Caller, ctx: Clie
         audit.add(
             plan,
             client,
-            audit.entry(actor, ctx, "get_usage_stats", None, None, None, now),
+            audit.entry(actor, ctx, "get_usage_stats", range_name, None, None, now),
             ref=audit_ref,
             result={"documentsRead": reads},
         )

@@ -326,7 +326,8 @@ def _run(
 
 def _pause(deadline: Deadline, backoff: float, cap: float, give_up: CreditsError, cause: Exception | None) -> float:
     """Sleep a full-jitter backoff before the next attempt, or raise ``give_up`` if the
-    budget cannot cover another attempt. Returns the next backoff."""
+    budget cannot cover another attempt. Returns the next backoff.
+    """
     delay = random.uniform(0, backoff)
     if deadline.remaining() - delay < _MIN_ROUND_TRIP_SECONDS:
         if isinstance(give_up, Contention):
@@ -343,7 +344,8 @@ _TOO_LARGE = ("cannot be written because its size", "maximum entity size")
 def _oversized_document(message: str, writes: list[Write]) -> str | None:
     """The document a commit refused as too large: named by Firestore's message where it
     names one (production does), else the largest document the plan updates (the emulator
-    says only "maximum entity size")."""
+    says only "maximum entity size").
+    """
     if not any(marker in message for marker in _TOO_LARGE):
         return None
     match = _OVERSIZED.search(message)

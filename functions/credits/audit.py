@@ -48,7 +48,8 @@ def entry(
 
 def add(plan: Plan[Any], client: firestore.Client, data: dict[str, Any], ref: Any = None, result: Any = None) -> str:
     """Add the entry to the plan; ``ref`` (from ``new_ref``) when the caller must find it
-    again, ``result`` the action's response, kept for ``replay``."""
+    again, ``result`` the action's response, kept for ``replay``.
+    """
     ref = ref or new_ref(client)
     if result is not None:
         data = {**data, "result": result}

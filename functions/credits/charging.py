@@ -294,7 +294,8 @@ def _approval_plan(call: _Call, read: _Read, approval: Approval, unit_cost: Deci
 
 def _refusal_plan(attempt: Attempt, call: _Call, read: _Read, refusal: Refusal, state: ChargeState) -> Plan[dict[str, Any]]:
     """A refusal's commit: only what the contract names (address log, refusal counter, abuse
-    record, the account's opening), then the refusal is raised."""
+    record, the account's opening), then the refusal is raised.
+    """
     plan: Plan[dict[str, Any]] = Plan(error=refusal.error)
     request, now, account = call.request, read.now, read.account
     suspension: dict[str, Any] | None = None

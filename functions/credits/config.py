@@ -132,7 +132,8 @@ class Lifecycle(BaseModel):
 class Term(BaseModel):
     """A moderation term. ``exceptions`` (optional, absent in lists stored before it existed):
     phrases that contain the term and clear it where they stand, e.g. "kill" with
-    ["kill the engine"]; they add to the built-in ones (see credits.moderation)."""
+    ["kill the engine"]; they add to the built-in ones (see credits.moderation).
+    """
 
     model_config = _STRICT
 

@@ -153,7 +153,8 @@ _moderators_guard = threading.Lock()
 
 def moderator(attempt: Attempt, applied: Applied) -> Moderator:
     """The compiled moderation matcher in force: cached per ``moderationVersion``, so a charge
-    reads the terms (up to 1,000) only on the first call after they change."""
+    reads the terms (up to 1,000) only on the first call after they change.
+    """
     if applied.terms is not None:
         return moderator_for(applied.terms.terms)
     with _moderators_guard:
@@ -255,7 +256,8 @@ def _write(
     rewrite: frozenset[DocumentName] = frozenset(),
 ) -> Settings:
     """Stamp and store ``settings``: the touched editable documents get the new version, the
-    applied copy follows. ``rewrite`` names documents to write back unchanged (a revert)."""
+    applied copy follows. ``rewrite`` names documents to write back unchanged (a revert).
+    """
     version = settings.version + (1 if touched else 0)
     credits, private = settings.credits, settings.private
     stamp = {"updatedAt": now, "updatedBy": actor.uid}
@@ -295,7 +297,8 @@ def update(
     deadline: Deadline | None = None,
 ) -> dict[str, Any]:
     """``updateCreditConfiguration``: validate and merge a patch of either document, apply it,
-    audit before and after. Returns ``{version, config}`` (both documents merged)."""
+    audit before and after. Returns ``{version, config}`` (both documents merged).
+    """
     audit_ref = audit.new_ref(client)
 
     def step(attempt: Attempt) -> Plan[dict[str, Any]]:
@@ -331,7 +334,8 @@ def update(
 
 def _base_settings(read: _Read) -> Settings:
     """What a patch applies to: each stored document where it validates, else the applied
-    copy (so a repair keeps every valid setting and drops what does not validate)."""
+    copy (so a repair keeps every valid setting and drops what does not validate).
+    """
     applied = read.applied_settings() or Settings(CreditConfig(), PrivateConfig(), 0)
     credits_data = read.credits.to_dict() if read.credits.exists else None
     legacy_private = None
@@ -361,7 +365,8 @@ def current_settings(client: firestore.Client) -> Settings:
 
 def check_edit(client: firestore.Client, clock: Clock, name: str) -> str:
     """Check ``system_config/{name}`` after a write (the trigger). Returns what it did:
-    ``ignored``, ``unchanged``, ``accepted``, ``reverted`` or ``migrated``."""
+    ``ignored``, ``unchanged``, ``accepted``, ``reverted`` or ``migrated``.
+    """
     if name not in ("credits", "moderation"):
         return "ignored"
     doc_name: DocumentName = "credits" if name == "credits" else "moderation"

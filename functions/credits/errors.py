@@ -105,7 +105,8 @@ class NotAllowed(CreditsError):
 class DataInvalid(CreditsError):
     """A stored document the call needs is malformed (edited by hand?): this call cannot
     go on, nothing was written, and the admins are notified. ``document`` names it; the
-    offending fields are told to admins only."""
+    offending fields are told to admins only.
+    """
 
     code = "failed-precondition"
     reason = "data_invalid"
@@ -195,7 +196,8 @@ class BackendUnavailable(CreditsError):
 class ConfigurationInvalid(CreditsError):
     """No valid configuration can be found at all (the applied copy and the editable
     documents are all damaged): the call fails closed rather than price with a guess.
-    Admins see the offending fields; end users do not."""
+    Admins see the offending fields; end users do not.
+    """
 
     code = "failed-precondition"
     reason = "config_invalid"

@@ -250,7 +250,8 @@ def _refund_rate_check(
     now: dt.datetime,
 ) -> dict[str, Any] | None:
     """An owner refund past the refund-rate threshold is an abuse event (suspension fields
-    back for the caller's own write of the account, or None)."""
+    back for the caller's own write of the account, or None).
+    """
     usage = outcome.usage.apply(account.usage)
     thresholds = applied.abuse
     if not refund_rate_exceeded(

@@ -297,7 +297,8 @@ _CHARMAP_LIMIT = 50_000  # memory bound: prompts can contain any of ~150k assign
 
 class _CharMap(dict[int, "int | str | None"]):
     """A ``str.translate`` table filled on first sight of each code point (Unicode is too big
-    to tabulate up front, and looking a code point up once beats categorising it per call)."""
+    to tabulate up front, and looking a code point up once beats categorising it per call).
+    """
 
     def __missing__(self, code: int) -> int | str | None:
         char = chr(code)
@@ -386,7 +387,8 @@ def _leet_readings(word: str) -> Iterator[str]:
 
 def _variants(word: str) -> list[str]:
     """Candidate spellings of one word: itself if purely alphabetic, else its leet readings,
-    with leading/trailing leet symbols both kept and dropped; at most ``_MAX_VARIANTS``."""
+    with leading/trailing leet symbols both kept and dropped; at most ``_MAX_VARIANTS``.
+    """
     if word.isalpha():
         return [word]
     start, end = 0, len(word)
@@ -490,7 +492,8 @@ def _term_words(term: str) -> list[str]:
 
 def _exception_words(phrase: str) -> list[str]:
     """An exception's words: each whitespace-separated chunk read as one word, so that
-    "valentine's" is the prompt's "valentine's", "valentines" or "valentine’s"."""
+    "valentine's" is the prompt's "valentine's", "valentines" or "valentine’s".
+    """
     return [word for word in ("".join(_atoms(chunk)) for chunk in _normalise(phrase).split()) if word]
 
 
@@ -505,7 +508,8 @@ def _literal_positions(phrase: str) -> _Positions:
 def _pattern_positions(pattern: str) -> list[_Positions]:
     """A ``DEFAULT_EXCEPTIONS`` pattern as word positions, one list per choice of its optional
     words: "a|b" either word, "{name}" any word of ``EXCEPTION_WORDS[name]``, a trailing "?"
-    an optional word, "$" the end of a clause (punctuation or the end of the prompt)."""
+    an optional word, "$" the end of a clause (punctuation or the end of the prompt).
+    """
     slots: list[tuple[tuple[str, ...], bool]] = []
     for token in pattern.split():
         optional = len(token) > 1 and token.endswith("?")
@@ -536,7 +540,8 @@ def _builtin_positions(term: str) -> tuple[_Positions, ...]:
 
 class _Patterns:
     """Word sequences compiled into an index from a word's squeezed spelling to the pattern
-    positions it can fill; the automaton in ``_completions`` walks a prompt's edges with it."""
+    positions it can fill; the automaton in ``_completions`` walks a prompt's edges with it.
+    """
 
     __slots__ = ("index", "length", "owner", "stems")
 
@@ -564,7 +569,8 @@ class _Patterns:
 @lru_cache(maxsize=16_384)
 def _index_keys(word: str) -> tuple[tuple[str, tuple[int, ...]], ...]:
     """(squeezed spelling, letter runs) of each variant of a pattern word; built-in exception
-    classes repeat words across patterns (the years), so this is computed once per word."""
+    classes repeat words across patterns (the years), so this is computed once per word.
+    """
     return tuple((_SQUEEZE.sub(r"\1", variant), _runs(variant)) for variant in _variants(word))
 
 
@@ -572,7 +578,8 @@ def _completions(
     edges: list[tuple[int, int, str]], hits: Callable[[str], tuple[tuple[int, int], ...]], lengths: list[int]
 ) -> Iterator[tuple[int, int, int]]:
     """(pattern, first atom, end atom) for every place a pattern's words follow one another
-    along ``edges`` (sorted by start); the first atom is the earliest one a match there can have."""
+    along ``edges`` (sorted by start); the first atom is the earliest one a match there can have.
+    """
     # atom position -> {(pattern, next word index): earliest atom the partial match began}
     waiting: dict[int, dict[tuple[int, int], int]] = {}
     for start, end, text in edges:
@@ -725,7 +732,8 @@ class Moderator:
 
     def _cleared(self, edges: list[tuple[int, int, str]], chunks: list[str], terms: set[int]) -> Callable[[int, int, int], bool]:
         """A test of whether a match of a term spanning atoms [first, end) lies inside one of
-        that term's exceptions in the prompt."""
+        that term's exceptions in the prompt.
+        """
         # A clause end (after a chunk ending in punctuation, and at the end of the prompt) is an
         # empty edge that only "$" matches. Found here, not in ``check``: most prompts never
         # need them. Sorting is stable, so one follows the edges that start where it stands;
@@ -839,7 +847,8 @@ def _occurs_in(term: str, phrase: str) -> bool:
 
 def exceptions_without_term(term: str, exceptions: Iterable[str]) -> list[str]:
     """The phrases of ``exceptions`` in which ``term`` does not occur as the matcher reads it
-    (those could never clear anything: the configuration refuses them)."""
+    (those could never clear anything: the configuration refuses them).
+    """
     return [phrase for phrase in exceptions if not _occurs_in(term, phrase)]
 
 

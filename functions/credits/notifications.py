@@ -133,7 +133,8 @@ def damaged_record(client: firestore.Client, path: str, now: dt.datetime, seen_b
 @contextmanager
 def reporting(client: firestore.Client, clock: Clock, seen_by: str) -> Iterator[None]:
     """Around a call or a job's unit of work: a damaged document or configuration it meets is
-    reported to the admins (once) before the refusal goes on to the caller."""
+    reported to the admins (once) before the refusal goes on to the caller.
+    """
     try:
         yield
     except DataInvalid as err:

@@ -143,7 +143,8 @@ class IpRecord:
 def parse_ip_record(data: dict[str, Any] | None) -> IpRecord:
     """An address record. A damaged one reads as empty (``damaged``): the record is shared by
     everyone behind the address, so a console typo must not lock them all out; the next
-    write replaces it and the admins are told."""
+    write replaces it and the admins are told.
+    """
     if not data:
         return IpRecord((), ())
     hits = _int_log(data.get("hits", []))

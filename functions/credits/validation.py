@@ -23,7 +23,8 @@ _RESERVED_ID = re.compile(r"^(\.|\.\.|__.*__)$", re.DOTALL)
 
 def is_document_id(value: str) -> bool:
     """Whether Firestore accepts ``value`` as a document id (no '/', not '.', '..' or
-    '__*__', at most 1,500 bytes): ids that come from input are checked before use."""
+    '__*__', at most 1,500 bytes): ids that come from input are checked before use.
+    """
     return (
         bool(value)
         and "/" not in value

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import uuid
 from collections import Counter
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
+from credits import rollup
+from credits.clock import ManualClock
 from google.cloud import firestore
 from google.cloud.firestore_v1.base_query import FieldFilter
 
@@ -275,8 +279,61 @@ def test_bad_ip_is_refused(ip: str, admin: emu.User) -> None:
 # ----------------------------------------------------------------- statistics
 
 
-def test_usage_stats_match_a_known_sequence_exactly(admin: emu.User, db: firestore.Client) -> None:
+class FunctionsTime:
+    """The functions' clock (the emulator's offset file) and the same time for the rollup
+    job, which the tests run in process against the same Firestore emulator (the schedule
+    only wraps it; the Pub/Sub trigger is not part of the local suite)."""
+
+    def __init__(self) -> None:
+        # Twenty minutes into an hour, so a test's calls all fall in the same buckets.
+        real = dt.datetime.now(dt.UTC)
+        self.offset = (real.replace(minute=0, second=0, microsecond=0) + dt.timedelta(hours=1, minutes=20) - real).total_seconds()
+        emu.set_clock_offset(self.offset)
+
+    def now(self) -> dt.datetime:
+        return dt.datetime.now(dt.UTC) + dt.timedelta(seconds=self.offset)
+
+    def advance(self, seconds: float) -> None:
+        self.offset += seconds
+        emu.set_clock_offset(self.offset)
+
+    def roll_up(self, db: firestore.Client) -> dt.datetime:
+        report = rollup.rollup_usage(db, ManualClock(self.now()))
+        assert report.skipped is None and report.cursor is not None, report.as_dict()
+        return report.cursor
+
+
+@pytest.fixture
+def fn_time(clock: None, db: firestore.Client) -> Iterator[FunctionsTime]:
     emu.clear_firestore()
+    yield FunctionsTime()
+    for name in (rollup.ROLLUPS, rollup.ROLLUP_USERS):  # no rollup "from the future" left behind
+        for snap in db.collection(name).stream():
+            snap.reference.delete()
+
+
+RANGES = ("24h", "7d", "30d", "90d")
+
+
+def summary(
+    generations: int, completed: int, failed: int, used: int, refunded: int, refunds: int, cost: float | None, ms: float | None
+) -> dict:
+    return {
+        "generations": generations,
+        "completedGenerations": completed,
+        "failedGenerations": failed,
+        "successRate": None if not generations else round(completed / generations, 4),
+        "creditsUsed": used,
+        "refundedCredits": refunded,
+        "refunds": refunds,
+        "averageCostPerGeneration": cost,
+        "averageProcessingTimeMs": ms,
+    }
+
+
+def test_usage_stats_of_every_range_match_a_known_sequence_exactly(
+    admin: emu.User, db: firestore.Client, fn_time: FunctionsTime
+) -> None:
     alice, bob, carol = emu.sign_up(), emu.sign_up(), emu.sign_up()
 
     def go(u: emu.User, **data: object) -> str:
@@ -288,39 +345,100 @@ def test_usage_stats_match_a_known_sequence_exactly(admin: emu.User, db: firesto
     settled = go(bob, type="chat", quantity=2000)  # 20, settled to 5 (refund 15)
     go(carol, type="voice", quantity=2)  # 6
     go(carol, type="image")  # 10
+    fn_time.advance(90)
     assert emu.call("updateAIActivityStatus", {"activityId": failed, "status": "failed"}, bob).ok
     assert emu.call("updateAIActivityStatus", {"activityId": settled, "status": "completed", "actualQuantity": 500}, bob).ok
+    ms = db.collection("usage_logs").document(settled).get().to_dict()["processingTimeMs"]
+    assert 90_000 <= ms < 100_000
 
-    stats = emu.call("getUsageStats", {}, admin).result
-    assert stats["totals"] == {"generations": 6, "creditsUsed": 61, "failedGenerations": 1, "refundedCredits": 35}
-    assert stats["byType"]["image"]["generations"] == 2 and stats["byType"]["image"]["creditsUsed"] == 40
-    assert stats["byType"]["chat"]["creditsUsed"] == 15
-    assert stats["byType"]["video"]["creditsUsed"] == 0 and stats["byType"]["video"]["failedGenerations"] == 1
-    assert stats["byType"]["voice"]["creditsUsed"] == 6
-    assert stats["averageCostPerGeneration"] == pytest.approx(61 / 6, abs=1e-4)
-    assert stats["last24Hours"]["totals"] == stats["totals"]
-    assert [(u["userId"], u["creditsUsed"]) for u in stats["topUsers"]] == [(alice.uid, 40), (carol.uid, 16), (bob.uid, 5)]
-    assert stats["documentsRead"] <= 8 + 24 * 8 + 10
+    # 6 charged, 2 finished (1 completed at 5 credits, 1 failed), 4 still pending.
+    totals = summary(2, 1, 1, 61, 35, 2, 5.0, float(ms))
+    by_type = {
+        "image": summary(0, 0, 0, 40, 0, 0, None, None),
+        "video": summary(1, 0, 1, 0, 20, 1, None, None),
+        "voice": summary(0, 0, 0, 6, 0, 0, None, None),
+        "chat": summary(1, 1, 0, 15, 15, 1, 5.0, float(ms)),
+    }
+
+    def check(name: str, rolled: dt.datetime | None) -> dict:
+        stats = emu.call("getUsageStats", {"range": name}, admin).result
+        assert stats["range"] == name and stats["interval"] == ("hour" if name == "24h" else "day")
+        assert stats["totals"] == totals and stats["byType"] == by_type
+        assert len(stats["series"]) == {"24h": 24, "7d": 7, "30d": 30, "90d": 90}[name]
+        (point,) = [p for p in stats["series"] if p["generations"]]  # everything fell in one bucket
+        assert point["creditsUsed"] == 61 and point["refunds"] == 2 and point == {"start": point["start"], **totals}
+        assert stats["activeNow"] == 4 and stats["activeByStatus"] == {"pending": 4, "processing": 0}
+        assert stats["documentsRead"] == stats["readCost"]["documents"] + stats["readCost"]["aggregationReads"]
+        assert stats["rolledUpUntil"] == (rolled.isoformat() if rolled else None)
+        return stats
+
+    for name in RANGES:  # before any rollup: the whole range from aggregation queries
+        assert check(name, None)["topUsers"] == []
+
+    fn_time.advance(2 * 3600)  # the hour closed; the job rolls it up
+    rolled = fn_time.roll_up(db)
+    for name in RANGES:
+        stats = check(name, rolled)
+        top = [(u["userId"], u["email"], u["creditsUsed"], u["generations"]) for u in stats["topUsers"]]
+        assert top == [(alice.uid, alice.email, 40, 0), (carol.uid, carol.email, 16, 0), (bob.uid, bob.email, 5, 2)]
+        assert stats["topUsersWindow"]["until"] == rolled.isoformat()
+        assert stats["readCost"]["aggregationQueries"] <= 2 * 16 + 2  # the open hours only
     (audit,) = audits(db, admin.uid, "get_usage_stats")[-1:]
-    assert audit["createdAt"] is not None
+    assert audit["target"] == "90d" and audit["result"]["documentsRead"] == stats["documentsRead"]
 
 
-def test_top_users_are_at_most_ten_in_order(admin: emu.User) -> None:
-    emu.clear_firestore()
+def test_top_users_are_at_most_ten_in_order(admin: emu.User, db: firestore.Client, fn_time: FunctionsTime) -> None:
     users = [emu.sign_up() for _ in range(12)]
     for i, u in enumerate(users):
         assert emu.call("validateAndDeductCredits", {"type": "chat", "prompt": "p", "quantity": 100 * (i + 1)}, u).ok
-    top = emu.call("getUsageStats", {}, admin).result["topUsers"]
-    assert [t["userId"] for t in top] == [u.uid for u in reversed(users)][:10]
-    assert [t["creditsUsed"] for t in top] == [12, 11, 10, 9, 8, 7, 6, 5, 4, 3]
+    fn_time.advance(3600)
+    fn_time.roll_up(db)
+    for name in RANGES:
+        top = emu.call("getUsageStats", {"range": name}, admin).result["topUsers"]
+        assert [t["userId"] for t in top] == [u.uid for u in reversed(users)][:10]
+        assert [t["creditsUsed"] for t in top] == [12, 11, 10, 9, 8, 7, 6, 5, 4, 3]
 
 
-def test_stats_reads_are_bounded_whatever_the_traffic(admin: emu.User) -> None:
-    users = [emu.sign_up() for _ in range(3)]
+def test_stats_reads_do_not_grow_with_the_traffic(admin: emu.User, db: firestore.Client, fn_time: FunctionsTime) -> None:
+    fn_time.roll_up(db)  # the job runs from the start, as deployed
+
+    def reads() -> dict[str, int]:
+        return {name: emu.call("getUsageStats", {"range": name}, admin).result["documentsRead"] for name in RANGES}
+
+    empty = reads()
+    users = [emu.sign_up() for _ in range(6)]  # 10 images each with the default grant
+    emu.warm_workers("validateAndDeductCredits", 6)
     with ThreadPoolExecutor(max_workers=6) as pool:
-        list(pool.map(lambda i: emu.call("validateAndDeductCredits", {"type": "image", "prompt": "p"}, users[i % 3]), range(30)))
-    reads = emu.call("getUsageStats", {}, admin).result["documentsRead"]
-    assert reads <= 8 + 24 * 8 + 10
+        results = list(
+            pool.map(
+                lambda i: emu.call_retrying_drops(
+                    "validateAndDeductCredits", {"type": "image", "prompt": "p", "requestId": f"r{i}"}, users[i % 6]
+                ),
+                range(60),
+            )
+        )
+    assert sum(r.ok for r in results) >= 55
+    busy = reads()
+    assert busy == empty, (empty, busy)
+    for name, n in (("24h", 24), ("7d", 7), ("30d", 30), ("90d", 90)):
+        # state + rollup documents + 16 aggregations per open piece (2 at most) + activeNow
+        # + the top users' query (nothing rolled up yet: 1 read for no result)
+        assert busy[name] <= 1 + n + 2 * 16 + 2 + 1
+
+
+@pytest.mark.parametrize(
+    "data,field",
+    [
+        ({"range": "1y"}, "range"),
+        ({"range": 7}, "range"),
+        ({"range": ["24h"]}, "range"),
+        ({"since": "2026-01-01"}, "since"),
+        ([], "data"),
+    ],
+)
+def test_bad_usage_stats_request_is_invalid_argument(data: object, field: str, admin: emu.User) -> None:
+    r = emu.call("getUsageStats", data, admin)
+    assert r.code == "INVALID_ARGUMENT" and r.reason == "invalid_request" and field in r.details["errors"]
 
 
 def test_concurrent_admin_configuration_updates_all_land(admin: emu.User, db: firestore.Client, config: object) -> None:

@@ -148,9 +148,13 @@ def ip_block_list() -> dict[str, Any]:
     return {"entries": {"203.0.113.7": {"reason": "abuse", "blockedAt": NOW, "blockedBy": "admin"}}, "updatedAt": NOW}
 
 
-def usage_counters(bucket: str) -> dict[str, Any]:
-    # Not one of the ids getUsageStats reads (all_{shard}, h{YYYYMMDDHH}_{shard}).
-    return {"bucket": bucket, "generations": {"image": 0}, "creditsUsed": {"image": 0}}
+def usage_rollup() -> dict[str, Any]:
+    # Stored under an id getUsageStats never reads (it reads state, h{YYYYMMDDHH}, d{YYYYMMDD}).
+    return {"kind": "hour", "start": NOW, "until": NOW, "byType": {"image": {"creditsUsed": 0}}}
+
+
+def usage_rollup_user(uid: str) -> dict[str, Any]:
+    return {"userId": uid, "creditsUsed7d": 0, "generations7d": 0, "asOf": NOW}
 
 
 def config_doc() -> dict[str, Any]:

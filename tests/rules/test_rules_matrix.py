@@ -217,13 +217,21 @@ ROWS = (
         own_field=None,
     ),
     Row(
-        "usage_stats",
-        "usage_stats",
+        "usage_rollups",
+        "usage_rollups",
         doc_id=lambda uid, u: f"rules_test_{u}",
-        data=lambda uid, u: d.usage_counters(f"rules_test_{u}"),
-        update=("creditsUsed", {"image": 1_000_000}),
+        data=lambda uid, u: d.usage_rollup(),
+        update=("byType", {"image": {"creditsUsed": 1_000_000}}),
         allow=_allow(get=ADMIN, list_=ADMIN),
         own_field=None,
+    ),
+    Row(
+        "usage_rollup_users",
+        "usage_rollup_users",
+        doc_id=lambda uid, u: uid,
+        data=lambda uid, u: d.usage_rollup_user(uid),
+        update=("creditsUsed7d", 1_000_000),
+        allow=ADMIN_VIEW,  # a user's own totals included: rankings are for admins
     ),
     Row(
         "unlisted_collection",

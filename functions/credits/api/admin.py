@@ -50,5 +50,5 @@ def set_ip_block(call: Call, data: Any) -> dict[str, Any]:
 
 @callable_endpoint("getUsageStats", admin=True)
 def get_usage_stats(call: Call, data: Any) -> dict[str, Any]:
-    """Totals, by type, average cost, top users; all time and the last 24 hours."""
+    """For a range (24h, 7d, 30d, 90d): totals, by type, series, top users, active now."""
     return admin.usage_stats(call.client, call.clock, call.caller, call.ctx, data)

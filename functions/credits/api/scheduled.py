@@ -1,4 +1,5 @@
-"""The schedules and the configuration trigger: thin wrappers around the domain."""
+"""The schedules and the configuration trigger: thin wrappers around ``credits.maintenance``,
+``credits.rollup`` and ``credits.config_store``."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from typing import Any
 
 from firebase_functions import firestore_fn, scheduler_fn
 
-from .. import config_store, db, maintenance
+from .. import config_store, db, maintenance, rollup
 from ..clock import SystemClock
 from . import logs
 
@@ -40,6 +41,13 @@ def cleanupOldData(event: scheduler_fn.ScheduledEvent) -> None:  # noqa: N802 - 
 def resetRateLimits(event: scheduler_fn.ScheduledEvent) -> None:  # noqa: N802 - the contract's name
     """Hourly: expired rate-limit windows; stuck generations failed and refunded."""
     _run("resetRateLimits")
+
+
+@scheduler_fn.on_schedule(schedule="every 10 minutes", timeout_sec=540)
+def rollupUsageStats(event: scheduler_fn.ScheduledEvent) -> None:  # noqa: N802 - a deployed function's name
+    """Every 10 minutes: roll up the hours that closed into the statistics' summaries."""
+    report = rollup.rollup_usage(db.client(), SystemClock())
+    log.info("rollupUsageStats: %s", report.as_dict())
 
 
 @firestore_fn.on_document_written(document="system_config/{docId}", timeout_sec=60)

@@ -1,0 +1,649 @@
+"""Usage rollups: the statistics' summaries, written by one scheduled job, never by a charge.
+
+Firestore sustains about one write a second on a document. A charge therefore writes only
+documents that belong to its caller; nothing shared across users is written per generation,
+in the charge's commit or after it. The figures behind ``getUsageStats`` are instead rolled
+up from the permanent records by ``rollupUsageStats`` (every 10 minutes), which writes
+shared documents at a rate set by the clock, not by the traffic:
+
+* ``usage_rollups/h{YYYYMMDDHH}``: one closed UTC hour (written once, even when empty);
+* ``usage_rollups/d{YYYYMMDD}``: one UTC day, the hours rolled up so far (``until``);
+* ``usage_rollups/state``: the cursor (every hour before it is rolled up), where the
+  rollups start, and the lease that keeps two runs from working at once;
+* ``usage_rollup_users/{uid}``: one user's sliding totals per range, so that "top 10
+  users in the last 7 days" is one ordered query with limit 10.
+
+Attribution (what lands in which hour):
+
+* money figures come from the ledger (``credit_logs``: the entries of a generation, which
+  carry its ``type``), in the hour of the entry's ``createdAt``: ``creditsUsed`` is minus
+  the sum of ``delta`` over the generation reasons (charge, settlement charge, settlement
+  refund, failure refund), ``refundedCredits`` and ``refunds`` the sum and count of the
+  refund entries. A refund or a settlement therefore counts when it happens, not when its
+  generation started;
+* generation figures come from ``usage_logs`` (one per finished generation, never deleted),
+  in the hour of ``completedAt``: ``generations`` (completed + failed),
+  ``completedGenerations``, ``failedGenerations``, and, over the completed ones, the final
+  charge and the processing time behind the averages.
+
+Both sources are immutable and permanent, so any figure can be recounted, and the rollups
+rebuilt from scratch (delete both collections; the next runs start again from the oldest
+record within 90 days). ``ai_activity`` is not a source: it is deleted after
+``retentionDays``.
+
+Exactly once: an hour is rolled up only when it closed ``GRACE`` ago (a commit's
+``createdAt`` is taken just before it commits, so a record of hour H may land a moment after
+H ends). A run rolls up spans of closed hours (never across a UTC day); each span ends with
+one atomic commit that writes the span's hour documents, adds the span to its day document
+and moves the cursor, guarded by the state document's update time. The users' documents are
+updated before that commit, each guarded by its own update time and marked with the cursor
+it was computed for (``asOf``), so a run that dies half-way is simply run again: users
+already brought to the new cursor are skipped, the others are updated, and the span's hour
+and day figures, recomputed from the same immutable records, are committed once. (So for
+the seconds a run spends on the users' documents, a ranking read meanwhile may mix users
+at the old and the new cursor.)
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+import uuid
+from collections import defaultdict
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from google.api_core import exceptions as gexc
+from google.cloud import firestore
+from google.cloud.firestore_v1.base_query import FieldFilter
+
+from . import db, ledger
+from .clock import Clock
+from .pricing import GENERATION_TYPES
+
+ROLLUPS = "usage_rollups"
+ROLLUP_USERS = "usage_rollup_users"
+STATE_DOC = "state"
+
+HOUR = dt.timedelta(hours=1)
+DAY = dt.timedelta(days=1)
+# How long after an hour ends its records are taken as complete. A commit's timestamps are
+# read from the clock just before it commits (milliseconds); five minutes covers a commit
+# that hangs until its RPC deadline.
+GRACE = dt.timedelta(minutes=5)
+# A run holds the lease this long at most (the schedule's timeout is 9 minutes).
+LEASE = dt.timedelta(minutes=9)
+PAGE = 500
+
+GENERATION_REASONS = (
+    ledger.Reason.GENERATION_CHARGE.value,
+    ledger.Reason.SETTLEMENT_CHARGE.value,
+    ledger.Reason.SETTLEMENT_REFUND.value,
+    ledger.Reason.FAILURE_REFUND.value,
+)
+REFUND_REASONS = (ledger.Reason.SETTLEMENT_REFUND.value, ledger.Reason.FAILURE_REFUND.value)
+COMPLETED = "completed"
+FAILED = "failed"
+# The counters kept per generation type, in every hour and day document.
+COUNTERS = (
+    "generations",
+    "completedGenerations",
+    "failedGenerations",
+    "creditsUsed",
+    "refundedCredits",
+    "refunds",
+    "completedCredits",  # the final charge of the completed generations (average cost)
+    "processingTimeMs",  # the processing time of the completed generations (average time)
+)
+
+Counts = dict[str, int]
+ByType = dict[str, Counts]
+
+
+# ------------------------------------------------------------------ time buckets
+
+
+@dataclass(frozen=True)
+class Range:
+    """One of ``getUsageStats``' ranges: ``buckets`` buckets of ``step``, the last one the
+    current (partial) bucket. The same window, taken at a cursor, is what a user's sliding
+    total for the range covers."""
+
+    name: str
+    interval: Literal["hour", "day"]
+    buckets: int
+
+    @property
+    def step(self) -> dt.timedelta:
+        return HOUR if self.interval == "hour" else DAY
+
+    def since(self, when: dt.datetime) -> dt.datetime:
+        """Start of the first bucket of the range that ends at ``when``."""
+        floor = floor_hour(when) if self.interval == "hour" else floor_day(when)
+        return floor - (self.buckets - 1) * self.step
+
+    @property
+    def field(self) -> str:
+        """The ``usage_rollup_users`` field ranked for this range."""
+        return f"creditsUsed{self.name}"
+
+
+RANGES: dict[str, Range] = {
+    "24h": Range("24h", "hour", 24),
+    "7d": Range("7d", "day", 7),
+    "30d": Range("30d", "day", 30),
+    "90d": Range("90d", "day", 90),
+}
+DAY_RANGES = tuple(r for r in RANGES.values() if r.interval == "day")
+LONGEST_DAYS = max(r.buckets for r in DAY_RANGES)
+
+
+def utc(when: dt.datetime) -> dt.datetime:
+    """A plain ``datetime`` in UTC. Firestore returns ``DatetimeWithNanoseconds``, whose
+    copies made by ``replace`` or ``astimezone`` cannot be written back."""
+    w = when.astimezone(dt.UTC)
+    return dt.datetime(w.year, w.month, w.day, w.hour, w.minute, w.second, w.microsecond, tzinfo=dt.UTC)
+
+
+def floor_hour(when: dt.datetime) -> dt.datetime:
+    return utc(when).replace(minute=0, second=0, microsecond=0)
+
+
+def floor_day(when: dt.datetime) -> dt.datetime:
+    return utc(when).replace(hour=0, minute=0, second=0, microsecond=0)
+
+
+def hour_key(when: dt.datetime) -> str:
+    return utc(when).strftime("%Y%m%d%H")
+
+
+def day_key(when: dt.datetime) -> str:
+    return utc(when).strftime("%Y%m%d")
+
+
+def hour_doc_id(when: dt.datetime) -> str:
+    return "h" + hour_key(when)
+
+
+def day_doc_id(when: dt.datetime) -> str:
+    return "d" + day_key(when)
+
+
+def hours_between(start: dt.datetime, end: dt.datetime) -> list[dt.datetime]:
+    out = []
+    at = start
+    while at < end:
+        out.append(at)
+        at += HOUR
+    return out
+
+
+# ------------------------------------------------------------------ figures
+
+
+def empty_counts() -> Counts:
+    return dict.fromkeys(COUNTERS, 0)
+
+
+def empty_by_type() -> ByType:
+    return {t: empty_counts() for t in GENERATION_TYPES}
+
+
+def add_by_type(into: ByType, other: ByType) -> ByType:
+    for kind, counts in other.items():
+        target = into.setdefault(kind, empty_counts())
+        for name in COUNTERS:
+            target[name] += counts.get(name, 0)
+    return into
+
+
+def total_of(by_type: ByType) -> Counts:
+    total = empty_counts()
+    for counts in by_type.values():
+        for name in COUNTERS:
+            total[name] += counts.get(name, 0)
+    return total
+
+
+def as_int(value: Any) -> int:
+    """An integer field, or 0 for anything else (booleans included)."""
+    return value if isinstance(value, int) and not isinstance(value, bool) else 0
+
+
+def by_type_from_doc(value: Any) -> ByType:
+    """A stored ``byType`` map, defensively (a hand-edited document cannot break a read)."""
+    out = empty_by_type()
+    if not isinstance(value, dict):
+        return out
+    for kind, target in out.items():
+        counts = value.get(kind)
+        if isinstance(counts, dict):
+            for name in COUNTERS:
+                target[name] += as_int(counts.get(name))
+    return out
+
+
+def entry_type(record: dict[str, Any]) -> str | None:
+    """The generation type of a ledger entry or usage log; None for anything else (the
+    queries select these types; a hand-edited record with another one is not counted)."""
+    kind = record.get("type")
+    return kind if kind in GENERATION_TYPES else None
+
+
+def add_ledger_entry(by_type: ByType, entry: dict[str, Any]) -> int:
+    """Count one ledger entry; returns the credits it used (0 for other reasons)."""
+    reason, kind = entry.get("reason"), entry_type(entry)
+    if reason not in GENERATION_REASONS or kind is None:
+        return 0
+    delta = as_int(entry.get("delta"))
+    counts = by_type.setdefault(kind, empty_counts())
+    counts["creditsUsed"] -= delta
+    if reason in REFUND_REASONS:
+        counts["refundedCredits"] += delta
+        counts["refunds"] += 1
+    return -delta
+
+
+def add_usage_log(by_type: ByType, usage: dict[str, Any]) -> bool:
+    """Count one finished generation; returns whether it counts as one."""
+    status, kind = usage.get("status"), entry_type(usage)
+    if status not in (COMPLETED, FAILED) or kind is None:
+        return False
+    counts = by_type.setdefault(kind, empty_counts())
+    counts["generations"] += 1
+    if status == COMPLETED:
+        counts["completedGenerations"] += 1
+        counts["completedCredits"] += as_int(usage.get("creditsCharged"))
+        counts["processingTimeMs"] += as_int(usage.get("processingTimeMs"))
+    else:
+        counts["failedGenerations"] += 1
+    return True
+
+
+# ------------------------------------------------------------------ per-user sliding totals
+
+
+def user_totals(doc: dict[str, Any] | None, span: dict[str, tuple[int, int]], cursor: dt.datetime) -> dict[str, Any]:
+    """A user's rollup document brought to ``cursor``: ``span`` (hour key -> (credits used,
+    generations)) added, keys that left every window dropped, every range's totals
+    recomputed. Pure, so that a test can check it against a recount."""
+    doc = doc or {}
+    hours = {k: dict(v) for k, v in (doc.get("hours") or {}).items() if isinstance(v, dict)}
+    days = {k: dict(v) for k, v in (doc.get("days") or {}).items() if isinstance(v, dict)}
+    for key, (credits, generations) in span.items():
+        hours[key] = {"c": credits, "g": generations}
+        day = days.setdefault(key[:8], {"c": 0, "g": 0})
+        day["c"] = as_int(day.get("c")) + credits
+        day["g"] = as_int(day.get("g")) + generations
+    first_hour = hour_key(RANGES["24h"].since(cursor))
+    hours = {k: v for k, v in hours.items() if k >= first_hour}
+    oldest_day = day_key(RANGES["90d"].since(cursor))
+    days = {k: v for k, v in days.items() if k >= oldest_day}
+    out: dict[str, Any] = {
+        "hours": hours,
+        "days": days,
+        "activeHours": sorted(hours),
+        "activeDays": sorted(days),
+        "asOf": cursor,
+    }
+    for r in RANGES.values():
+        since = r.since(cursor)
+        if r.interval == "hour":
+            window = [v for k, v in hours.items() if k >= hour_key(since)]
+        else:
+            window = [v for k, v in days.items() if k >= day_key(since)]
+        out[r.field] = sum(as_int(v.get("c")) for v in window)
+        out[f"generations{r.name}"] = sum(as_int(v.get("g")) for v in window)
+    return out
+
+
+def window_at(r: Range, cursor: dt.datetime) -> tuple[dt.datetime, dt.datetime]:
+    """What a user's total for ``r`` covers once the rollups reach ``cursor``: the closed part
+    of the range read while the current hour is the one starting at ``cursor``."""
+    return r.since(cursor), cursor
+
+
+# ------------------------------------------------------------------ the job
+
+
+class RollupInconsistent(Exception):
+    """The state and a day document disagree (a hand edit, or a partial restore). Delete
+    ``usage_rollups`` and ``usage_rollup_users`` to rebuild them from the records."""
+
+
+class RollupLeaseLost(Exception):
+    """Another run moved the state on while this one worked; this run stops."""
+
+
+@dataclass
+class RollupReport:
+    """What one run did: for the schedule's log, the tests and the benchmark."""
+
+    hours: int = 0
+    spans: int = 0
+    users_updated: int = 0
+    reads: int = 0
+    writes: int = 0
+    cursor: dt.datetime | None = None
+    skipped: Literal["up to date", "leased"] | None = None  # the run wrote nothing
+    more: bool = False  # stopped at its budget with closed hours left
+    per_span: list[dict[str, Any]] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "hours": self.hours,
+            "spans": self.spans,
+            "usersUpdated": self.users_updated,
+            "reads": self.reads,
+            "writes": self.writes,
+            "cursor": self.cursor.isoformat() if self.cursor else None,
+            "skipped": self.skipped,
+            "more": self.more,
+        }
+
+
+def state_ref(client: firestore.Client) -> Any:
+    return client.collection(ROLLUPS).document(STATE_DOC)
+
+
+def rollup_usage(
+    client: firestore.Client,
+    clock: Clock,
+    *,
+    max_hours: int = 24 * 95,
+    budget_seconds: float = 420.0,
+    user_batch: int = 200,
+) -> RollupReport:
+    """Roll up every hour that closed ``GRACE`` ago and is not rolled up yet.
+
+    Writes nothing when there is nothing to do (so a second run at the same time is a
+    no-op) or when another run holds the lease. ``max_hours`` and ``budget_seconds`` bound
+    one run; a backlog (a first run over old records, a stopped schedule) is finished by
+    the next runs.
+    """
+    report = RollupReport()
+    now = clock.now()
+    limit = floor_hour(now - GRACE)
+    ref = state_ref(client)
+    snap = ref.get()
+    report.reads += 1
+    state = snap.to_dict() if snap.exists else None
+    if state is not None:
+        cursor = state.get("cursor")
+        if not isinstance(cursor, dt.datetime):
+            raise RollupInconsistent("usage_rollups/state has no cursor")
+        cursor = utc(cursor)
+        report.cursor = cursor
+        if cursor >= limit:
+            report.skipped = "up to date"
+            return report
+        lease = state.get("leaseUntil")
+        if isinstance(lease, dt.datetime) and lease > now:
+            report.skipped = "leased"
+            return report
+    else:
+        cursor = _initial_start(client, limit, report)
+        report.cursor = cursor
+
+    owner = uuid.uuid4().hex
+    lease_fields = {"leaseUntil": now + LEASE, "leaseOwner": owner, "updatedAt": now}
+    try:
+        if snap.exists:
+            written = ref.update(lease_fields, option=client.write_option(last_update_time=snap.update_time))
+        else:
+            written = ref.create({"start": cursor, "cursor": cursor, "createdAt": now, **lease_fields})
+    except (gexc.FailedPrecondition, gexc.Conflict, gexc.AlreadyExists, gexc.NotFound):
+        report.skipped = "leased"
+        return report
+    report.writes += 1
+    version = written.update_time
+
+    started = time.monotonic()
+    try:
+        while cursor < limit:
+            if report.hours >= max_hours or time.monotonic() - started > budget_seconds:
+                report.more = True
+                break
+            end = min(limit, floor_day(cursor) + DAY, cursor + (max_hours - report.hours) * HOUR)
+            version = _roll_span(client, cursor, end, version, now, report, user_batch)
+            report.hours += len(hours_between(cursor, end))
+            report.spans += 1
+            cursor = end
+            report.cursor = cursor
+    finally:
+        # Give the lease back (best effort: a run that died keeps it until it expires).
+        try:
+            ref.update({"leaseUntil": None, "leaseOwner": None}, option=client.write_option(last_update_time=version))
+            report.writes += 1
+        except (gexc.FailedPrecondition, gexc.NotFound, gexc.Aborted):
+            pass
+    return report
+
+
+def generation_records(client: firestore.Client, collection: str) -> Any:
+    """The ledger entries or usage logs of generations: the ones with a generation ``type``.
+
+    Every query of the statistics on these collections starts with this equality, so that it
+    runs on a composite index prefixed by ``type`` (see ``firestore.indexes.json``). Firestore
+    sustains about 500 writes a second into one range of an index on a timestamp that only
+    grows; the prefix splits that range in four, and the single-field indexes on
+    ``createdAt``/``completedAt`` can be exempted (docs/capacity.md).
+    """
+    return client.collection(collection).where(filter=FieldFilter("type", "in", list(GENERATION_TYPES)))
+
+
+def _initial_start(client: firestore.Client, limit: dt.datetime, report: RollupReport) -> dt.datetime:
+    """Where a first run starts: the UTC day of the oldest record, but no earlier than the
+    longest range can reach (so a day document always covers its day from midnight)."""
+    earliest: dt.datetime | None = None
+    for collection, time_field in ((db.CREDIT_LOGS, "createdAt"), (db.USAGE_LOGS, "completedAt")):
+        docs = list(generation_records(client, collection).order_by(time_field).limit(1).stream())
+        report.reads += max(1, len(docs))
+        value = docs[0].get(time_field) if docs else None
+        if isinstance(value, dt.datetime) and (earliest is None or value < earliest):
+            earliest = utc(value)
+    oldest = RANGES["90d"].since(limit)
+    if earliest is None:
+        return floor_day(limit)
+    return max(floor_day(earliest), oldest)
+
+
+def _stream(
+    client: firestore.Client,
+    collection: str,
+    time_field: str,
+    start: dt.datetime,
+    end: dt.datetime,
+    fields: list[str],
+    report: RollupReport,
+) -> Iterator[dict[str, Any]]:
+    """Every document of ``collection`` with ``start <= time_field < end``, in pages."""
+    query = (
+        generation_records(client, collection)
+        .where(filter=FieldFilter(time_field, ">=", start))
+        .where(filter=FieldFilter(time_field, "<", end))
+        .order_by(time_field)
+        .select(fields)
+    )
+    last = None
+    while True:
+        page = query.start_after(last) if last is not None else query
+        snaps = list(page.limit(PAGE).stream())
+        report.reads += max(1, len(snaps))
+        for snap in snaps:
+            data = snap.to_dict() or {}
+            data["_id"] = snap.id
+            yield data
+        if len(snaps) < PAGE:
+            return
+        last = snaps[-1]
+
+
+def _roll_span(
+    client: firestore.Client,
+    start: dt.datetime,
+    end: dt.datetime,
+    version: Any,
+    now: dt.datetime,
+    report: RollupReport,
+    user_batch: int,
+) -> Any:
+    """Roll up the closed hours ``[start, end)`` (one UTC day at most); returns the state
+    document's new update time."""
+    reads_before, writes_before = report.reads, report.writes
+    hours = hours_between(start, end)
+    by_hour: dict[str, ByType] = {hour_key(h): empty_by_type() for h in hours}
+    per_user: dict[str, dict[str, list[int]]] = defaultdict(lambda: defaultdict(lambda: [0, 0]))
+
+    for entry in _stream(
+        client, db.CREDIT_LOGS, "createdAt", start, end, ["userId", "delta", "reason", "type", "createdAt"], report
+    ):
+        if entry.get("reason") not in GENERATION_REASONS or not isinstance(entry.get("createdAt"), dt.datetime):
+            continue
+        key = hour_key(entry["createdAt"])
+        used = add_ledger_entry(by_hour[key], entry)
+        uid = entry.get("userId")
+        if isinstance(uid, str) and uid:
+            per_user[uid][key][0] += used
+    usage_fields = ["userId", "type", "status", "creditsCharged", "processingTimeMs", "completedAt"]
+    for usage in _stream(client, db.USAGE_LOGS, "completedAt", start, end, usage_fields, report):
+        if not isinstance(usage.get("completedAt"), dt.datetime):
+            continue
+        key = hour_key(usage["completedAt"])
+        counted = add_usage_log(by_hour[key], usage)
+        uid = usage.get("userId")
+        if counted and isinstance(uid, str) and uid:
+            per_user[uid][key][1] += 1
+
+    # Users whose windows lose an hour (24h) or a day (the day ranges, at midnight).
+    known: dict[str, Any] = {}
+    leaving_hours = [hour_key(h - 23 * HOUR) for h in hours]
+    leaving_days = [day_key(end - r.buckets * DAY) for r in DAY_RANGES] if end == floor_day(end) else []
+    users = client.collection(ROLLUP_USERS)
+    for name, keys in (("activeHours", leaving_hours), ("activeDays", leaving_days)):
+        if not keys:
+            continue
+        snaps = list(users.where(filter=FieldFilter(name, "array_contains_any", keys)).stream())
+        report.reads += max(1, len(snaps))
+        for snap in snaps:
+            known[snap.id] = snap
+
+    affected = sorted(set(per_user) | set(known))
+    for i in range(0, len(affected), user_batch):
+        chunk = affected[i : i + user_batch]
+        spans = {uid: {k: (v[0], v[1]) for k, v in per_user.get(uid, {}).items()} for uid in chunk}
+        _update_users(client, chunk, spans, known, end, now, report)
+
+    version = _commit_span(client, start, end, hours, by_hour, version, now, report)
+    report.per_span.append(
+        {
+            "start": start,
+            "end": end,
+            "reads": report.reads - reads_before,
+            "writes": report.writes - writes_before,
+            "users": len(affected),
+        }
+    )
+    return version
+
+
+def _update_users(
+    client: firestore.Client,
+    chunk: list[str],
+    spans: dict[str, dict[str, tuple[int, int]]],
+    known: dict[str, Any],
+    cursor: dt.datetime,
+    now: dt.datetime,
+    report: RollupReport,
+) -> None:
+    """Bring each user's document of ``chunk`` to ``cursor``, in one guarded batch."""
+    users = client.collection(ROLLUP_USERS)
+    snaps = {uid: known[uid] for uid in chunk if uid in known}
+    for _attempt in range(8):
+        missing = [users.document(uid) for uid in chunk if uid not in snaps]
+        if missing:
+            for snap in client.get_all(missing):
+                snaps[snap.id] = snap
+            report.reads += len(missing)
+        batch = client.batch()
+        count = 0
+        for uid in chunk:
+            snap = snaps[uid]
+            doc = snap.to_dict() if snap.exists else None
+            as_of = (doc or {}).get("asOf")
+            if isinstance(as_of, dt.datetime) and utc(as_of) >= cursor:
+                continue  # brought to this cursor by an earlier, interrupted run
+            data = user_totals(doc, spans.get(uid, {}), cursor)
+            data.update({"userId": uid, "updatedAt": now})
+            if snap.exists:
+                batch.update(snap.reference, data, option=client.write_option(last_update_time=snap.update_time))
+            else:
+                batch.create(snap.reference, data)
+            count += 1
+        if not count:
+            return
+        try:
+            commit_batch(batch)
+        except (gexc.FailedPrecondition, gexc.Conflict, gexc.AlreadyExists, gexc.NotFound, gexc.Aborted):
+            snaps = {}  # someone else wrote one of them: read again, skip what is done
+            continue
+        report.users_updated += count
+        report.writes += count
+        return
+    raise RollupLeaseLost("user rollup documents keep changing under this run")
+
+
+def commit_batch(batch: Any) -> list[Any]:
+    """Commit one batch of the job (a seam the interruption tests break on purpose)."""
+    return list(batch.commit())
+
+
+def _commit_span(
+    client: firestore.Client,
+    start: dt.datetime,
+    end: dt.datetime,
+    hours: list[dt.datetime],
+    by_hour: dict[str, ByType],
+    version: Any,
+    now: dt.datetime,
+    report: RollupReport,
+) -> Any:
+    """The span's hour documents, its day document and the cursor, in one atomic commit."""
+    rollups = client.collection(ROLLUPS)
+    day = floor_day(start)
+    day_ref = rollups.document(day_doc_id(day))
+    span_total: ByType = empty_by_type()
+    for by_type in by_hour.values():
+        add_by_type(span_total, by_type)
+    batch = client.batch()
+    if start == day:
+        batch.set(day_ref, {"kind": "day", "start": day, "until": end, "byType": span_total, "updatedAt": now})
+    else:
+        day_snap = day_ref.get()
+        report.reads += 1
+        until = (day_snap.to_dict() or {}).get("until") if day_snap.exists else None
+        if not isinstance(until, dt.datetime) or utc(until) != start:
+            raise RollupInconsistent(f"{day_ref.path} covers until {until}, the cursor is {start.isoformat()}")
+        merged = add_by_type(by_type_from_doc((day_snap.to_dict() or {}).get("byType")), span_total)
+        batch.update(
+            day_ref,
+            {"until": end, "byType": merged, "updatedAt": now},
+            option=client.write_option(last_update_time=day_snap.update_time),
+        )
+    for h in hours:
+        batch.set(
+            rollups.document(hour_doc_id(h)),
+            {"kind": "hour", "start": h, "until": h + HOUR, "byType": by_hour[hour_key(h)], "rolledAt": now},
+        )
+    batch.update(
+        state_ref(client),
+        {"cursor": end, "updatedAt": now},
+        option=client.write_option(last_update_time=version),
+    )
+    try:
+        results = commit_batch(batch)
+    except (gexc.FailedPrecondition, gexc.Conflict, gexc.NotFound, gexc.Aborted) as exc:
+        raise RollupLeaseLost(f"the state moved while rolling up {start.isoformat()}..{end.isoformat()}") from exc
+    report.writes += len(hours) + 2
+    return results[-1].update_time  # the state's: the last write of the batch
