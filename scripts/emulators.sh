@@ -3,7 +3,8 @@
 # workers.
 #
 # Emulators: Auth, Firestore, Functions and Pub/Sub (with Pub/Sub running, the Functions
-# emulator registers the scheduled functions; scripts/run_job.py runs one on demand).
+# emulator registers the scheduled functions; scripts/run_job.py runs one on demand), and
+# Hosting (web/dist).
 #
 # Logs: the emulators' own output (firebase-tools, the Functions workers' logs, Flask's
 # development-server warning, "socket hang up" when a worker is killed) goes to
@@ -18,7 +19,8 @@
 # environment variable (inherited through the emulator) and kills exactly those at the end.
 
 EMULATOR_OFFSET="${CREDITS_EMULATOR_PORT_OFFSET:-0}"
-EMULATOR_ONLY="auth,firestore,functions,pubsub"
+# Hosting serves web/dist: the demo app (scripts/start.sh) and the pages the browser tier drives.
+EMULATOR_ONLY="auth,firestore,functions,pubsub,hosting"
 EMULATOR_CONFIG="firebase.json"
 EMULATOR_LOG_DIR="$PWD/.tools/logs"
 mkdir -p "$EMULATOR_LOG_DIR"

@@ -11,6 +11,9 @@
 #                             functions/requirements.txt
 #   .tools/uv/                uv, which installs the locks (hash-checked) into both virtualenvs
 #   .tools/env.sh             PATH / JAVA / emulator-binary settings, sourced by the other scripts
+#   client/dist/              the JavaScript client library (npm ci; esbuild and tsc)
+#   web/dist/                 the pages (Vite), served by the Hosting emulator
+#   /usr/bin/chromium         Debian's chromium for the browser tests, if missing (apt-get)
 #
 # The locks are made by scripts/lock.sh from requirements-dev.in and functions/requirements.in.
 #
@@ -93,6 +96,43 @@ else
   log "installing firebase-tools (npm ci)"
   npm ci --no-audit --no-fund --loglevel=error
   echo "$NODE_STAMP" >node_modules/.install-stamp
+fi
+
+# ---------------------------------------------------------------- web: client library, pages, browser
+# client/ (the JavaScript client library) and web/ (the pages the Hosting emulator serves from
+# web/dist): each installed with npm ci from its lockfile, and rebuilt when its sources change.
+npm_ci_if_changed() {
+  local dir="$1" want
+  want="$(stamp_of "$dir/package.json" "$dir/package-lock.json")"
+  if [ -d "$dir/node_modules" ] && [ "$(cat "$dir/node_modules/.install-stamp" 2>/dev/null)" = "$want" ]; then
+    return 0
+  fi
+  log "installing $dir (npm ci)"
+  (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error)
+  echo "$want" >"$dir/node_modules/.install-stamp"
+}
+build_if_changed() {
+  local dir="$1" out="$2" want
+  shift 2
+  want="$(find "$@" -type f -not -path '*/node_modules/*' -not -path '*/dist/*' -print0 | sort -z | xargs -0 cat | sha256sum | cut -c1-16)"
+  if [ "$(cat "$out/.build-stamp" 2>/dev/null)" = "$want" ]; then
+    log "$out is up to date"
+    return 0
+  fi
+  log "building $out"
+  (cd "$dir" && npm run --silent build)
+  echo "$want" >"$out/.build-stamp"
+}
+npm_ci_if_changed client
+build_if_changed client client/dist client/src client/build.mjs client/tsconfig.json client/package.json
+npm_ci_if_changed web
+build_if_changed web web/dist web client/dist/index.js
+
+# Headless Chromium for the browser tests (tests/browser): Debian's package, driven by the
+# PyPI playwright package (Playwright's own browser download needs the internet).
+if [ ! -x /usr/bin/chromium ] && command -v apt-get >/dev/null 2>&1; then
+  log "installing Debian's chromium (apt-get)"
+  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
 fi
 
 # ---------------------------------------------------------------- Java 21+

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Starts the backend locally: Auth, Firestore, Functions and Pub/Sub emulators (Pub/Sub so
 # that the scheduled functions are registered; scripts/run_job.py runs one), seeded with the
-# default configuration and the demo accounts. Ctrl-C stops everything. The emulators' own
+# default configuration and the demo accounts, and Hosting serving the demo app (web/dist)
+# with scripts/demo_generator.py behind it. Ctrl-C stops everything. The emulators' own
 # output goes to .tools/logs/emulators-start.log.
 #
 #   scripts/start.sh
@@ -18,7 +19,9 @@ check_emulator_ports
 LOG="$(emulator_log start)"
 firebase emulators:start "${EMULATOR_CONFIG_ARGS[@]}" --only "$EMULATOR_ONLY" --project "$CREDITS_PROJECT_ID" >"$LOG" 2>&1 &
 EMULATORS=$!
+GENERATOR=""
 stop() {
+  [ -z "$GENERATOR" ] || kill "$GENERATOR" 2>/dev/null || true
   kill "$EMULATORS" 2>/dev/null || true
   wait "$EMULATORS" 2>/dev/null || true
   stop_run_workers
@@ -45,6 +48,12 @@ if ! FIREBASE_AUTH_EMULATOR_HOST="127.0.0.1:$AUTH_PORT" FIRESTORE_EMULATOR_HOST=
   echo "seeding failed; the emulators' log: $LOG" >&2
   exit 1
 fi
+HOSTING_PORT=$((5000 + EMULATOR_OFFSET))
+# The demo's stand-in model pipeline: moves new generations along as the demo generator.
+GENERATOR_LOG="$EMULATOR_LOG_DIR/demo-generator$( [ "$EMULATOR_OFFSET" = 0 ] || echo "-offset$EMULATOR_OFFSET").log"
+FIREBASE_AUTH_EMULATOR_HOST="127.0.0.1:$AUTH_PORT" FIRESTORE_EMULATOR_HOST="127.0.0.1:$FIRESTORE_PORT" \
+  python scripts/demo_generator.py >"$GENERATOR_LOG" 2>&1 &
+GENERATOR=$!
 
 cat <<TXT
 
@@ -67,6 +76,10 @@ Call it as the web client does (an ID token from the Auth emulator, then the cal
 
 From a web app: connectAuthEmulator(auth, "http://127.0.0.1:$AUTH_PORT"),
 connectFunctionsEmulator(functions, "127.0.0.1", $FUNCTIONS_PORT), then httpsCallable(functions, "validateAndDeductCredits").
+
+The demo app, on the client library (client/): sign in, live balance, the cost before
+generating, generations moved along by scripts/demo_generator.py (its log: $GENERATOR_LOG):
+  http://127.0.0.1:$HOSTING_PORT/demo/
 
 Ctrl-C stops the emulators (their log: $LOG).
 TXT

@@ -1,12 +1,15 @@
 #!/usr/bin/env bash
 # Runs the gates (scripts/lint.sh: ruff, ruff format, mypy), then the whole test suite: the
-# unit tier, then the integration, end-to-end, rules and damage tiers against the real
-# Emulator Suite (Auth, Firestore, Functions, Pub/Sub), which it starts once for them and
-# stops afterwards. The gates run before any selection of tests too. Every tier runs even
-# when the gates or an earlier tier fail; the run exits non-zero if any of them failed.
+# unit tier, then the integration, end-to-end, rules, client library, browser and damage
+# tiers against the real Emulator Suite (Auth, Firestore, Functions, Pub/Sub, Hosting), which
+# it starts once for them and stops afterwards. The gates run before any selection of tests
+# too. Every tier runs even when the gates or an earlier tier fail; the run exits non-zero if
+# any of them failed.
 #
 #   scripts/test.sh                      # everything
 #   scripts/test.sh tests/e2e -k charge  # arguments go to pytest, under the emulators
+#   scripts/test.sh tests/browser -x     # the browser tier alone (the demo page in headless Chromium)
+#   scripts/test.sh client               # the client library's tier alone (node --test client/test)
 #   CREDITS_EMULATOR_PORT_OFFSET=20 scripts/test.sh   # beside another running suite
 #
 # The console shows the gates' and pytest's output and, at the end, one summary line for the
@@ -41,13 +44,24 @@ printf '%s\t%s\t%s\t%s\t%s\n' gates "$gates_status" "$(($(date +%s) - gates_star
   "$(grep -v '^[[:space:]]*$' "$gates_log" | tail -n 1)" "$gates_log" >>"$SUMMARY"
 
 if [ "$#" -eq 0 ]; then
-  expected+=(unit integration e2e rules damage)
+  expected+=(unit integration e2e rules client browser damage)
   scripts/pytest_tier.sh unit "$SUMMARY" tests/unit || true
   tiers="scripts/pytest_tier.sh integration '$SUMMARY' tests/integration;"
   tiers+=" scripts/pytest_tier.sh e2e '$SUMMARY' tests/e2e;"
   tiers+=" scripts/pytest_tier.sh rules '$SUMMARY' tests/rules;"
+  # The JavaScript client library (node --test client/test), then the demo page in headless
+  # Chromium (tests/browser), served by the Hosting emulator.
+  tiers+=" scripts/node_tier.sh client '$SUMMARY';"
+  tiers+=" scripts/pytest_tier.sh browser '$SUMMARY' tests/browser;"
   # Last: it empties the database, and damages documents on purpose.
   tiers+=" scripts/pytest_tier.sh damage '$SUMMARY' tests/damage"
+elif [ "$1" = "client" ]; then
+  # scripts/test.sh client [test files, relative to client/]: the client library's tier alone.
+  shift
+  expected+=(client)
+  args=""
+  [ "$#" = 0 ] || printf -v args ' %q' "$@"
+  tiers="scripts/node_tier.sh client '$SUMMARY'$args"
 else
   # Named after the tier the paths are in (tests/e2e/test_x.py: e2e), else "selected".
   name=""

@@ -1,0 +1,255 @@
+/**
+ * The one module that talks to the credit backend: its callables through the Functions SDK,
+ * and the documents a signed-in user may read through Firestore listeners.
+ *
+ * Every call returns the backend's result or throws a {@link CreditsFailure}; every charge
+ * carries a `requestId`, generated here once per generation and reused on each retry, so a
+ * retried charge is never charged twice (the backend answers a repeated key with the first
+ * result).
+ */
+import type { FirebaseApp } from "firebase/app";
+import {
+  collection,
+  doc,
+  getFirestore,
+  limit as limitTo,
+  onSnapshot,
+  orderBy,
+  query,
+  where,
+  type DocumentData,
+  type DocumentSnapshot,
+  type Firestore,
+} from "firebase/firestore";
+import { getFunctions, httpsCallable, type Functions } from "firebase/functions";
+import { CreditsError, toCreditsError } from "./errors.js";
+import { withRetry, type RetryOptions } from "./retry.js";
+import type {
+  Activity,
+  ActivityStatus,
+  Balance,
+  ConfigurationResult,
+  CostPreview,
+  CreditStatus,
+  GenerateRequest,
+  GenerateResult,
+  GenerationType,
+  GrantRequest,
+  GrantResult,
+  PreviewRequest,
+  SetIpBlockRequest,
+  SetUserStatusRequest,
+  StatsRange,
+  StatusUpdate,
+  StatusUpdateResult,
+} from "./types.js";
+
+export const DEFAULT_REGION = "us-central1";
+
+export interface CreditsClientOptions {
+  app: FirebaseApp;
+  /** A Functions instance of your own (e.g. already connected to the emulator). */
+  functions?: Functions;
+  firestore?: Firestore;
+  /** Functions region (default us-central1, where the backend is deployed). */
+  region?: string;
+  retry?: RetryOptions;
+  /** Per-call timeout in milliseconds (default 30 s). */
+  timeoutMs?: number;
+}
+
+/** Stops a listener. */
+export type Unsubscribe = () => void;
+
+/** A fresh idempotency key (`[A-Za-z0-9_.:-]`, as the contract requires). */
+export function newRequestId(): string {
+  const c = globalThis.crypto;
+  if (c?.randomUUID) return c.randomUUID();
+  const bytes = new Uint8Array(16);
+  c.getRandomValues(bytes);
+  return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+export class CreditsClient {
+  readonly functions: Functions;
+  readonly firestore: Firestore;
+  private readonly retry: RetryOptions;
+  private readonly timeoutMs: number;
+
+  constructor(options: CreditsClientOptions) {
+    this.functions = options.functions ?? getFunctions(options.app, options.region ?? DEFAULT_REGION);
+    this.firestore = options.firestore ?? getFirestore(options.app);
+    this.retry = options.retry ?? {};
+    this.timeoutMs = options.timeoutMs ?? 30_000;
+  }
+
+  // ---------------------------------------------------------------- callables
+
+  /**
+   * Balance, status, costs, remaining rate limits and the sign-up grant. The first call of a
+   * new user creates the account, so a page calls this once after sign-in. Read-only
+   * otherwise: retried on no answer as well as on contention and unavailability.
+   */
+  async getCreditStatus(options: { retry?: RetryOptions } = {}): Promise<CreditStatus> {
+    return this.call<CreditStatus>("getCreditStatus", {}, true, options.retry);
+  }
+
+  /**
+   * What a generation would cost and whether it would go through now, computed by the backend
+   * exactly as the charge is. Resolves with the whole status, `preview` filled in.
+   */
+  async previewCost(request: PreviewRequest, options: { retry?: RetryOptions } = {}): Promise<CreditStatus & { preview: CostPreview }> {
+    const preview: PreviewRequest = { type: request.type };
+    if (request.quantity !== undefined) preview.quantity = request.quantity;
+    const status = await this.call<CreditStatus>("getCreditStatus", { preview }, true, options.retry);
+    if (!status.preview) throw toCreditsError({ code: "functions/internal", message: "the backend sent no preview" });
+    return status as CreditStatus & { preview: CostPreview };
+  }
+
+  /**
+   * Charges one generation and opens its activity (`pending`). Sends a `requestId` (the
+   * caller's, or a fresh one) and keeps it across retries; an error thrown carries it in
+   * `error.requestId`, so a "try again" button can send the very same request later.
+   */
+  async generate(request: GenerateRequest, options: { retry?: RetryOptions } = {}): Promise<GenerateResult> {
+    const requestId = request.requestId ?? newRequestId();
+    const data: GenerateRequest = { ...request, requestId };
+    try {
+      const result = await this.call<Omit<GenerateResult, "requestId">>("validateAndDeductCredits", data, true, options.retry);
+      return { ...result, requestId };
+    } catch (error) {
+      (error as CreditsError).requestId = requestId;
+      throw error;
+    }
+  }
+
+  /**
+   * Reports how a generation goes. The owner may report `processing` with `progress`,
+   * `completed` without `actualQuantity`, and `failed` while `pending` (see {@link cancel});
+   * the rest is the generator's (`NotAllowed` otherwise). Not retried on a lost answer: a
+   * repeated final status would be refused as an invalid transition.
+   */
+  async updateStatus(update: StatusUpdate, options: { retry?: RetryOptions } = {}): Promise<StatusUpdateResult> {
+    return this.call<StatusUpdateResult>("updateAIActivityStatus", update, false, options.retry);
+  }
+
+  /** `processing` with a progress percentage (0..100). */
+  reportProgress(activityId: string, progress: number): Promise<StatusUpdateResult> {
+    return this.updateStatus({ activityId, status: "processing", progress: Math.max(0, Math.min(100, Math.round(progress))) });
+  }
+
+  /**
+   * Cancels a generation that has not started (`pending` -> `failed`): the charge is refunded.
+   * Sent without an `error` message: saying why a generation failed is the generator's.
+   */
+  cancel(activityId: string): Promise<StatusUpdateResult> {
+    return this.updateStatus({ activityId, status: "failed" });
+  }
+
+  /** `completed`; `actualQuantity` settles the charge (generator or admin, or owners where the configuration allows it). */
+  complete(activityId: string, actualQuantity?: number): Promise<StatusUpdateResult> {
+    const update: StatusUpdate = { activityId, status: "completed" };
+    if (actualQuantity !== undefined) update.actualQuantity = actualQuantity;
+    return this.updateStatus(update);
+  }
+
+  /** `failed` with a message: the whole charge is refunded. */
+  fail(activityId: string, error: string): Promise<StatusUpdateResult> {
+    return this.updateStatus({ activityId, status: "failed", error });
+  }
+
+  /** The admin callables (the caller's ID token needs the `admin` claim, else `AdminRequired`). */
+  readonly admin = {
+    grantCredits: (request: GrantRequest): Promise<GrantResult> =>
+      this.call<GrantResult>("grantCreditsToUser", { ...request, requestId: request.requestId ?? newRequestId() }, true),
+    updateConfiguration: (changes: Record<string, unknown>): Promise<ConfigurationResult> =>
+      this.call<ConfigurationResult>("updateCreditConfiguration", changes, false),
+    setUserStatus: (request: SetUserStatusRequest): Promise<Record<string, unknown>> =>
+      this.call("setUserStatus", request, false),
+    setIpBlock: (request: SetIpBlockRequest): Promise<Record<string, unknown>> => this.call("setIpBlock", request, false),
+    getUsageStats: (range?: StatsRange): Promise<Record<string, unknown>> =>
+      this.call("getUsageStats", range ? { range } : {}, true),
+  };
+
+  private async call<T>(name: string, data: unknown, idempotent: boolean, retry?: RetryOptions): Promise<T> {
+    const callable = httpsCallable<unknown, T>(this.functions, name, { timeout: this.timeoutMs });
+    return withRetry(async () => (await callable(data)).data, idempotent, { ...this.retry, ...retry });
+  }
+
+  // ---------------------------------------------------------------- live documents
+
+  /**
+   * Calls `callback` with the balance now and at every change of `users/{uid}` (charges,
+   * refunds, grants, the low-balance flag, a suspension). Only the owner (or an admin) may
+   * listen; a refusal goes to `onError`.
+   */
+  watchBalance(uid: string, callback: (balance: Balance) => void, onError?: (error: Error) => void): Unsubscribe {
+    return onSnapshot(
+      doc(this.firestore, "users", uid),
+      (snap) => callback(toBalance(snap)),
+      (error) => onError?.(error),
+    );
+  }
+
+  /** Calls `callback` with the activity now and at every change, until it is final and beyond (unsubscribe then). */
+  watchActivity(activityId: string, callback: (activity: Activity | null) => void, onError?: (error: Error) => void): Unsubscribe {
+    return onSnapshot(
+      doc(this.firestore, "ai_activity", activityId),
+      (snap) => callback(snap.exists() ? toActivity(snap.id, snap.data()) : null),
+      (error) => onError?.(error),
+    );
+  }
+
+  /** The user's latest activities, newest first, live. */
+  watchActivities(
+    uid: string,
+    callback: (activities: Activity[]) => void,
+    options: { max?: number; onError?: (error: Error) => void } = {},
+  ): Unsubscribe {
+    const q = query(
+      collection(this.firestore, "ai_activity"),
+      where("userId", "==", uid),
+      orderBy("createdAt", "desc"),
+      limitTo(options.max ?? 10),
+    );
+    return onSnapshot(
+      q,
+      (snap) => callback(snap.docs.map((d) => toActivity(d.id, d.data()))),
+      (error) => options.onError?.(error),
+    );
+  }
+}
+
+function toBalance(snap: DocumentSnapshot<DocumentData>): Balance {
+  const d = snap.data() ?? {};
+  const balance: Balance = {
+    exists: snap.exists(),
+    credits: typeof d.credits === "number" ? d.credits : 0,
+    status: d.status === "suspended" ? "suspended" : "active",
+    lowBalance: d.lowBalance === true,
+    fromCache: snap.metadata.fromCache,
+  };
+  if (d.signupGrant === "granted" || d.signupGrant === "withheld") balance.signupGrant = d.signupGrant;
+  if (typeof d.signupGrantRule === "string") balance.signupGrantRule = d.signupGrantRule as NonNullable<Balance["signupGrantRule"]>;
+  return balance;
+}
+
+const FINAL: ReadonlySet<ActivityStatus> = new Set(["completed", "failed"]);
+
+function toActivity(id: string, d: DocumentData): Activity {
+  const status = (["pending", "processing", "completed", "failed"] as const).includes(d.status) ? (d.status as ActivityStatus) : "pending";
+  const activity: Activity = {
+    id,
+    userId: String(d.userId ?? ""),
+    type: d.type as GenerationType,
+    status,
+    progress: typeof d.progress === "number" ? d.progress : status === "completed" ? 100 : 0,
+    creditsCharged: typeof d.creditsCharged === "number" ? d.creditsCharged : 0,
+    refundedCredits: typeof d.refundedCredits === "number" ? d.refundedCredits : 0,
+    final: FINAL.has(status),
+  };
+  if (typeof d.quantity === "number") activity.quantity = d.quantity;
+  if (typeof d.processingTimeMs === "number") activity.processingTimeMs = d.processingTimeMs;
+  if (typeof d.error === "string") activity.error = d.error;
+  return activity;
+}

@@ -1,0 +1,146 @@
+/**
+ * The wire shapes of the credit backend's callables and of the documents a signed-in client
+ * may read (docs/contract.md, revision 2). Field names are the backend's, unchanged.
+ */
+
+/** What a generation produces. Units: image = one image, video = one second, voice = one minute, chat = one token. */
+export type GenerationType = "image" | "video" | "voice" | "chat";
+export const GENERATION_TYPES: readonly GenerationType[] = ["image", "video", "voice", "chat"];
+
+export type ActivityStatus = "pending" | "processing" | "completed" | "failed";
+export type AccountStatus = "active" | "suspended";
+export type SignupGrant = "granted" | "withheld";
+/** The sign-up policy rule that withheld the grant. */
+export type SignupGrantRule = "anonymous" | "email_unverified" | "ip_limit";
+
+/** `validateAndDeductCredits` input. `requestId` is filled in by {@link CreditsClient.generate}. */
+export interface GenerateRequest {
+  type: GenerationType;
+  prompt: string;
+  /** image: integer 1..10 (default 1); video: seconds; voice: minutes; chat: integer tokens. */
+  quantity?: number;
+  model?: string;
+  /** Idempotency key; one is generated per generation when absent and reused on every retry. */
+  requestId?: string;
+  deviceId?: string;
+}
+
+export interface GenerateResult {
+  activityId: string;
+  creditsCharged: number;
+  remainingCredits: number;
+  status: "pending";
+  /** The idempotency key the charge was sent with (added by the client, not by the backend). */
+  requestId: string;
+}
+
+/** `updateAIActivityStatus` input. */
+export interface StatusUpdate {
+  activityId: string;
+  status: Exclude<ActivityStatus, "pending">;
+  progress?: number;
+  actualQuantity?: number;
+  error?: string;
+}
+
+export interface StatusUpdateResult {
+  activityId: string;
+  status: ActivityStatus;
+  creditsCharged: number;
+  refundedCredits: number;
+  remainingCredits: number;
+  processingTimeMs?: number;
+}
+
+export interface PreviewRequest {
+  type: GenerationType;
+  quantity?: number;
+}
+
+export interface RateLimitStatus {
+  limit: number;
+  remaining: number;
+  resetInSeconds: number;
+}
+
+/** Why a previewed generation would be refused (a `details.reason` of the charge). */
+export type PreviewRefusal = "insufficient_credits" | "rate_limited" | "account_suspended" | "ip_blocked" | (string & {});
+
+export interface CostPreview {
+  /** Exactly what the charge would take: ceil(quantity x unit cost). */
+  cost: number;
+  affordable: boolean;
+  allowed: boolean;
+  reason?: PreviewRefusal;
+  retryAfterSeconds?: number;
+}
+
+/** `getCreditStatus` result. */
+export interface CreditStatus {
+  credits: number;
+  status: AccountStatus;
+  lowBalance: boolean;
+  lowBalanceThreshold?: number;
+  costs: Record<GenerationType, number>;
+  rateLimits: Partial<Record<GenerationType, RateLimitStatus>>;
+  signupGrant?: SignupGrant;
+  signupGrantRule?: SignupGrantRule;
+  preview?: CostPreview;
+}
+
+/** The fields of `users/{uid}` a balance display needs (the owner may read the document). */
+export interface Balance {
+  /** False until the account exists (it is created by the first call, `getCreditStatus` included). */
+  exists: boolean;
+  credits: number;
+  status: AccountStatus;
+  lowBalance: boolean;
+  signupGrant?: SignupGrant;
+  signupGrantRule?: SignupGrantRule;
+  /** True while the value comes from the local cache and not yet from the server. */
+  fromCache: boolean;
+}
+
+/** `ai_activity/{id}` as its owner sees it. */
+export interface Activity {
+  id: string;
+  userId: string;
+  type: GenerationType;
+  status: ActivityStatus;
+  progress: number;
+  quantity?: number;
+  creditsCharged: number;
+  refundedCredits: number;
+  processingTimeMs?: number;
+  error?: string;
+  /** True once the activity can no longer change (`completed` or `failed`). */
+  final: boolean;
+}
+
+// ------------------------------------------------------------------ admin callables
+export interface GrantRequest {
+  userId: string;
+  amount: number;
+  reason: string;
+  requestId?: string;
+}
+export interface GrantResult {
+  userId: string;
+  newBalance: number;
+  ledgerEntryId: string;
+}
+export interface ConfigurationResult {
+  version: number;
+  config: Record<string, unknown>;
+}
+export interface SetUserStatusRequest {
+  userId: string;
+  status: AccountStatus;
+  reason: string;
+}
+export interface SetIpBlockRequest {
+  ip: string;
+  blocked: boolean;
+  reason: string;
+}
+export type StatsRange = "24h" | "7d" | "30d" | "90d";

@@ -1,0 +1,142 @@
+"""Browser tier: the demo page (web/demo, built into web/dist) served by the Hosting emulator,
+driven in Debian's headless Chromium through Playwright, against the Auth, Firestore and
+Functions emulators, with scripts/demo_generator.py playing the model pipeline.
+
+Run through ``scripts/test.sh`` (which starts the emulators, Hosting included):
+
+    scripts/test.sh tests/browser -x
+    CREDITS_SCREENSHOTS=docs/screenshots scripts/test.sh tests/browser   # refresh the README's pictures
+
+Screenshots of the main states go to ``CREDITS_SCREENSHOTS`` (default ``.tools/screenshots``).
+"""
+
+from __future__ import annotations
+
+import os
+import pathlib
+import subprocess
+import sys
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+import requests
+
+from tests.support import emulators as emu
+
+ROOT = pathlib.Path(__file__).resolve().parents[2]
+CHROMIUM = os.environ.get("CREDITS_CHROMIUM", "/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--headless",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+# The generator's pace in the tests: four progress reports this far apart, then the outcome.
+STEP_SECONDS = "0.4"
+
+
+def hosting_origin() -> str:
+    """Where the Hosting emulator serves web/dist: asked of the emulator hub, which knows every
+    emulator of this run (ports move with CREDITS_EMULATOR_PORT_OFFSET)."""
+    hub = os.environ.get("FIREBASE_EMULATOR_HUB")
+    if hub:
+        info = requests.get(f"http://{hub}/emulators", timeout=10).json().get("hosting")
+        if info:
+            return f"http://{info['host']}:{info['port']}"
+    return f"http://127.0.0.1:{5000 + int(os.environ.get('CREDITS_EMULATOR_PORT_OFFSET', '0'))}"
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _emulators() -> None:
+    if not (emu.emulators_running() and emu.functions_running()):
+        pytest.fail("the Emulator Suite is not running: run these tests through scripts/test.sh", pytrace=False)
+
+
+@pytest.fixture(scope="session")
+def origin() -> str:
+    url = hosting_origin()
+    try:
+        page = requests.get(f"{url}/demo/", timeout=10)
+    except requests.RequestException:
+        pytest.fail(f"the Hosting emulator does not answer at {url}", pytrace=False)
+    if page.status_code != 200 or "Credits demo" not in page.text:
+        pytest.fail(f"{url}/demo/ is not the demo page (is web/dist built? scripts/setup.sh builds it)", pytrace=False)
+    return url
+
+
+@pytest.fixture(scope="session")
+def admin() -> emu.User:
+    return emu.make_admin()
+
+
+def configure(admin: emu.User, changes: dict[str, Any]) -> None:
+    result = emu.call("updateCreditConfiguration", changes, admin)
+    assert result.ok, result.body
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _open_limits(admin: emu.User) -> None:
+    """Every page in these tests calls from 127.0.0.1: lift the per-address limits (requests and
+    sign-up grants) that would otherwise make one test depend on how many ran before it."""
+    configure(
+        admin,
+        {
+            "rateLimits": {"ipRequests": 10_000, "image": 10_000, "video": 10_000, "voice": 10_000, "chat": 10_000},
+            "signup": {"grantsPerIpPerDay": 1_000_000},
+        },
+    )
+
+
+@pytest.fixture(scope="session")
+def generator_loop() -> Iterator[subprocess.Popen[bytes]]:
+    """scripts/demo_generator.py, as scripts/start.sh runs it, for the length of the tier."""
+    env = {**os.environ, "CREDITS_DEMO_STEP_SECONDS": STEP_SECONDS}
+    (ROOT / ".tools" / "logs").mkdir(parents=True, exist_ok=True)
+    log = open(ROOT / ".tools" / "logs" / "demo-generator-browser.log", "wb")
+    proc = subprocess.Popen(
+        [sys.executable, str(ROOT / "scripts" / "demo_generator.py")], env=env, stdout=log, stderr=subprocess.STDOUT
+    )
+    yield proc
+    proc.terminate()
+    try:
+        proc.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+    log.close()
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Any]:
+    from playwright.sync_api import expect, sync_playwright
+
+    if not os.path.exists(CHROMIUM):
+        pytest.fail(f"{CHROMIUM} is missing: scripts/setup.sh installs Debian's chromium", pytrace=False)
+    expect.set_options(timeout=20_000)
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield b
+        b.close()
+
+
+@pytest.fixture
+def page(browser: Any, origin: str) -> Iterator[Any]:
+    """A fresh browser profile per test (its own signed-in user), page errors collected."""
+    context = browser.new_context(viewport={"width": 1000, "height": 820}, base_url=origin)
+    context.set_default_timeout(20_000)
+    pg = context.new_page()
+    errors: list[str] = []
+    pg.on("pageerror", lambda e: errors.append(str(e)))
+    yield pg
+    context.close()
+    assert not errors, f"uncaught errors in the page: {errors}"
+
+
+@pytest.fixture(scope="session")
+def shots() -> pathlib.Path:
+    path = ROOT / os.environ.get("CREDITS_SCREENSHOTS", ".tools/screenshots")
+    path.mkdir(parents=True, exist_ok=True)
+    return path

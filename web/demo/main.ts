@@ -1,0 +1,468 @@
+/**
+ * The demo app: sign in, live balance, a cost preview before generating, a generation
+ * followed from pending to its end, and every refusal shown as a person would want it.
+ *
+ * This page renders state and calls the client library; it never talks to Firebase itself.
+ */
+import {
+  countdown,
+  formatSeconds,
+  toCreditsError,
+  type Activity,
+  type Balance,
+  type CostPreview,
+  type Countdown,
+  type CreditsFailure,
+  type CreditStatus,
+  type GenerationType,
+  type Unsubscribe,
+} from "@credit-backend/client";
+import { connectBackend } from "../shared/backend";
+
+const { session, emulated, projectId } = connectBackend();
+const { client } = session;
+
+const UNITS: Record<GenerationType, [one: string, many: string]> = {
+  image: ["image", "images"],
+  video: ["second of video", "seconds of video"],
+  voice: ["minute of voice", "minutes of voice"],
+  chat: ["token", "tokens"],
+};
+const INTEGER_TYPES: ReadonlySet<GenerationType> = new Set(["image", "chat"]);
+const GRANT_RULES: Record<string, string> = {
+  anonymous: "guest accounts do not receive starter credits",
+  email_unverified: "starter credits are given once your email address is verified",
+  ip_limit: "your network has already received the starter credits allowed for today",
+};
+
+// ------------------------------------------------------------------ state
+interface State {
+  uid: string | null;
+  email: string | null;
+  status: CreditStatus | null;
+  balance: Balance | null;
+  preview: CostPreview | null;
+  previewFor: string;
+  previewError: CreditsFailure | null;
+  busy: boolean;
+  problem: CreditsFailure | null;
+  retryRequestId: string | null;
+  waitSeconds: number | null;
+  activity: Activity | null;
+  recent: Activity[];
+}
+const state: State = {
+  uid: null,
+  email: null,
+  status: null,
+  balance: null,
+  preview: null,
+  previewFor: "",
+  previewError: null,
+  busy: false,
+  problem: null,
+  retryRequestId: null,
+  waitSeconds: null,
+  activity: null,
+  recent: [],
+};
+
+const $ = <T extends HTMLElement = HTMLElement>(id: string) => document.getElementById(id) as T;
+const typeSelect = $<HTMLSelectElement>("type");
+const quantityInput = $<HTMLInputElement>("quantity");
+const promptInput = $<HTMLTextAreaElement>("prompt");
+
+let listeners: Unsubscribe[] = [];
+let activityListener: Unsubscribe | null = null;
+let ticking: Countdown | null = null;
+
+// ------------------------------------------------------------------ auth
+session.onUserChanged(async (user) => {
+  listeners.forEach((stop) => stop());
+  listeners = [];
+  activityListener?.();
+  activityListener = null;
+  stopCountdown();
+  Object.assign(state, { uid: user?.uid ?? null, email: user?.email ?? null, status: null, balance: null, preview: null, problem: null, activity: null, recent: [] });
+  render();
+  if (!user) return;
+  try {
+    // The first call creates the account (and decides the sign-up grant): the balance is there before any generation.
+    state.status = await client.getCreditStatus();
+  } catch (err) {
+    state.problem = toCreditsError(err);
+  }
+  listeners.push(
+    client.watchBalance(user.uid, (balance) => {
+      const changed = state.balance?.credits !== balance.credits || state.balance?.status !== balance.status;
+      state.balance = balance;
+      render();
+      if (changed) schedulePreview(0);
+    }),
+    client.watchActivities(user.uid, (activities) => {
+      state.recent = activities;
+      render();
+    }, { max: 5 }),
+  );
+  render();
+  schedulePreview(0);
+});
+
+$("sign-in-form").addEventListener("submit", (e) => {
+  e.preventDefault();
+  void authAction(() => session.signIn(value("email"), value("password")));
+});
+$("sign-up").addEventListener("click", () => {
+  void authAction(() => session.signUp(value("email"), value("password")));
+});
+$("sign-out").addEventListener("click", () => void session.signOut());
+
+async function authAction(action: () => Promise<unknown>): Promise<void> {
+  const box = $("auth-error");
+  box.hidden = true;
+  try {
+    await action();
+  } catch (err) {
+    box.textContent = authMessage(err);
+    box.hidden = false;
+  }
+}
+
+function authMessage(err: unknown): string {
+  const code = (err as { code?: string }).code ?? "";
+  if (code.includes("invalid-credential") || code.includes("wrong-password") || code.includes("user-not-found")) return "That email and password do not match an account.";
+  if (code.includes("email-already-in-use")) return "An account with this email exists: sign in instead.";
+  if (code.includes("weak-password")) return "Choose a password of at least 6 characters.";
+  if (code.includes("invalid-email")) return "That is not an email address.";
+  if (code.includes("network-request-failed")) return "The sign-in service cannot be reached.";
+  return "Signing in did not work. Please try again.";
+}
+
+// ------------------------------------------------------------------ preview
+let previewTimer: ReturnType<typeof setTimeout> | undefined;
+let previewSeq = 0;
+
+function schedulePreview(delayMs = 250): void {
+  clearTimeout(previewTimer);
+  previewTimer = setTimeout(() => void refreshPreview(), delayMs);
+}
+
+async function refreshPreview(): Promise<void> {
+  if (!state.uid) return;
+  const type = typeSelect.value as GenerationType;
+  const quantity = Number(quantityInput.value);
+  const seq = ++previewSeq;
+  try {
+    const status = await client.previewCost({ type, quantity });
+    if (seq !== previewSeq) return; // a newer preview is on its way
+    state.status = status;
+    state.preview = status.preview;
+    state.previewFor = `${type}:${quantity}`;
+    state.previewError = null;
+    if (status.preview.reason === "rate_limited" && status.preview.retryAfterSeconds) startCountdown(status.preview.retryAfterSeconds);
+  } catch (err) {
+    if (seq !== previewSeq) return;
+    state.preview = null;
+    state.previewError = toCreditsError(err);
+  }
+  render();
+}
+
+typeSelect.addEventListener("change", () => {
+  const type = typeSelect.value as GenerationType;
+  quantityInput.step = INTEGER_TYPES.has(type) ? "1" : "any";
+  quantityInput.value = type === "chat" ? "1000" : type === "video" ? "4" : "1";
+  state.preview = null;
+  clearProblem();
+  render();
+  schedulePreview(0);
+});
+// A "Try again" resends the very same request; once the request changes it is a new one.
+for (const input of [typeSelect, quantityInput, promptInput]) input.addEventListener("input", () => (state.retryRequestId = null));
+quantityInput.addEventListener("input", () => {
+  state.preview = null;
+  render();
+  schedulePreview();
+});
+
+// ------------------------------------------------------------------ generate
+$("generate-form").addEventListener("submit", (e) => {
+  e.preventDefault();
+  void generate(state.retryRequestId ?? undefined);
+});
+
+async function generate(requestId?: string): Promise<void> {
+  if (state.busy) return;
+  state.busy = true;
+  clearProblem();
+  render();
+  try {
+    const request = { type: typeSelect.value as GenerationType, quantity: Number(quantityInput.value), prompt: promptInput.value };
+    const result = await client.generate(requestId ? { ...request, requestId } : request);
+    state.retryRequestId = null;
+    follow(result.activityId);
+  } catch (err) {
+    const failure = toCreditsError(err);
+    state.problem = failure;
+    // A charge whose answer was lost may have gone through: "Try again" resends the same key.
+    state.retryRequestId = failure.retryable ? (failure.requestId ?? null) : null;
+    if (failure.reason === "rate_limited") startCountdown(failure.retryAfterSeconds);
+  } finally {
+    state.busy = false;
+    render();
+    schedulePreview(0);
+  }
+}
+
+function follow(activityId: string): void {
+  activityListener?.();
+  state.activity = null;
+  activityListener = client.watchActivity(activityId, (activity) => {
+    state.activity = activity;
+    render();
+  });
+}
+
+$("cancel").addEventListener("click", async () => {
+  if (!state.activity) return;
+  try {
+    await client.cancel(state.activity.id);
+  } catch (err) {
+    state.problem = toCreditsError(err);
+    render();
+  }
+});
+
+// ------------------------------------------------------------------ countdown
+function startCountdown(seconds: number): void {
+  stopCountdown();
+  ticking = countdown(seconds, (left) => {
+    state.waitSeconds = left;
+    render();
+  }, {
+    onDone: () => {
+      state.waitSeconds = null;
+      ticking = null;
+      if (state.problem?.reason === "rate_limited") state.problem = null;
+      render();
+      schedulePreview(0);
+    },
+  });
+}
+function stopCountdown(): void {
+  ticking?.cancel();
+  ticking = null;
+  state.waitSeconds = null;
+}
+function clearProblem(): void {
+  state.problem = null;
+  $("problem").hidden = true;
+}
+
+// ------------------------------------------------------------------ render
+function render(): void {
+  const signedIn = state.uid !== null;
+  $("signed-out").hidden = signedIn;
+  $("signed-in").hidden = !signedIn;
+  $("who").hidden = !signedIn;
+  if (!signedIn) return;
+
+  const credits = state.balance?.exists ? state.balance.credits : state.status?.credits;
+  const status = state.balance?.exists ? state.balance.status : state.status?.status;
+  const low = state.balance?.exists ? state.balance.lowBalance : state.status?.lowBalance;
+  $("who-email").textContent = state.email ?? "";
+  $("balance").textContent = credits === undefined ? "–" : credits.toLocaleString("en-US");
+  $("low-balance").hidden = !low;
+  $("suspended").hidden = status !== "suspended";
+  renderGrant();
+
+  const type = typeSelect.value as GenerationType;
+  const quantity = Number(quantityInput.value);
+  $("unit").textContent = UNITS[type][1];
+  renderPreview(type, quantity, credits);
+  renderProblem();
+
+  const preview = state.preview;
+  const blocked = !preview || !preview.allowed || state.waitSeconds !== null || status === "suspended";
+  const button = $<HTMLButtonElement>("generate");
+  button.disabled = state.busy || blocked;
+  button.textContent = state.busy ? "Generating…" : state.retryRequestId ? "Try again" : "Generate";
+
+  renderActivity();
+  renderRecent();
+}
+
+function renderGrant(): void {
+  const box = $("grant");
+  const withheld = (state.balance?.signupGrant ?? state.status?.signupGrant) === "withheld";
+  box.hidden = !withheld;
+  if (!withheld) return;
+  const rule = state.balance?.signupGrantRule ?? state.status?.signupGrantRule;
+  box.innerHTML = "";
+  box.append(h("h2", "No starter credits on this account"), h("p", `Your account was created with 0 credits: ${GRANT_RULES[rule ?? ""] ?? "the sign-up policy withheld them"}. You can still buy credits or ask an admin for a grant.`));
+}
+
+function renderPreview(type: GenerationType, quantity: number, credits: number | undefined): void {
+  const box = $("preview");
+  box.className = "preview";
+  const p = state.preview;
+  if (state.previewError) {
+    const e = state.previewError;
+    box.textContent = e.reason === "invalid_request" ? fieldMessage(e.errors) : "The cost cannot be worked out right now.";
+    box.classList.add("bad");
+    return;
+  }
+  if (!p || state.previewFor !== `${type}:${quantity}`) {
+    box.textContent = "Working out the cost…";
+    return;
+  }
+  const unitCost = state.status?.costs?.[type];
+  const units = quantity === 1 ? UNITS[type][0] : UNITS[type][1];
+  const how = unitCost !== undefined ? ` (${quantity.toLocaleString("en-US")} ${units} × ${unitCost} credit${Number(unitCost) === 1 ? "" : "s"}${Number.isInteger(quantity * Number(unitCost)) ? "" : ", rounded up"})` : "";
+  box.replaceChildren(
+    text("This costs "),
+    h("strong", `${p.cost.toLocaleString("en-US")} credit${p.cost === 1 ? "" : "s"}`, "preview-cost"),
+    text(how + ". "),
+  );
+  if (p.allowed && credits !== undefined) box.append(text(`You will have ${(credits - p.cost).toLocaleString("en-US")} left.`));
+  if (!p.allowed) {
+    box.classList.add("bad");
+    if (p.reason === "insufficient_credits") box.append(upgradePrompt(p.cost, credits ?? 0));
+    else if (p.reason === "rate_limited") box.append(rateLimitNote(null));
+    else if (p.reason === "account_suspended") box.append(text("Generation is off while the account is suspended."));
+    else if (p.reason === "ip_blocked") box.append(text("Requests from your network are blocked."));
+  }
+}
+
+function upgradePrompt(required: number, available: number): HTMLElement {
+  const box = h("div", "", "upgrade");
+  box.className = "upgrade";
+  box.append(
+    h("strong", "Not enough credits."),
+    text(` This needs ${required.toLocaleString("en-US")}, you have ${available.toLocaleString("en-US")}: ${Math.max(0, required - available).toLocaleString("en-US")} more to go. `),
+    h("button", "Get more credits", "upgrade-button"),
+  );
+  if (upgradeAsked) box.append(h("p", "Plans are not part of this demo: an admin can add credits (grantCreditsToUser).", "upgrade-note", "upgrade-note"));
+  return box;
+}
+
+function rateLimitNote(failure: Extract<CreditsFailure, { reason: "rate_limited" }> | null): HTMLElement {
+  const box = h("div", "", "rate-limit");
+  box.className = "rate-limit";
+  const type = typeSelect.value as GenerationType;
+  const known = state.status?.rateLimits?.[type]?.limit;
+  let limit: string;
+  const used = (n: number, what: string) => (n === 1 ? `your 1 ${what}` : `all ${n} ${what}s`);
+  if (failure?.scope === "ip") limit = ` Your network has used ${used(failure.limit, "request")} allowed per ${windowText(failure.windowSeconds)}.`;
+  else if (failure) limit = ` You have used ${used(failure.limit, `${type} generation`)} allowed per ${windowText(failure.windowSeconds)}.`;
+  else limit = known ? ` You have used ${used(known, `${type} generation`)} allowed for now.` : " You have reached the limit for now.";
+  box.append(h("strong", "Slow down a little."), text(limit + " You can generate again in "), h("span", formatSeconds(state.waitSeconds ?? 0), "countdown"), text("."));
+  return box;
+}
+
+function renderProblem(): void {
+  const box = $("problem");
+  const e = state.problem;
+  box.hidden = !e;
+  if (!e) return;
+  box.className = "problem";
+  box.replaceChildren();
+  switch (e.reason) {
+    case "insufficient_credits":
+      box.append(upgradePrompt(e.required, e.available));
+      break;
+    case "rate_limited":
+      box.append(rateLimitNote(e));
+      break;
+    case "prompt_rejected":
+      box.append(h("strong", "This prompt can't be used."), text(` It was flagged as ${e.category.replace(/_/g, " ")}. Nothing was charged: please rephrase it and try again.`));
+      break;
+    case "account_suspended":
+      box.append(h("strong", "Your account is suspended."), text(" Generation is switched off. If you think this is a mistake, contact support."));
+      break;
+    case "ip_blocked":
+      box.append(h("strong", "Requests from your network are blocked."), text(" Try another connection or contact support."));
+      break;
+    case "invalid_request":
+      box.append(h("strong", "Please check the form. "), text(fieldMessage(e.errors)));
+      break;
+    case "unauthenticated":
+      box.append(h("strong", "Your session has ended."), text(" Sign in again to continue."));
+      break;
+    case "network":
+    case "contention":
+    case "backend_unavailable":
+      box.append(h("strong", "The service could not be reached."), text(" Nothing was charged twice: “Try again” sends the same request, which is charged at most once."));
+      break;
+    default:
+      box.append(h("strong", "Something went wrong."), text(" Please try again in a moment."));
+  }
+  box.dataset.reason = e.reason;
+}
+
+function renderActivity(): void {
+  const a = state.activity;
+  $("activity-card").hidden = !a;
+  if (!a) return;
+  const label: Record<Activity["status"], string> = { pending: "Waiting to start", processing: "Generating", completed: "Done", failed: "Failed" };
+  const badge = $("activity-status");
+  badge.textContent = label[a.status];
+  badge.className = `status ${a.status}`;
+  badge.dataset.status = a.status;
+  $("activity-what").textContent = `${a.quantity ?? ""} ${a.quantity === 1 ? UNITS[a.type][0] : UNITS[a.type][1]}`;
+  const progress = a.status === "completed" ? 100 : a.progress;
+  $("progress-fill").style.width = `${progress}%`;
+  $("progressbar").setAttribute("aria-valuenow", String(progress));
+  $("progressbar").className = `progress ${a.status}`;
+  const money = [`Charged ${a.creditsCharged} credit${a.creditsCharged === 1 ? "" : "s"}`];
+  if (a.refundedCredits) money.push(`${a.refundedCredits} refunded`);
+  if (a.processingTimeMs !== undefined) money.push(`took ${(a.processingTimeMs / 1000).toFixed(1)} s`);
+  if (a.status === "failed" && a.error) money.push(a.error);
+  $("activity-money").textContent = money.join(" · ");
+  $("cancel").hidden = a.status !== "pending";
+}
+
+function renderRecent(): void {
+  const list = $("recent");
+  list.replaceChildren(
+    ...state.recent.map((a) => {
+      const li = h("li", "");
+      li.append(h("span", a.type, undefined, "kind"), h("span", a.status, undefined, `status ${a.status}`), text(` ${a.creditsCharged} credits${a.refundedCredits ? `, ${a.refundedCredits} refunded` : ""}`));
+      return li;
+    }),
+  );
+  if (!state.recent.length) list.append(h("li", "Nothing yet.", undefined, "empty"));
+}
+
+// Plans and payments are not part of this demo; the button says what would happen.
+let upgradeAsked = false;
+document.addEventListener("click", (e) => {
+  if (!(e.target as HTMLElement).closest("[data-testid=upgrade-button]")) return;
+  upgradeAsked = true;
+  render();
+});
+
+// ------------------------------------------------------------------ helpers
+function windowText(seconds: number): string {
+  const named: Record<number, string> = { 60: "minute", 3600: "hour", 86400: "day" };
+  return named[seconds] ?? `${formatSeconds(seconds)} (min:s)`;
+}
+function value(id: string): string {
+  return $<HTMLInputElement>(id).value.trim();
+}
+function text(s: string): Text {
+  return document.createTextNode(s);
+}
+function h(tag: string, content: string, testId?: string, className?: string): HTMLElement {
+  const el = document.createElement(tag);
+  el.textContent = content;
+  if (testId) el.dataset.testid = testId;
+  if (className) el.className = className;
+  return el;
+}
+function fieldMessage(errors: Record<string, string>): string {
+  return Object.entries(errors).map(([field, message]) => `${field.replace(/^preview\./, "")}: ${message}`).join("; ") || "The request is invalid.";
+}
+
+$("env").textContent = emulated ? `Emulator Suite · project ${projectId}` : `Project ${projectId}`;
+render();
