@@ -119,7 +119,7 @@ def parse_applied(data: dict[str, Any] | None) -> Applied | None:
     if not isinstance(version, int) or isinstance(version, bool) or version < 0:
         return None
     try:
-        credits = CreditConfig.model_validate(data.get("credits") or {})
+        credits = CreditConfig.model_validate(data.get("public") or {})
         private = PrivateConfig.model_validate(data.get("private") or {})
     except ValidationError:
         return None
@@ -212,7 +212,7 @@ def _stored_settings(credits_snap: Snapshot, private_snap: Snapshot) -> Settings
 def _applied_document(settings: Settings) -> dict[str, Any]:
     private = settings.private.to_firestore()
     private.pop("moderation")
-    return {"credits": settings.credits.to_firestore(), "private": private, "version": settings.version}
+    return {"public": settings.credits.to_firestore(), "private": private, "version": settings.version}
 
 
 def _terms_document(settings: Settings) -> dict[str, Any]:
