@@ -36,7 +36,7 @@ from typing import Any
 
 from google.cloud import firestore
 
-from . import abuse, accounts, config_store, ip_blocks, ledger, money, notifications, rate_limit
+from . import abuse, accounts, config_store, db, ip_blocks, ledger, money, notifications, rate_limit
 from .activity import activity_id_for, activity_ref
 from .atomic import Attempt, Deadline, Plan, Stats, run
 from .clock import Clock, to_millis
@@ -254,6 +254,7 @@ def _approval_plan(call: _Call, read: _Read, approval: Approval, unit_cost: Deci
         target,
         {
             "userId": call.uid,
+            "shard": db.index_shard(target.id),
             "type": request.type,
             "model": request.model,
             "quantity": money.decimal_to_json(request.quantity),

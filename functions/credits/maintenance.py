@@ -160,9 +160,15 @@ def expire_rate_limits(
     now = clock.now()
     report = JobReport("expireRateLimits", now, deleted={db.RATE_LIMITS: 0})
     budget = _Budget(seconds, max_docs)
-    query = client.collection(db.RATE_LIMITS).where(filter=FieldFilter("expiresAt", "<", now)).order_by("expiresAt")
-    for page in _pages(query, budget):
-        report.count(db.RATE_LIMITS, _delete_guarded(client, page))
+    for shard in range(db.INDEX_SHARDS):
+        query = (
+            client.collection(db.RATE_LIMITS)
+            .where(filter=FieldFilter("shard", "==", shard))
+            .where(filter=FieldFilter("expiresAt", "<", now))
+            .order_by("expiresAt")
+        )
+        for page in _pages(query, budget):
+            report.count(db.RATE_LIMITS, _delete_guarded(client, page))
     report.more = budget.spent()
     return report
 
@@ -181,15 +187,17 @@ def sweep_stuck(
     budget = _Budget(seconds, max_docs)
     cutoff = now - STUCK_AFTER
     for status in ("pending", "processing"):
-        query = (
-            client.collection(db.AI_ACTIVITY)
-            .where(filter=FieldFilter("status", "==", status))
-            .where(filter=FieldFilter("updatedAt", "<", cutoff))
-            .order_by("updatedAt")
-        )
-        for page in _pages(query, budget):
-            for snap in page:
-                _sweep_one(client, clock, snap, report)
+        for shard in range(db.INDEX_SHARDS):
+            query = (
+                client.collection(db.AI_ACTIVITY)
+                .where(filter=FieldFilter("shard", "==", shard))
+                .where(filter=FieldFilter("status", "==", status))
+                .where(filter=FieldFilter("updatedAt", "<", cutoff))
+                .order_by("updatedAt")
+            )
+            for page in _pages(query, budget):
+                for snap in page:
+                    _sweep_one(client, clock, snap, report)
     report.more = budget.spent()
     return report
 
@@ -226,7 +234,20 @@ def cleanup_old_activities(
     report = JobReport("cleanupActivities", now, deleted={db.AI_ACTIVITY: 0})
     budget = _Budget(seconds, max_docs)
     cutoff = now - dt.timedelta(days=retention_days)
-    query = client.collection(db.AI_ACTIVITY).where(filter=FieldFilter("createdAt", "<", cutoff)).order_by("createdAt")
+    for shard in range(db.INDEX_SHARDS):
+        query = (
+            client.collection(db.AI_ACTIVITY)
+            .where(filter=FieldFilter("shard", "==", shard))
+            .where(filter=FieldFilter("createdAt", "<", cutoff))
+            .order_by("createdAt")
+        )
+        _delete_final(client, query, budget, report)
+    report.more = budget.spent()
+    return report
+
+
+def _delete_final(client: firestore.Client, query: firestore.Query, budget: _Budget, report: JobReport) -> None:
+    """Delete the final activities of ``query``'s pages; report the damaged ones."""
     for page in _pages(query, budget):
         final = []
         for snap in page:
@@ -236,8 +257,6 @@ def cleanup_old_activities(
             elif status not in ("pending", "processing"):
                 report.skip(snap.reference.path, f"data_invalid: status {status!r}")
         report.count(db.AI_ACTIVITY, _delete_guarded(client, final))
-    report.more = budget.spent()
-    return report
 
 
 def reset_rate_limits(client: firestore.Client, clock: Clock) -> JobReport:

@@ -5,7 +5,10 @@
   (``config_store.migrate``);
 * IP blocks: the single ``ip_blocks/current`` document (every block in one map, read whole by
   every charge) into one document per blocked address and a bounded range index
-  (``ip_blocks``).
+  (``ip_blocks``);
+* index shards: activities and rate-limit records written before ``shard`` existed get it
+  (``db.index_shard``), so the jobs' sharded queries find them; done once, then marked done
+  in ``applied_config/migrations``.
 
 ``run_all`` is called by ``scripts/migrate.py`` after a deployment and at the start of every
 scheduled job run, so a deployment that forgets the command is migrated within the hour. Each
@@ -32,7 +35,45 @@ def run_all(client: firestore.Client, clock: Clock) -> dict[str, str]:
     return {
         "configuration": config_store.migrate(client, clock),
         "ipBlocks": migrate_ip_blocks(client, clock),
+        "indexShards": migrate_index_shards(client, clock),
     }
+
+
+MIGRATIONS_DOC = "migrations"
+
+
+def migrate_index_shards(client: firestore.Client, clock: Clock) -> str:
+    """Give ``shard`` to every activity and rate-limit record that lacks it (once).
+
+    Pages through both collections by document name (an index every collection has), so it
+    needs no index of its own; marks itself done so later runs cost one read.
+    """
+    marker = client.collection(db.APPLIED_CONFIG).document(MIGRATIONS_DOC)
+    snap = marker.get()
+    if (snap.to_dict() or {}).get("indexShards") == "done":
+        return "current"
+    updated = 0
+    for collection in (db.AI_ACTIVITY, db.RATE_LIMITS):
+        cursor: db.Snapshot | None = None
+        while True:
+            query = client.collection(collection).order_by("__name__").limit(_BATCH)
+            if cursor is not None:
+                query = query.start_after(cursor)
+            page = list(query.stream())
+            if not page:
+                break
+            batch = client.batch()
+            pending = 0
+            for doc in page:
+                if "shard" not in (doc.to_dict() or {}):
+                    batch.update(doc.reference, {"shard": db.index_shard(doc.id)})
+                    pending += 1
+            if pending:
+                batch.commit()
+                updated += pending
+            cursor = page[-1]
+    marker.set({"indexShards": "done", "updatedAt": clock.now()}, merge=True)
+    return f"migrated {updated} documents" if updated else "current"
 
 
 def migrate_ip_blocks(client: firestore.Client, clock: Clock) -> str:

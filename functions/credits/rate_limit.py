@@ -166,6 +166,7 @@ def ip_record_fields(
     expiries = [ms for ms in (expires_at_ms(hits, window_seconds), max(grants) + GRANT_LOG_MS if grants else None) if ms]
     return {
         "ip": bucket(ip),
+        "shard": db.index_shard(IP_PREFIX + bucket_id(ip)),
         "hits": list(hits),
         "limit": limit,
         "windowSeconds": window_seconds,
@@ -191,6 +192,7 @@ def user_limits_fields(
         latest = refusal_end if latest is None else max(latest, refusal_end)
     fields: dict[str, Any] = {
         "userId": uid,
+        "shard": db.index_shard(USER_PREFIX + uid),
         "windows": windows,
         "expiresAt": from_millis(latest) if latest is not None else None,
         "updatedAt": now,
