@@ -45,6 +45,7 @@ def index_shard(document_id: str) -> int:
     """The index shard of a document: stable, from its id, even across the shards."""
     return int(hashlib.sha256(document_id.encode()).hexdigest()[:8], 16) % INDEX_SHARDS
 
+
 Snapshot: TypeAlias = firestore.DocumentSnapshot[firestore.DocumentReference]
 """A document as the synchronous client reads it (what ``get``, ``get_all`` and ``stream`` yield)."""
 

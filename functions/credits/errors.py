@@ -61,6 +61,15 @@ class Unauthenticated(CreditsError):
         super().__init__("Sign in first: this call needs a Firebase Auth ID token.")
 
 
+class AppCheckRequired(Unauthenticated):
+    """A call without a valid App Check token where App Check is enforced (every caller but
+    the generator, a server-side pipeline).
+    """
+
+    def __init__(self) -> None:
+        CreditsError.__init__(self, "This app could not be verified (App Check); reload the page or update the app.")
+
+
 class AdminRequired(CreditsError):
     """An admin-only call from a caller whose token lacks ``admin == true``."""
 

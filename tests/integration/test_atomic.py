@@ -131,7 +131,7 @@ def test_endless_conflict_ends_in_a_clean_contention_error(client: firestore.Cli
 
     try:
         with pytest.raises(Contention) as info:
-            atomic.run(client, step, deadline=atomic.Deadline(1.0))
+            atomic.run(client, step, deadline=atomic.Deadline(3.0))
     finally:
         stop.set()
         thread.join()

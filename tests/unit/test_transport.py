@@ -137,6 +137,7 @@ def test_each_call_writes_one_structured_entry_and_never_its_data(
     from credits.errors import InsufficientCredits
 
     monkeypatch.setenv("FIRESTORE_EMULATOR_HOST", "127.0.0.1:1")  # never contacted: the handler refuses first
+    monkeypatch.setenv("CREDITS_ENFORCE_APP_CHECK", "false")
     monkeypatch.setattr(db, "_client", None)
 
     def handler(call: transport.Call, data: object) -> dict[str, object]:
@@ -162,3 +163,31 @@ def test_each_call_writes_one_structured_entry_and_never_its_data(
     assert isinstance(entry["latencyMs"], float) and entry["attempts"] == 0
     text = json.dumps(lines)
     assert secret not in text and "person@example.com" not in text and "user-1" not in text
+
+
+def test_app_check_is_required_of_everyone_but_the_generator(monkeypatch: pytest.MonkeyPatch) -> None:
+    from credits import db
+
+    monkeypatch.delenv("FUNCTIONS_EMULATOR", raising=False)
+    monkeypatch.delenv("CREDITS_ENFORCE_APP_CHECK", raising=False)
+    monkeypatch.setenv("FIRESTORE_EMULATOR_HOST", "127.0.0.1:1")  # never contacted
+    monkeypatch.setattr(db, "_client", None)
+
+    def handler(call: transport.Call, data: object) -> dict[str, object]:
+        return {"role": "generator" if call.caller.is_generator else "other"}
+
+    def request(token: dict[str, object], app: https_fn.AppCheckData | None) -> https_fn.CallableRequest[object]:
+        return https_fn.CallableRequest(
+            raw_request=request_with({}), data={}, auth=https_fn.AuthData(uid="u", token=token), app=app
+        )
+
+    for claims in ({}, {"admin": True}):
+        with pytest.raises(https_fn.HttpsError) as info:
+            transport.dispatch(handler, request(claims, None), admin=False, name="getCreditStatus")
+        assert info.value.code == https_fn.FunctionsErrorCode.UNAUTHENTICATED
+        assert info.value.details == {"reason": "unauthenticated"}
+    assert transport.dispatch(handler, request({"generator": True}, None), admin=False, name="x") == {"role": "generator"}
+    attested = https_fn.AppCheckData(app_id="web-app", token={})
+    assert transport.dispatch(handler, request({}, attested), admin=False, name="x") == {"role": "other"}
+    monkeypatch.setenv("FUNCTIONS_EMULATOR", "true")
+    assert transport.dispatch(handler, request({}, None), admin=False, name="x") == {"role": "other"}

@@ -17,7 +17,11 @@
 * it writes one structured log entry per call (``api.logs``).
 
 App Check is enforced when ``CREDITS_ENFORCE_APP_CHECK`` is true, which is the default for
-deployments; the Functions emulator (``FUNCTIONS_EMULATOR=true``) turns it off.
+deployments; the Functions emulator (``FUNCTIONS_EMULATOR=true``) turns it off. It is
+enforced here rather than by the SDK so that one identity can go without it: the generator,
+a server-side pipeline, is no app App Check could attest; its own credentials (a service
+account's ID token with the ``generator`` claim) are what it has. Every other caller, users
+and admins alike, needs a valid App Check token (the SDK still verifies any token sent).
 """
 
 from __future__ import annotations
@@ -41,7 +45,7 @@ from .. import db
 from ..atomic import Deadline, Stats
 from ..clock import Clock, SystemClock
 from ..context import Caller, ClientContext
-from ..errors import AdminRequired, BackendUnavailable, CreditsError, InvalidRequest, Unauthenticated
+from ..errors import AdminRequired, AppCheckRequired, BackendUnavailable, CreditsError, InvalidRequest, Unauthenticated
 from ..ip_blocks import normalize_ip
 from ..validation import is_document_id
 from . import logs
@@ -196,6 +200,8 @@ def dispatch(
     token = logs.correlation_id.set(logs.new_correlation_id(req.raw_request.headers.get("X-Cloud-Trace-Context")))
     try:
         caller = caller_from(req)
+        if app_check_enforced() and req.app is None and not caller.is_generator:
+            raise AppCheckRequired()
         if admin and not caller.is_admin:
             raise AdminRequired()
         call = Call(
@@ -247,7 +253,8 @@ def callable_endpoint(name: str, *, admin: bool = False, **options: Any) -> Call
 
         endpoint.__name__ = endpoint.__qualname__ = name
         endpoint.__doc__ = handler.__doc__
-        sdk_function = https_fn.on_call(enforce_app_check=app_check_enforced(), **options)(endpoint)
+        # App Check is checked in dispatch (see the module docstring); the SDK verifies tokens.
+        sdk_function = https_fn.on_call(enforce_app_check=False, **options)(endpoint)
 
         @functools.wraps(sdk_function)
         def guarded(request: flask.Request) -> Any:
