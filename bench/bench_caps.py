@@ -132,7 +132,8 @@ def main() -> int:
     benchlib.require_emulators()
     client = db.make_client(emu.PROJECT)
     ensure_config(client)
-    users = [InProcessUser("caps") for _ in range(8)]
+    # Enough users that none reaches the default user limit (50 an hour) in the run.
+    users = [InProcessUser("caps") for _ in range(max(8, -(-args.blocks * (args.calls + 1) // 40)))]
     for u in users:
         do_charge(client, u)
         grant(client, u.uid, 1_000_000)
