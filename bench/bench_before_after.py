@@ -53,7 +53,7 @@ Finally each side's own reconcile checks its books (0 drifts expected).
 
 Reading it: an after/before ratio near 1.0 at p50 means the redesign left a charge's latency
 where it was; the floor ratios say how far each side is from the least a guarded read-write
-costs on this machine. "shared docs written" per charge is the figure issue 14 is about: a
+costs on this machine. "shared docs written" per charge is what the statistics redesign was for: a
 document written by every user's charges caps all users together near Firestore's sustained
 write rate per document, whatever the number of users. The run takes under a minute.
 """
