@@ -13,6 +13,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
+import pytest
 from credits.ip_blocks import bucket_id
 from google.cloud import firestore
 from google.cloud.firestore_v1.base_query import FieldFilter
@@ -132,12 +133,21 @@ def test_addresses_of_one_ipv6_network_share_the_count_and_another_network_does_
     assert record["ip"] == f"{network}::/64" and len(record["signupGrants"]) == 1
 
 
-def test_parallel_sign_ups_race_for_the_last_grant_of_the_day(db: firestore.Client, config: Config) -> None:
+@pytest.mark.parametrize("network", ["ipv4", "ipv6"])
+def test_parallel_sign_ups_race_for_the_last_grant_of_the_day(network: str, db: firestore.Client, config: Config) -> None:
+    """Eight new users' first calls at once from one address (IPv6: eight addresses of one
+    /64) when one grant is left today: exactly one is granted."""
     config({"signup": {"grantsPerIpPerDay": 3}})
-    ip = emu.fresh_ip()
-    assert_granted(signup_from(ip), db)
-    assert_granted(signup_from(ip), db)  # one grant left today
-    racers = [signup_from(ip) for _ in range(8)]
+    if network == "ipv4":
+        ip = emu.fresh_ip()
+        addresses = [ip] * 10
+    else:
+        prefix = emu.fresh_ipv6_prefix()
+        ip = f"{prefix}::1"
+        addresses = [f"{prefix}:{i:x}:{i * 7:x}:{i * 13:x}:1" for i in range(1, 11)]
+    assert_granted(signup_from(addresses[0]), db)
+    assert_granted(signup_from(addresses[1]), db)  # one grant left today
+    racers = [signup_from(address) for address in addresses[2:]]
     emu.warm_workers("getCreditStatus", 4)
     emu.warm_workers("validateAndDeductCredits", 4)
 
@@ -186,3 +196,22 @@ def test_the_decision_is_made_once_verifying_later_does_not_grant(db: firestore.
     r = emu.call("validateAndDeductCredits", {"type": "image", "prompt": "a tin robot"}, user)
     assert r.reason == "insufficient_credits"
     assert len(signup_entries(db, user.uid)) == 1 and balance(db, user.uid) == 0
+
+
+def test_an_account_an_admin_opened_first_is_decided_by_the_users_first_call(admin: emu.User, db: firestore.Client) -> None:
+    user, anonymous = emu.sign_up(), emu.sign_up_anonymously()
+    for someone in (user, anonymous):
+        r = emu.call("grantCreditsToUser", {"userId": someone.uid, "amount": 30, "reason": "welcome gift"}, admin).result
+        assert r["newBalance"] == 30
+        doc = db.collection("users").document(someone.uid).get().to_dict() or {}
+        assert doc["signupGrant"] == "pending" and signup_entries(db, someone.uid) == []
+    got = status(user)
+    assert (got["credits"], got["signupGrant"]) == (130, "granted")
+    [entry] = signup_entries(db, user.uid)
+    assert (entry["delta"], entry["balanceAfter"]) == (100, 130)
+    assert len(grants_recorded(db, user.ip)) == 1
+    got = status(anonymous)
+    assert (got["credits"], got["signupGrant"], got["signupGrantRule"]) == (30, "withheld", "anonymous")
+    assert [e["delta"] for e in signup_entries(db, anonymous.uid)] == [0]
+    for someone in (user, anonymous):
+        assert_books_balance(db, someone.uid)
