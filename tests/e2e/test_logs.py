@@ -149,3 +149,19 @@ def test_prompts_tokens_emails_and_uids_never_reach_the_log(log_file: Path) -> N
     for what, value in forbidden.items():
         lines = [n for n, line in enumerate(text.splitlines(), 1) if value in line]
         assert not lines, f"{what} appears in {log_file} at lines {lines[:5]}"
+
+
+def test_the_entry_names_the_callers_role(log_file: Path, generator: emu.User, admin: emu.User) -> None:
+    user = emu.sign_up()
+    activity = charge(user, trace_header()[1], type="image", prompt="a paper crane").result["activityId"]
+    report_trace, report_header = trace_header()
+    data = {"activityId": activity, "status": "completed", "actualQuantity": 1}
+    assert emu.call("updateAIActivityStatus", data, generator, headers={"X-Cloud-Trace-Context": report_header}).ok
+    grant_trace, grant_header = trace_header()
+    data = {"userId": user.uid, "amount": 5, "reason": "goodwill"}
+    assert emu.call("grantCreditsToUser", data, admin, headers={"X-Cloud-Trace-Context": grant_header}).ok
+    [report] = call_entries(log_file, report_trace)
+    [granted] = call_entries(log_file, grant_trace)
+    assert (report["callable"], report["role"], report["outcome"]) == ("updateAIActivityStatus", "generator", "ok")
+    assert report["user"] == hashlib.sha256(generator.uid.encode()).hexdigest()[:12]
+    assert (granted["callable"], granted["role"], granted["outcome"]) == ("grantCreditsToUser", "admin", "ok")

@@ -215,3 +215,16 @@ def test_an_account_an_admin_opened_first_is_decided_by_the_users_first_call(adm
     assert [e["delta"] for e in signup_entries(db, anonymous.uid)] == [0]
     for someone in (user, anonymous):
         assert_books_balance(db, someone.uid)
+
+
+def test_a_blocked_address_gets_no_grant(admin: emu.User, db: firestore.Client) -> None:
+    ip = emu.fresh_ip()
+    assert emu.call("setIpBlock", {"ip": ip, "blocked": True, "reason": "account farm"}, admin).ok
+    try:
+        user = signup_from(ip)
+        r = emu.call("validateAndDeductCredits", {"type": "image", "prompt": "a tin robot"}, user)
+        assert r.reason == "ip_blocked"  # refused, but the account opened, with its decision
+        assert_withheld(user, "ip_blocked", db)
+    finally:
+        assert emu.call("setIpBlock", {"ip": ip, "blocked": False, "reason": "resolved"}, admin).ok
+    assert_withheld(user, "ip_blocked", db)  # decided once: unblocking the address grants nothing
