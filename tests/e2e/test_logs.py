@@ -120,8 +120,10 @@ def test_a_call_without_a_trace_gets_a_correlation_id_of_its_own(log_file: Path)
     assert len(mine[0]["correlationId"]) == 32 and marker not in json.dumps(mine[0])
 
 
-def test_prompts_tokens_emails_and_uids_never_reach_the_log(log_file: Path) -> None:
+def test_prompts_tokens_emails_uids_and_addresses_never_reach_the_log(log_file: Path) -> None:
     user = emu.sign_up()
+    network = emu.fresh_ipv6_prefix()  # an address no other test sends
+    user.ip = f"{network}::77"
     secret = uuid.uuid4().hex
     prompts = [
         f"a violet heron over the marsh {secret}",  # charged
@@ -145,6 +147,7 @@ def test_prompts_tokens_emails_and_uids_never_reach_the_log(log_file: Path) -> N
         "the refresh token": user.refresh_token,
         "the email": user.email,
         "the uid": user.uid,
+        "the client's address": network,
     }
     for what, value in forbidden.items():
         lines = [n for n, line in enumerate(text.splitlines(), 1) if value in line]
