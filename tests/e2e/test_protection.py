@@ -275,3 +275,46 @@ def test_spoofed_forwarded_for_entries_are_ignored(user: emu.User, admin: emu.Us
         assert r.reason == "ip_blocked"
     finally:
         emu.call("setIpBlock", {"ip": ip, "blocked": False, "reason": "done"}, admin)
+
+
+# ----------------------------------------------------------------- whose refusal it is
+
+
+def refusals_of(db: firestore.Client, user: emu.User) -> dict:
+    doc = db.collection("rate_limits").document(f"u_{user.uid}").get()
+    return (doc.to_dict() or {}).get("refusals") or {}
+
+
+def abuse_records_of(db: firestore.Client, user: emu.User) -> list[dict]:
+    return [d.to_dict() for d in db.collection("abuse_detection").where(filter=FieldFilter("userId", "==", user.uid)).stream()]
+
+
+def test_refusals_by_the_shared_address_limit_are_not_held_against_the_user(
+    user: emu.User, db: firestore.Client, config: dict
+) -> None:
+    """Thirty refusals by the address's limit (shared by everyone behind it) add no abuse
+    points, no record and no refusal count to the user who happened to hit it; the user's own
+    limit, on another address, still counts from the first refusal: the tenth is a record."""
+    set_config(db, {**FREE, "rateLimits": {"ipRequests": 5, "ipWindowSeconds": 600, "voice": 1}})
+    shared = emu.fresh_ip()
+    for _ in range(5):
+        assert gen(user, ip=shared).ok  # 5 of the user's own 50 images: far from its limit
+    for i in range(30):
+        r = gen(user, ip=shared)
+        assert r.reason == "rate_limited" and r.details["scope"] == "ip", (i, r.body)
+    assert abuse_records_of(db, user) == []
+    assert not db.collection("abuse_scores").document(user.uid).get().exists
+    assert refusals_of(db, user) == {}
+    limits = db.collection("rate_limits").document(f"u_{user.uid}").get().to_dict() or {}
+    assert len(limits["windows"]["image"]["hits"]) == 5  # refused requests use none of the user's window
+
+    own = emu.fresh_ip()
+    assert gen(user, "voice", ip=own).ok
+    for i in range(10):
+        r = gen(user, "voice", ip=own)
+        assert r.reason == "rate_limited" and r.details["scope"] == "user", (i, r.body)
+    assert refusals_of(db, user)["count"] == 10
+    records = abuse_records_of(db, user)
+    assert [(r["kind"], r["detail"]["refusals"], r["detail"]["scope"]) for r in records] == [("rate_limit", 10, "user")]
+    score = db.collection("abuse_scores").document(user.uid).get().to_dict() or {}
+    assert score["score"] == records[0]["scoreAfter"] > 0

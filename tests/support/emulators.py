@@ -51,6 +51,14 @@ def fresh_ip() -> str:
     return f"198.{18 + (n >> 16)}.{(n >> 8) & 255}.{n & 255}"
 
 
+def fresh_ipv6_prefix() -> str:
+    """The first four groups of a /64 no other test uses (2001:db8::/32 is reserved for
+    documentation): ``prefix + "::1"`` and ``prefix + ":a:b:c:d"`` are two addresses of one
+    subscriber's network."""
+    n = random.getrandbits(32)
+    return f"2001:db8:{n >> 16:x}:{n & 0xFFFF:x}"
+
+
 @dataclass
 class User:
     uid: str

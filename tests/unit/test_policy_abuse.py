@@ -94,3 +94,8 @@ def test_the_refund_rate_counts_after_enough_generations() -> None:
     assert not refund_rate_exceeded(9, 9, 10, Decimal("0.5"))
     assert refund_rate_exceeded(5, 10, 10, Decimal("0.5"))
     assert not refund_rate_exceeded(4, 10, 10, Decimal("0.5"))
+
+
+def test_a_score_stored_in_the_wrong_shape_counts_as_no_events() -> None:
+    assert live_events(None, NOW) == [] and live_events({"at": NOW, "points": 10}, NOW) == []
+    assert add_event("junk", NOW, "rate_limit", "low", 100, already_suspended=False).before == 0

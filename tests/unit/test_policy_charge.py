@@ -111,3 +111,20 @@ def test_a_free_generation_is_still_a_charge() -> None:
 def test_the_window_admits_up_to_its_limit(count: int) -> None:
     window = Window(tuple(NOW - 1000 - i for i in range(count)), 50, HOUR)
     assert isinstance(decide(state(user_window=window)), Approval)
+
+
+def test_the_users_limit_refuses_a_request_from_an_unknown_address_without_counting_an_address() -> None:
+    decision = decide(state(user_window=full(50, HOUR, 10), ip_window=None))
+    assert isinstance(decision, Refusal) and decision.error.details["scope"] == "user"
+    assert decision.user_refusal and decision.count_ip is False
+
+
+def test_a_refused_request_is_appended_to_the_address_log_it_reached() -> None:
+    earlier = NOW - 5_000
+    refused = state(balance=0, ip_window=Window((earlier,), 100, 600))
+    assert ip_hits_with_request(refused) == [earlier, NOW]
+
+
+def test_the_address_log_keeps_only_its_limit_of_entries() -> None:
+    entries = tuple(NOW - 1000 * i for i in range(3, 0, -1))
+    assert ip_hits_with_request(state(ip_window=Window(entries, 3, 600))) == [*entries[1:], NOW]

@@ -167,3 +167,76 @@ def test_stuck_means_unfinished_and_untouched_for_thirty_minutes() -> None:
     assert is_stuck(old, T0)
     assert not is_stuck(activity(updated_at=T0 - dt.timedelta(minutes=29)), T0)
     assert not is_stuck(activity(status="completed", updated_at=T0 - dt.timedelta(hours=2)), T0)
+
+
+def test_progress_without_a_figure_keeps_the_stored_one_and_the_first_start() -> None:
+    started = T0 - dt.timedelta(seconds=20)
+    outcome = decide(
+        activity(status="processing", started_at=started),
+        Report("processing"),
+        Role.GENERATOR,
+        balance=90,
+        owner_reports_outcome=False,
+        now=T0,
+    )
+    assert outcome.status == "processing" and outcome.settlement is None
+    assert "progress" not in outcome.activity_fields and "startedAt" not in outcome.activity_fields
+
+
+def test_an_owner_completion_without_units_keeps_the_charge_and_writes_no_entry() -> None:
+    outcome = decide(activity(), Report("completed"), Role.OWNER, balance=90, owner_reports_outcome=False, now=T0)
+    assert outcome.settlement is not None and outcome.delta == 0 and outcome.entry is None
+    assert outcome.activity_fields["creditsCharged"] == 10 and outcome.activity_fields["refundedCredits"] == 0
+    assert "actualQuantity" not in outcome.activity_fields and not outcome.owner_refund
+    assert not outcome.usage  # nothing to count: the generation was counted when it was charged
+
+
+def test_a_generation_never_started_is_timed_from_its_creation() -> None:
+    outcome = decide(
+        activity(), Report("completed"), Role.GENERATOR, balance=90, owner_reports_outcome=False, now=T0 + dt.timedelta(seconds=7)
+    )
+    assert outcome.processing_ms == 7000 and outcome.activity_fields["processingTimeMs"] == 7000
+
+
+def test_a_video_rendered_longer_collects_what_the_balance_allows_and_records_the_rest() -> None:
+    # charged 50 for 10 seconds at 5; 12 rendered (60); the user has 7 left
+    outcome = decide(
+        activity(status="processing", kind="video", charged=50, unit="5"),
+        Report("completed", actual_quantity=Decimal(12)),
+        Role.GENERATOR,
+        balance=7,
+        owner_reports_outcome=False,
+        now=T0,
+    )
+    assert outcome.delta == -7 and outcome.entry is not None
+    assert (outcome.entry[0].value, outcome.entry[1].value) == ("settle", "settlement_charge")
+    assert outcome.activity_fields["creditsCharged"] == 57 and outcome.activity_fields["uncollectedCredits"] == 3
+    assert outcome.activity_fields["actualQuantity"] == 12
+    assert outcome.usage.credits_used == 7 and outcome.usage.refunds == 0 and not outcome.owner_refund
+
+
+def test_a_settlement_at_exactly_the_charge_moves_nothing() -> None:
+    outcome = decide(
+        activity(status="processing", kind="video", charged=50, unit="5"),
+        Report("completed", actual_quantity=Decimal(10)),
+        Role.OWNER,
+        balance=0,
+        owner_reports_outcome=True,
+        now=T0,
+    )
+    assert outcome.delta == 0 and outcome.entry is None and not outcome.owner_refund
+    assert "uncollectedCredits" not in outcome.activity_fields
+
+
+def test_a_generator_failure_refunds_everything_and_is_the_products_failure() -> None:
+    outcome = decide(
+        activity(status="processing"),
+        Report("failed", error="out of memory"),
+        Role.GENERATOR,
+        balance=0,
+        owner_reports_outcome=True,
+        now=T0,
+    )
+    assert outcome.delta == 10 and outcome.entry is not None and outcome.entry[1].value == "failure_refund"
+    assert outcome.activity_fields["error"] == "out of memory" and outcome.activity_fields["failureSource"] == "generator"
+    assert outcome.owner_refund is False and outcome.usage.owner_refunds == 0 and outcome.usage.failures == 1

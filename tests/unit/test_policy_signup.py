@@ -59,3 +59,7 @@ def test_a_zero_daily_allowance_withholds_every_grant() -> None:
 def test_the_grant_log_stays_bounded() -> None:
     assert with_grant([1, 2, 3], 4, 3) == [2, 3, 4]
     assert with_grant([], 4, 0) == [4]
+
+
+def test_a_grant_log_stored_in_the_wrong_shape_counts_as_no_grants() -> None:
+    assert live_grants(None, NOW) == () and live_grants({"t": NOW}, NOW) == ()
