@@ -1,26 +1,37 @@
 """Is the admin dashboard's Live AI tab responsive while 1,000 generations arrive in a minute?
 
-    bench/run.sh bench/bench_dashboard.py [--activities 1000] [--seconds 60] [--json bench/results/dashboard.json]
+    bench/run.sh bench/bench_dashboard.py [--activities 1000] [--seconds 60] [--control-seconds 20]
+                                          [--profile] [--json bench/results/dashboard.json]
 
 Runs against the Emulator Suite that ``bench/run.sh`` starts (Hosting included): the dashboard
-(web/dist/admin) in Debian's headless Chromium, signed in as an admin, on the Live AI tab.
-Measured in the page (an init script, before the dashboard's own code runs):
+(web/dist/admin) in Debian's headless Chromium, signed in as an admin. Measured in the page
+(an init script, installed before the dashboard's own code runs):
 
 - write-to-card latency: for each generation card, the wall time from its ``createdAt`` (set
   just before the charge commits) to the first animation frame after the card is in the
   document (``Date.now()`` in a requestAnimationFrame callback after a MutationObserver saw it);
 - long tasks (PerformanceObserver ``longtask``: main-thread tasks over 50 ms);
-- animation-frame gaps (a requestAnimationFrame loop: the time between frames; 16.7 ms at
-  60 Hz when the page keeps up);
-- input delay: every 2 s the bench clicks an audit entry open or shut (a real input event
-  through the browser), and the Event Timing API reports how long until the next paint.
+- animation-frame gaps (a requestAnimationFrame loop: 16.7 ms at 60 Hz when the page keeps up);
+- input: every 2 s the bench clicks an audit entry open or shut (a real input event through the
+  browser) and the Event Timing API reports how long until the next paint;
+- bytes received by the page (the Chrome DevTools protocol's Network.dataReceived);
+- with ``--profile``, where the main thread's time went (the DevTools CPU profiler), by script.
 
-Phases, in one run: 10 s idle on the tab (the baseline), then the load: ``--activities``
-generations charged evenly over ``--seconds`` by the backend's own domain code in this
-process (``credits.charging.charge`` with the wall clock, for 40 users), each moved to
-``processing`` about 0.6 s later and ``completed`` about 1.8 s later as the generator
-(``credits.lifecycle.update_status``), so the bounded stream (the newest 50) sees three writes
-per generation. Figures are printed per phase, and load against idle as ratios.
+The load: generations charged evenly by the backend's own domain code in this process
+(``credits.charging.charge`` on the wall clock, 40 users), each moved to ``processing`` about
+0.6 s later and ``completed`` about 1.8 s later as the generator
+(``credits.lifecycle.update_status``): three writes per generation in the stream's window.
+
+Phases, in one run: the Live AI tab idle for 10 s (the baseline); the Live AI tab under
+``--activities`` over ``--seconds``; then, at the same rate for ``--control-seconds`` each, the
+Credits tab with the stream's very query listened to and nothing rendered (what the Firestore
+SDK costs alone), and the Credits tab with no listener (what the load costs the machine). The
+figures are printed per phase, with the loaded Live AI tab against the idle one as ratios.
+
+The Firestore emulator answers a change in a limited query by sending the listener the query's
+whole result again (measured here: about 80 kB per write for the newest 50, 8 kB for the newest
+5), where Firestore sends the changed document only: the SDK's share of the page's time is
+larger here than it would be against the real service.
 """
 
 from __future__ import annotations
@@ -234,6 +245,7 @@ FIGURES: list[tuple[str, Any]] = [
     ("input events over 16 ms", "inputEvents"),
     ("slowest input to paint (ms)", "inputDurationMs"),
     ("largest input delay (ms)", "inputDelayMs"),
+    ("kB received per second", "kilobytesReceivedPerSecond"),
     ("cards shown", "cards"),
     ("write to card p50 (ms)", ("writeToCard", "p50_ms")),
     ("write to card p90 (ms)", ("writeToCard", "p90_ms")),
@@ -250,7 +262,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--activities", type=int, default=1000)
     parser.add_argument("--seconds", type=float, default=60.0)
-    parser.add_argument("--control-seconds", type=float, default=20.0, help="the same rate with the Credits tab open")
+    parser.add_argument(
+        "--control-seconds", type=float, default=20.0, help="each control phase: the same rate with the Credits tab open"
+    )
     parser.add_argument("--json", help="write the figures to this file")
     parser.add_argument("--screenshot", help="save the Live AI tab at the end of the load to this PNG")
     parser.add_argument("--profile", action="store_true", help="sample the page's CPU in each phase and print where it went")
@@ -265,18 +279,21 @@ def main() -> None:
         {
             "defaultCredits": 100_000,
             "rateLimits": {"image": 10_000, "video": 10_000, "voice": 10_000, "chat": 10_000, "ipRequests": 10_000},
+            "signup": {"grantsPerIpPerDay": 1_000_000},  # each phase's users share the same addresses
         },
         admin,
     )
     assert opened.ok, opened.body
     writer = Writer(args.seed)
     control = Writer(args.seed + 1)
+    bare = Writer(args.seed + 2)
     rate = args.activities / args.seconds
     control_n = int(rate * args.control_seconds)
     origin = hosting_origin()
     print(
         f"dashboard at {origin}/admin/#live; {args.activities} generations over {args.seconds:.0f} s by {USERS} users"
-        f" ({rate * 60:.0f} a minute), then {control_n} at the same rate with the Credits tab open"
+        f" ({rate * 60:.0f} a minute); then, with the Credits tab open, {control_n} at the same rate with the stream's"
+        f" query listened to but not rendered, and {control_n} with no listener"
     )
 
     results: dict[str, dict[str, Any]] = {}
@@ -294,8 +311,12 @@ def main() -> None:
         page.click("#sign-in")
         expect(page.get_by_test_id("live-indicator")).to_have_attribute("data-state", "live", timeout=30_000)
         expect(page.get_by_test_id("live-active")).not_to_have_text("–", timeout=60_000)
-        cdp = context.new_cdp_session(page) if args.profile else None
-        if cdp:
+        # What the page receives (the Firestore listeners' streams, mostly), counted by the browser.
+        cdp = context.new_cdp_session(page)
+        received = {"bytes": 0}
+        cdp.on("Network.dataReceived", lambda e: received.__setitem__("bytes", received["bytes"] + e["dataLength"]))
+        cdp.send("Network.enable")
+        if args.profile:
             cdp.send("Profiler.enable")
             cdp.send("Profiler.setSamplingInterval", {"interval": 500})
 
@@ -303,8 +324,9 @@ def main() -> None:
             """One phase: the load (if any) in a thread, and from here real input every 2 s (a
             click on ``click``; Playwright's sync API is single-threaded). Then the page's figures
             for the phase's window."""
-            if cdp:
+            if args.profile:
                 cdp.send("Profiler.start")
+            received["bytes"] = 0
             start, start_ms = float(page.evaluate("performance.now()")), time.time() * 1000
             work = None
             if load:
@@ -319,9 +341,10 @@ def main() -> None:
             if work:
                 page.wait_for_timeout(3000)  # the last cards and updates reach the page
             end, end_ms = float(page.evaluate("performance.now()")), time.time() * 1000
-            if cdp:
+            if args.profile:
                 shares[name] = print_profile(cdp.send("Profiler.stop")["profile"], f"Where the page's main thread went: {name}")
             results[name] = phase(page.evaluate("window.__bench"), start, end, start_ms, end_ms)
+            results[name]["kilobytesReceivedPerSecond"] = received["bytes"] / 1024 / results[name]["seconds"]
 
         audit = "[data-testid=audit-entry] > summary"
         run_phase("Live AI tab, idle", IDLE_SECONDS, None, audit)
@@ -332,13 +355,18 @@ def main() -> None:
         page.get_by_test_id("tab-credits").click()
         expect(page.get_by_test_id("credits-tab")).to_be_visible()
         if control_n:
+            # The stream's very query (the library's watchActivityFeed, newest 50), with nothing rendered:
+            # what the Firestore SDK costs alone.
+            page.evaluate("() => { window.__benchStop = window.creditsAdmin.admin.watchActivityFeed(() => {}, { max: 50 }); }")
+            run_phase("Credits tab + bare listener, load", args.control_seconds, (bare, control_n), "#reset-pricing")
+            page.evaluate("() => { window.__benchStop(); }")
             run_phase("Credits tab, load", args.control_seconds, (control, control_n), "#reset-pricing")
         browser.close()
 
     print(
         f"\nwritten: {writer.charged} charges in {writer.seconds:.1f} s and {writer.updates} status updates"
-        f" (Live AI tab); {control.charged} charges in {control.seconds:.1f} s (Credits tab);"
-        f" errors {len(writer.errors) + len(control.errors)} {sorted(set(writer.errors + control.errors))[:5]}"
+        f" (Live AI tab); {bare.charged} in {bare.seconds:.1f} s and {control.charged} in {control.seconds:.1f} s (Credits tab);"
+        f" errors {len(writer.errors + bare.errors + control.errors)} {sorted(set(writer.errors + bare.errors + control.errors))[:5]}"
     )
     loaded = results["Live AI tab, load"]
     print(
@@ -361,8 +389,8 @@ def main() -> None:
             "charged": writer.charged,
             "chargeSeconds": writer.seconds,
             "statusUpdates": writer.updates,
-            "controlCharged": control.charged,
-            "writeErrors": writer.errors + control.errors,
+            "controlCharged": [bare.charged, control.charged],
+            "writeErrors": writer.errors + bare.errors + control.errors,
             "phases": results,
             "cpuShares": shares,
         },

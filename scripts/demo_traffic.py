@@ -115,8 +115,12 @@ def accounts() -> list[Account]:
 def role_uid(role: str, email: str, password: str, name: str, project: str) -> str:
     """The demo admin's or generator's uid: the account as scripts/seed.py makes it, claim included
     (scripts/demo_generator.py signs in with it and needs the claim)."""
+    from credits import db
+
     uid = seed.ensure_account(email, password, name)
-    roles.set_role(role, uid=uid, project=project)
+    account = db.make_client(project).collection(db.USERS).document(uid).get()
+    if (account.to_dict() or {}).get("role") != role:  # scripts/seed.py has not run: give the claim
+        roles.set_role(role, uid=uid, project=project)
     return uid
 
 

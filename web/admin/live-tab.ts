@@ -278,6 +278,7 @@ export class LiveTab {
   }
 
   private renderNotifications(): void {
+    this.resolveEmails(this.notifications.flatMap((n) => (n.userId ? [n.userId] : [])), "notifications");
     $("notifications").replaceChildren(
       ...this.notifications.map((n) =>
         h(
@@ -285,6 +286,7 @@ export class LiveTab {
           { testid: "notification", "data-kind": n.kind, class: n.read ? "read" : undefined },
           h("div.line", null, h(`span.sev.${n.severity}`, { text: n.severity }), h("strong", { text: n.kind.replace(/_/g, " ") }), h("span.when", { "data-ago": n.createdAtMs ?? "", text: fmtAgo(n.createdAtMs) })),
           h("div.sub", { text: n.message }),
+          n.userId ? h("div.sub", null, h("span.email", { text: this.emailOf(n.userId) })) : null,
         ),
       ),
     );
