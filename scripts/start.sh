@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # Starts the backend locally: Auth, Firestore, Functions and Pub/Sub emulators (Pub/Sub so
 # that the scheduled functions are registered; scripts/run_job.py runs one), seeded with the
-# default configuration and the demo accounts, and Hosting serving the demo app (web/dist)
-# with scripts/demo_generator.py behind it. Ctrl-C stops everything. The emulators' own
-# output goes to .tools/logs/emulators-start.log.
+# default configuration and the demo accounts, and Hosting serving the demo app and the admin
+# dashboard (web/dist) with scripts/demo_generator.py and scripts/demo_traffic.py behind them.
+# Ctrl-C stops everything. The emulators' own output goes to .tools/logs/emulators-start.log.
 #
 #   scripts/start.sh
 set -euo pipefail
@@ -20,7 +20,9 @@ LOG="$(emulator_log start)"
 firebase emulators:start "${EMULATOR_CONFIG_ARGS[@]}" --only "$EMULATOR_ONLY" --project "$CREDITS_PROJECT_ID" >"$LOG" 2>&1 &
 EMULATORS=$!
 GENERATOR=""
+TRAFFIC=""
 stop() {
+  [ -z "$TRAFFIC" ] || kill "$TRAFFIC" 2>/dev/null || true
   [ -z "$GENERATOR" ] || kill "$GENERATOR" 2>/dev/null || true
   kill "$EMULATORS" 2>/dev/null || true
   wait "$EMULATORS" 2>/dev/null || true
@@ -54,6 +56,13 @@ GENERATOR_LOG="$EMULATOR_LOG_DIR/demo-generator$( [ "$EMULATOR_OFFSET" = 0 ] || 
 FIREBASE_AUTH_EMULATOR_HOST="127.0.0.1:$AUTH_PORT" FIRESTORE_EMULATOR_HOST="127.0.0.1:$FIRESTORE_PORT" \
   python scripts/demo_generator.py >"$GENERATOR_LOG" 2>&1 &
 GENERATOR=$!
+# Demo traffic for the admin dashboard: some days of history written through the domain code and
+# rolled up, then a few demo users generating now and then, and the statistics rollup every 10
+# minutes (scripts/demo_traffic.py). CREDITS_DEMO_HISTORY_DAYS=0 skips the history.
+TRAFFIC_LOG="$EMULATOR_LOG_DIR/demo-traffic$( [ "$EMULATOR_OFFSET" = 0 ] || echo "-offset$EMULATOR_OFFSET").log"
+FIREBASE_AUTH_EMULATOR_HOST="127.0.0.1:$AUTH_PORT" FIRESTORE_EMULATOR_HOST="127.0.0.1:$FIRESTORE_PORT" \
+  python scripts/demo_traffic.py run --history-days "${CREDITS_DEMO_HISTORY_DAYS:-30}" >"$TRAFFIC_LOG" 2>&1 &
+TRAFFIC=$!
 
 cat <<TXT
 
@@ -80,6 +89,11 @@ connectFunctionsEmulator(functions, "127.0.0.1", $FUNCTIONS_PORT), then httpsCal
 The demo app, on the client library (client/): sign in, live balance, the cost before
 generating, generations moved along by scripts/demo_generator.py (its log: $GENERATOR_LOG):
   http://127.0.0.1:$HOSTING_PORT/demo/
+
+The admin dashboard (Credits and Live AI tabs; sign in as admin@demo.test, filled in):
+  http://127.0.0.1:$HOSTING_PORT/admin/
+Demo traffic (${CREDITS_DEMO_HISTORY_DAYS:-30} days of history first, about a minute, then a few users
+generating every few seconds; the statistics rollup every 10 minutes), its log: $TRAFFIC_LOG
 
 Ctrl-C stops the emulators (their log: $LOG).
 TXT

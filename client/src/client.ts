@@ -43,6 +43,7 @@ import type {
   StatusUpdate,
   StatusUpdateResult,
 } from "./types.js";
+import type { SetIpBlockResult, SetUserStatusResult, UsageStats } from "./admin-types.js";
 
 export const DEFAULT_REGION = "us-central1";
 
@@ -164,11 +165,10 @@ export class CreditsClient {
       this.call<GrantResult>("grantCreditsToUser", { ...request, requestId: request.requestId ?? newRequestId() }, true),
     updateConfiguration: (changes: Record<string, unknown>): Promise<ConfigurationResult> =>
       this.call<ConfigurationResult>("updateCreditConfiguration", changes, false),
-    setUserStatus: (request: SetUserStatusRequest): Promise<Record<string, unknown>> =>
-      this.call("setUserStatus", request, false),
-    setIpBlock: (request: SetIpBlockRequest): Promise<Record<string, unknown>> => this.call("setIpBlock", request, false),
-    getUsageStats: (range?: StatsRange): Promise<Record<string, unknown>> =>
-      this.call("getUsageStats", range ? { range } : {}, true),
+    setUserStatus: (request: SetUserStatusRequest): Promise<SetUserStatusResult> =>
+      this.call<SetUserStatusResult>("setUserStatus", request, false),
+    setIpBlock: (request: SetIpBlockRequest): Promise<SetIpBlockResult> => this.call<SetIpBlockResult>("setIpBlock", request, false),
+    getUsageStats: (range?: StatsRange): Promise<UsageStats> => this.call<UsageStats>("getUsageStats", range ? { range } : {}, true),
   };
 
   private async call<T>(name: string, data: unknown, idempotent: boolean, retry?: RetryOptions): Promise<T> {

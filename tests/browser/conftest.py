@@ -140,3 +140,67 @@ def shots() -> pathlib.Path:
     path = ROOT / os.environ.get("CREDITS_SCREENSHOTS", ".tools/screenshots")
     path.mkdir(parents=True, exist_ok=True)
     return path
+
+
+# ------------------------------------------------------------------ the admin dashboard (web/admin)
+
+DASHBOARD_VIEWPORT = {"width": 1360, "height": 900}
+
+
+@pytest.fixture
+def dashboard(browser: Any, origin: str) -> Iterator[Any]:
+    """A fresh browser profile at a dashboard's width, page errors collected."""
+    context = browser.new_context(viewport=DASHBOARD_VIEWPORT, base_url=origin)
+    context.set_default_timeout(20_000)
+    pg = context.new_page()
+    errors: list[str] = []
+    pg.on("pageerror", lambda e: errors.append(str(e)))
+    yield pg
+    context.close()
+    assert not errors, f"uncaught errors in the page: {errors}"
+
+
+def sign_in_to_dashboard(page: Any, user: emu.User, tab: str = "") -> None:
+    """Open /admin/ (``tab``: "" or "#live") and sign in as ``user`` with the form."""
+    from playwright.sync_api import expect
+
+    page.goto(f"/admin/{tab}")
+    expect(page.get_by_test_id("sign-in")).to_be_visible()
+    page.fill("#email", user.email)
+    page.fill("#password", user.password)
+    page.click("#sign-in")
+    expect(page.get_by_test_id("who")).to_have_text(user.email)
+
+
+@pytest.fixture(scope="session")
+def demo_history() -> bool:
+    """A week of demo history (scripts/demo_traffic.py's, written through the domain code and
+    rolled up), so that the README's pictures of the dashboard show a product in use. Written
+    only when the statistics have never been rolled up in this run (rows behind the rollups'
+    cursor would never be counted); returns whether it was."""
+    scripts = str(ROOT / "scripts")
+    if scripts not in sys.path:
+        sys.path.insert(0, scripts)
+    import demo_traffic
+    from credits import db, rollup
+
+    if rollup.state_ref(db.make_client(emu.PROJECT)).get().exists:
+        return False
+    return demo_traffic.history(7, 20261127) == 0
+
+
+def call(name: str, data: Any, user: emu.User | None = None) -> emu.CallResult:
+    """``emu.call``, sent once more when the connection was reset before any answer (the
+    emulator closing an idle keep-alive connection just as it is reused). Only for requests that
+    are safe to repeat: reads, and charges or grants with a ``requestId``."""
+    try:
+        return emu.call(name, data, user)
+    except requests.ConnectionError:
+        return emu.call(name, data, user)
+
+
+def charge(user: emu.User, **data: Any) -> emu.CallResult:
+    """A charge as a web client sends it: with an idempotency key, so that a resend is safe."""
+    import uuid
+
+    return call("validateAndDeductCredits", {"requestId": f"browser-{uuid.uuid4().hex}", **data}, user)
