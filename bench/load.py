@@ -587,11 +587,19 @@ def main() -> int:
     parser.add_argument("--max-requests", type=int, default=60_000, help="stop after this many requests (default 60000)")
     parser.add_argument("--warmup", type=float, default=15, help="seconds of load before measuring (default 15)")
     parser.add_argument("--seed", type=int, default=20240601)
+    parser.add_argument(
+        "--stats-weight",
+        type=int,
+        default=MIX["usage_stats"],
+        help=f"relative weight of getUsageStats calls in the mix (default {MIX['usage_stats']}; 0 leaves them out)",
+    )
     parser.add_argument("--default-limits", action="store_true", help="keep the shipped rate limits (per hour)")
     parser.add_argument("--json", help="write all figures to this file")
     args = parser.parse_args()
     if args.duration <= 0 or args.duration > 3600 or args.max_requests <= 0 or not 0 <= args.warmup <= 300:
         parser.error("--duration must be in (0, 3600], --warmup in [0, 300] and --max-requests positive")
+    if args.stats_weight < 0:
+        parser.error("--stats-weight must not be negative")
 
     benchlib.require_emulators()
     data: dict[str, Any] = {"machine": benchlib.machine(), "params": vars(args)}
@@ -599,6 +607,7 @@ def main() -> int:
     t0 = time.perf_counter()
 
     admin, users, hot = setup(args)
+    MIX["usage_stats"] = args.stats_weight
     rng = random.Random(args.seed)
     flagged = rng.sample(users, k=min(2, len(users)))
     blocked_ip_user = rng.choice([u for u in users if u not in flagged] or users)
