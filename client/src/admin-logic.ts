@@ -200,6 +200,24 @@ function sameValue(a: unknown, b: unknown): boolean {
 /** The largest window any admin listener opens: a live query is never unbounded. */
 export const MAX_LIVE_ITEMS = 200;
 
+/**
+ * Index shards of the per-generation collections (`shard`, 0..15, derived from the document id by
+ * the backend, `db.INDEX_SHARDS`): `ai_activity`'s single-field `createdAt` index is exempt, so a
+ * time-ordered listener runs once per shard on the composite index `(shard, createdAt desc)`.
+ */
+export const INDEX_SHARDS = 16;
+
+/**
+ * The newest `max` items of several newest-first lists (one per index shard), newest first; ties
+ * broken by id so that the order is stable. Items without a time go last.
+ */
+export function mergeNewest<T extends { id: string; createdAtMs: number | null }>(lists: Iterable<readonly T[]>, max: number): T[] {
+  const all: T[] = [];
+  for (const list of lists) all.push(...list);
+  all.sort((a, b) => (b.createdAtMs ?? -Infinity) - (a.createdAtMs ?? -Infinity) || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+  return all.slice(0, Math.max(0, max));
+}
+
 /** `max` as a listener's limit: a whole number in 1..MAX_LIVE_ITEMS, `fallback` when absent or not a number. */
 export function boundedLimit(max: number | undefined, fallback: number): number {
   const n = typeof max === "number" && Number.isFinite(max) ? Math.floor(max) : fallback;
