@@ -203,20 +203,11 @@ export const MAX_LIVE_ITEMS = 200;
 /**
  * Index shards of the per-generation collections (`shard`, 0..15, derived from the document id by
  * the backend, `db.INDEX_SHARDS`): `ai_activity`'s single-field `createdAt` index is exempt, so a
- * time-ordered listener runs once per shard on the composite index `(shard, createdAt desc)`.
+ * time-ordered query filters `shard in ALL_INDEX_SHARDS` and runs on the composite index
+ * `(shard, createdAt desc)`, one equality query per shard merged by Firestore.
  */
 export const INDEX_SHARDS = 16;
-
-/**
- * The newest `max` items of several newest-first lists (one per index shard), newest first; ties
- * broken by id so that the order is stable. Items without a time go last.
- */
-export function mergeNewest<T extends { id: string; createdAtMs: number | null }>(lists: Iterable<readonly T[]>, max: number): T[] {
-  const all: T[] = [];
-  for (const list of lists) all.push(...list);
-  all.sort((a, b) => (b.createdAtMs ?? -Infinity) - (a.createdAtMs ?? -Infinity) || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
-  return all.slice(0, Math.max(0, max));
-}
+export const ALL_INDEX_SHARDS: readonly number[] = Object.freeze(Array.from({ length: INDEX_SHARDS }, (_, i) => i));
 
 /** `max` as a listener's limit: a whole number in 1..MAX_LIVE_ITEMS, `fallback` when absent or not a number. */
 export function boundedLimit(max: number | undefined, fallback: number): number {

@@ -7,8 +7,8 @@
  *
  * Changes go through the admin callables of {@link CreditsClient.admin}; nothing here writes.
  *
- * Indexes (firestore.indexes.json): the stream runs once per index shard on `ai_activity (shard,
- * createdAt desc)` (its single-field `createdAt` index is exempt); abuse records and notifications
+ * Indexes (firestore.indexes.json): the stream filters `shard in [0..15]` and orders by `createdAt`,
+ * on `ai_activity (shard, createdAt desc)` (its single-field `createdAt` index is exempt); abuse records and notifications
  * order by `createdAt` alone (single-field indexes); the audit log filtered by action and the suspended
  * accounts ordered by `statusChangedAt` need the composite indexes `admin_audit_logs (action,
  * createdAt desc)` and `users (status, statusChangedAt desc)`.
@@ -29,7 +29,7 @@ import {
   type Query,
   type QuerySnapshot,
 } from "firebase/firestore";
-import { boundedLimit, INDEX_SHARDS, mergeNewest } from "./admin-logic.js";
+import { ALL_INDEX_SHARDS, boundedLimit } from "./admin-logic.js";
 import type {
   AbuseRecord,
   AdminActivity,
@@ -116,49 +116,19 @@ export class CreditsAdmin {
    * The newest generations of all users (`ai_activity` by `createdAt`, newest first; default 50).
    *
    * `ai_activity.createdAt` has no single-field index (a timestamp index written with every
-   * generation would cap creates near 500 a second; docs/capacity.md), so this is one bounded
-   * listener per index shard on `(shard, createdAt desc)`, each keeping the shard's newest `max`,
-   * merged into the newest `max` overall: exact, at most {@link INDEX_SHARDS} x `max` documents
-   * on the first snapshot, then one per change. The callback runs once every shard has answered,
-   * then on every change; `onError` once, at the first error (the other listeners are stopped).
+   * generation would cap creates near 500 a second; docs/capacity.md), so the query filters
+   * `shard in [0..15]`: Firestore runs it as one equality query per index shard on the composite
+   * index `(shard, createdAt desc)` and merges them, so it is exact, one listener, and at most
+   * `max` documents.
    */
   watchActivityFeed(callback: (items: AdminActivity[], meta: LiveMeta) => void, options: LiveOptions = {}): Unsubscribe {
-    const max = boundedLimit(options.max, 50);
-    const shards: (AdminActivity[] | undefined)[] = new Array<AdminActivity[] | undefined>(INDEX_SHARDS).fill(undefined);
-    const fromCache: boolean[] = new Array<boolean>(INDEX_SHARDS).fill(true);
-    let failed = false;
-    const stops: Unsubscribe[] = [];
-    const stopAll = (): void => {
-      for (const stop of stops.splice(0)) stop();
-    };
-    for (let shard = 0; shard < INDEX_SHARDS; shard++) {
-      const q = query(
-        collection(this.firestore, "ai_activity"),
-        where("shard", "==", shard),
-        orderBy("createdAt", "desc"),
-        limitTo(max),
-      );
-      stops.push(
-        this.live(
-          q,
-          toAdminActivity,
-          (items, meta) => {
-            if (failed) return;
-            shards[shard] = items;
-            fromCache[shard] = meta.fromCache;
-            if (shards.some((s) => s === undefined)) return;
-            callback(mergeNewest(shards as AdminActivity[][], max), { ...meta, fromCache: fromCache.some(Boolean) });
-          },
-          (error) => {
-            if (failed) return;
-            failed = true;
-            stopAll();
-            options.onError?.(error);
-          },
-        ),
-      );
-    }
-    return stopAll;
+    const q = query(
+      collection(this.firestore, "ai_activity"),
+      where("shard", "in", ALL_INDEX_SHARDS),
+      orderBy("createdAt", "desc"),
+      limitTo(boundedLimit(options.max, 50)),
+    );
+    return this.live(q, toAdminActivity, callback, options.onError);
   }
 
   /** The newest abuse records (default 20). */

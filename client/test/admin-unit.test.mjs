@@ -3,6 +3,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import {
+  ALL_INDEX_SHARDS,
   MAX_LIVE_ITEMS,
   auditChanges,
   boundedLimit,
@@ -11,7 +12,6 @@ import {
   classifySearch,
   errorsByField,
   INDEX_SHARDS,
-  mergeNewest,
   millisOf,
   pricingFormOf,
   pricingPatch,
@@ -149,26 +149,11 @@ describe("document readers", () => {
   });
 });
 
-describe("mergeNewest", () => {
-  it("keeps the newest max over all shards, newest first, whichever shard they are in", () => {
-    const at = (id, ms) => ({ id, createdAtMs: ms });
-    const shards = [[at("a", 90), at("b", 50)], [], [at("c", 100), at("d", 95), at("e", 94)], [at("f", null)]];
-    assert.deepEqual(mergeNewest(shards, 3).map((x) => x.id), ["c", "d", "e"]);
-    assert.deepEqual(mergeNewest(shards, 10).map((x) => x.id), ["c", "d", "e", "a", "b", "f"]);
-    assert.deepEqual(mergeNewest([[at("y", 7)], [at("x", 7)]], 2).map((x) => x.id), ["x", "y"], "ties by id");
-    assert.deepEqual(mergeNewest(shards, 0), []);
-  });
-
-  it("is exact when every shard keeps its own newest max: a random spread over the shards", () => {
-    let seed = 7;
-    const rand = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
-    const items = Array.from({ length: 500 }, (_, i) => ({ id: `g${i}`, createdAtMs: Math.floor(rand() * 1e6), shard: Math.floor(rand() * INDEX_SHARDS) }));
-    const max = 50;
-    const byShard = Array.from({ length: INDEX_SHARDS }, (_, s) =>
-      items.filter((x) => x.shard === s).sort((a, b) => b.createdAtMs - a.createdAtMs).slice(0, max),
-    );
-    const expected = [...items].sort((a, b) => b.createdAtMs - a.createdAtMs || (a.id < b.id ? -1 : 1)).slice(0, max);
-    assert.deepEqual(mergeNewest(byShard, max).map((x) => x.id), expected.map((x) => x.id));
+describe("ALL_INDEX_SHARDS", () => {
+  it("names every index shard once, as the backend numbers them (0..15)", () => {
+    assert.equal(INDEX_SHARDS, 16);
+    assert.deepEqual([...ALL_INDEX_SHARDS], Array.from({ length: 16 }, (_, i) => i));
+    assert.ok(Object.isFrozen(ALL_INDEX_SHARDS));
   });
 });
 
