@@ -126,7 +126,9 @@ build_if_changed() {
 npm_ci_if_changed client
 build_if_changed client client/dist client/src client/build.mjs client/tsconfig.json client/package.json
 npm_ci_if_changed web
-build_if_changed web web/dist web client/dist/index.js
+# The pages bundle the library's build (client/dist), which the find above leaves out with every
+# dist/: the library's sources stand for it.
+build_if_changed web web/dist web client/src client/build.mjs client/package.json
 
 # Headless Chromium for the browser tests (tests/browser): Debian's package, driven by the
 # PyPI playwright package (Playwright's own browser download needs the internet).
