@@ -45,6 +45,7 @@ from .context import Caller, ClientContext
 from .db import Snapshot
 from .errors import InvalidRequest
 from .ledger import EntryId, EntryKind, Leg, Reason, UsageChange
+from .moderation import Match
 from .policy import abuse as abuse_policy
 from .policy import charge as charge_policy
 from .policy.charge import Approval, ChargeState, Refusal, Window
@@ -133,6 +134,35 @@ class _Read:
     now: dt.datetime
 
 
+def checks_state(
+    config: CreditConfig,
+    kind: GenerationType,
+    cost: int,
+    account: accounts.Prepared,
+    limits: rate_limit.UserLimits,
+    ip_record: rate_limit.IpRecord,
+    blocked: bool,
+    ctx: ClientContext,
+    verdict: Match | None,
+    now_ms: int,
+) -> ChargeState:
+    """What the charge's checks decide on, from what a charge (or a preview) has read.
+
+    The one place both build it, so that a preview and the charge never check different things.
+    """
+    rates = config.rateLimits
+    return ChargeState(
+        ip_blocked=blocked,
+        suspended=account.status == "suspended",
+        balance=account.balance,
+        cost=cost,
+        user_window=Window(limits.hits(kind), rates.of(kind), rates.windowSeconds),
+        ip_window=Window(ip_record.hits, rates.ipRequests, rates.ipWindowSeconds) if ctx.ip else None,
+        verdict=verdict,
+        now_ms=now_ms,
+    )
+
+
 def charge(
     client: firestore.Client,
     clock: Clock,
@@ -176,17 +206,7 @@ def charge(
         account = accounts.prepare(attempt, snap["user"], caller, config, now, facts)
         verdict = config_store.moderator(attempt, applied).check(request.prompt)
         unit_cost, cost = price(config.costs, request.type, request.quantity)
-        rates = config.rateLimits
-        state = ChargeState(
-            ip_blocked=blocked,
-            suspended=account.status == "suspended",
-            balance=account.balance,
-            cost=cost,
-            user_window=Window(limits.hits(request.type), rates.of(request.type), rates.windowSeconds),
-            ip_window=Window(ip_record.hits, rates.ipRequests, rates.ipWindowSeconds) if ctx.ip else None,
-            verdict=verdict,
-            now_ms=now_ms,
-        )
+        state = checks_state(config, request.type, cost, account, limits, ip_record, blocked, ctx, verdict, now_ms)
         read = _Read(snap, account, config, applied.abuse, limits, ip_record, now)
         decision = charge_policy.decide(state)
         if isinstance(decision, Refusal):

@@ -221,7 +221,19 @@ class Abuse(BaseModel):
         return money.to_decimal(value)
 
 
-class CreditConfig(BaseModel):
+class _ConfigDocument(BaseModel):
+    """What both configuration documents share: how they are stored, and their settings."""
+
+    def to_firestore(self) -> dict[str, Any]:
+        """The document as stored: Decimals become JSON numbers."""
+        return _stored(self.model_dump())
+
+    def content(self) -> dict[str, Any]:
+        """The settings without the server-managed fields (what an edit changes)."""
+        return {k: v for k, v in self.to_firestore().items() if k not in SERVER_FIELDS}
+
+
+class CreditConfig(_ConfigDocument):
     """``system_config/credits``: the public part. Field names are the contract's (camelCase)."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -238,16 +250,8 @@ class CreditConfig(BaseModel):
     updatedAt: dt.datetime | None = None
     updatedBy: str | None = None
 
-    def to_firestore(self) -> dict[str, Any]:
-        """The document as stored: Decimals become JSON numbers."""
-        return _stored(self.model_dump())
 
-    def content(self) -> dict[str, Any]:
-        """The settings without the server-managed fields (what an edit changes)."""
-        return {k: v for k, v in self.to_firestore().items() if k not in SERVER_FIELDS}
-
-
-class PrivateConfig(BaseModel):
+class PrivateConfig(_ConfigDocument):
     """``system_config/moderation``: the admin-only part (terms and abuse thresholds)."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -257,14 +261,6 @@ class PrivateConfig(BaseModel):
     version: StrictInt = 0
     updatedAt: dt.datetime | None = None
     updatedBy: str | None = None
-
-    def to_firestore(self) -> dict[str, Any]:
-        """The document as stored."""
-        return _stored(self.model_dump())
-
-    def content(self) -> dict[str, Any]:
-        """The settings without the server-managed fields."""
-        return {k: v for k, v in self.to_firestore().items() if k not in SERVER_FIELDS}
 
 
 SERVER_FIELDS = frozenset({"version", "updatedAt", "updatedBy"})

@@ -121,37 +121,28 @@ class UsageChange:
     owner_refunds: int = 0
     owner_refunded_credits: int = 0
 
+    def counts(self) -> tuple[int, ...]:
+        """The increments in the order of ``USAGE_FIELDS``."""
+        return (
+            self.generations,
+            self.credits_used,
+            self.refunds,
+            self.failures,
+            self.owner_refunds,
+            self.owner_refunded_credits,
+        )
+
     def apply(self, usage: dict[str, int]) -> dict[str, int]:
         """``usage`` with this change added (a new dict)."""
         out = {name: int(usage.get(name, 0)) for name in USAGE_FIELDS}
-        for name, value in zip(
-            USAGE_FIELDS,
-            (
-                self.generations,
-                self.credits_used,
-                self.refunds,
-                self.failures,
-                self.owner_refunds,
-                self.owner_refunded_credits,
-            ),
-            strict=True,
-        ):
+        for name, value in zip(USAGE_FIELDS, self.counts(), strict=True):
             out[name] += value
         for name, value in usage.items():  # counters of older versions are kept as they are
             out.setdefault(name, value)
         return out
 
     def __bool__(self) -> bool:
-        return any(
-            (
-                self.generations,
-                self.credits_used,
-                self.refunds,
-                self.failures,
-                self.owner_refunds,
-                self.owner_refunded_credits,
-            )
-        )
+        return any(self.counts())
 
 
 @dataclass(frozen=True)

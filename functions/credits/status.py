@@ -22,11 +22,12 @@ from google.cloud import firestore
 
 from . import accounts, config_store, ip_blocks, notifications, rate_limit
 from .atomic import Attempt, Deadline, Plan, Stats, run
+from .charging import checks_state
 from .clock import Clock, to_millis
 from .config import CreditConfig
 from .context import Caller, ClientContext
 from .policy import charge as charge_policy
-from .policy.charge import Approval, ChargeState, Window
+from .policy.charge import Approval
 from .policy.signup import live_grants, with_grant
 from .pricing import GENERATION_TYPES, GenerationType, parse_quantity, price
 from .validation import Fields
@@ -158,17 +159,7 @@ def _preview(
 ) -> dict[str, Any]:
     """A charge's decision without a prompt: the same pricing, the same checks, in order."""
     _unit, cost = price(config.costs, preview.type, preview.quantity)
-    rates = config.rateLimits
-    state = ChargeState(
-        ip_blocked=blocked,
-        suspended=account.status == "suspended",
-        balance=account.balance,
-        cost=cost,
-        user_window=Window(limits.hits(preview.type), rates.of(preview.type), rates.windowSeconds),
-        ip_window=Window(ip_record.hits, rates.ipRequests, rates.ipWindowSeconds) if ctx.ip else None,
-        verdict=None,
-        now_ms=now_ms,
-    )
+    state = checks_state(config, preview.type, cost, account, limits, ip_record, blocked, ctx, None, now_ms)
     decision = charge_policy.decide(state)
     out: dict[str, Any] = {"cost": cost, "affordable": account.balance >= cost, "allowed": isinstance(decision, Approval)}
     if not isinstance(decision, Approval):

@@ -122,10 +122,9 @@ def browser() -> Iterator[Any]:
         b.close()
 
 
-@pytest.fixture
-def page(browser: Any, origin: str) -> Iterator[Any]:
-    """A fresh browser profile per test (its own signed-in user), page errors collected."""
-    context = browser.new_context(viewport={"width": 1000, "height": 820}, base_url=origin)
+def fresh_page(browser: Any, origin: str, viewport: dict[str, int]) -> Iterator[Any]:
+    """A page in a fresh browser profile; fails the test on any uncaught error in the page."""
+    context = browser.new_context(viewport=viewport, base_url=origin)
     context.set_default_timeout(20_000)
     pg = context.new_page()
     errors: list[str] = []
@@ -133,6 +132,12 @@ def page(browser: Any, origin: str) -> Iterator[Any]:
     yield pg
     context.close()
     assert not errors, f"uncaught errors in the page: {errors}"
+
+
+@pytest.fixture
+def page(browser: Any, origin: str) -> Iterator[Any]:
+    """A fresh browser profile per test (its own signed-in user), page errors collected."""
+    yield from fresh_page(browser, origin, {"width": 1000, "height": 820})
 
 
 @pytest.fixture(scope="session")
@@ -150,14 +155,7 @@ DASHBOARD_VIEWPORT = {"width": 1360, "height": 900}
 @pytest.fixture
 def dashboard(browser: Any, origin: str) -> Iterator[Any]:
     """A fresh browser profile at a dashboard's width, page errors collected."""
-    context = browser.new_context(viewport=DASHBOARD_VIEWPORT, base_url=origin)
-    context.set_default_timeout(20_000)
-    pg = context.new_page()
-    errors: list[str] = []
-    pg.on("pageerror", lambda e: errors.append(str(e)))
-    yield pg
-    context.close()
-    assert not errors, f"uncaught errors in the page: {errors}"
+    yield from fresh_page(browser, origin, DASHBOARD_VIEWPORT)
 
 
 def sign_in_to_dashboard(page: Any, user: emu.User, tab: str = "") -> None:
