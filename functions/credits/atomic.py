@@ -304,6 +304,14 @@ def _run(
         if plan.writes:
             try:
                 _commit(client, plan.writes, deadline)
+            except BudgetSpent as err:
+                # Not sent, so nothing applied (not ambiguous). If races were lost on the way,
+                # they are why the budget ran out: contention, not an outage.
+                _count(stats, attempt, 0)
+                if lost_races:
+                    log.warning("optimistic commit gave up after %s attempts", number)
+                    raise Contention(number) from err
+                raise BackendUnavailable() from err
             except _CONFLICTS:
                 _count(stats, attempt, 0)
                 lost_races += 1
@@ -363,10 +371,14 @@ def _oversized_document(message: str, writes: list[Write]) -> str | None:
     return path
 
 
-def _budget_spent() -> gexc.DeadlineExceeded:
+class BudgetSpent(gexc.DeadlineExceeded):
+    """A round trip not sent because the call's time budget is spent: nothing was applied."""
+
+
+def _budget_spent() -> BudgetSpent:
     """The error of a round trip not sent because the call's time budget is spent."""
     # google.api_core's exception constructors carry no annotations.
-    return gexc.DeadlineExceeded("the call's time budget is spent")  # type: ignore[no-untyped-call]
+    return BudgetSpent("the call's time budget is spent")  # type: ignore[no-untyped-call]
 
 
 def _count(stats: Stats | None, attempt: Attempt, writes: int) -> None:
