@@ -26,6 +26,8 @@ from .pricing import GenerationType, is_generation_type
 Status = Literal["pending", "processing", "completed", "failed"]
 STATUSES: tuple[Status, ...] = get_args(Status)
 FINAL: frozenset[Status] = frozenset({"completed", "failed"})
+ACTIVE: tuple[Status, ...] = tuple(s for s in STATUSES if s not in FINAL)
+"""The statuses of a generation still running: ``pending``, ``processing``."""
 
 
 def activity_id_for(uid: str, request_id: str) -> str:

@@ -27,6 +27,7 @@ document); a new moderation version adds the terms once per instance.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
 import json
 import uuid
@@ -40,7 +41,7 @@ from . import abuse, accounts, config_store, db, ip_blocks, ledger, money, notif
 from .activity import activity_id_for, activity_ref
 from .atomic import Attempt, Deadline, Plan, Stats, run
 from .clock import Clock, to_millis
-from .config import Abuse, CreditConfig
+from .config import CreditConfig
 from .context import Caller, ClientContext
 from .db import Snapshot
 from .errors import InvalidRequest
@@ -70,6 +71,11 @@ class ChargeRequest:
 
     FIELDS = frozenset({"type", "prompt", "quantity", "model", "requestId", "deviceId"})
 
+    @functools.cached_property
+    def prompt_hash(self) -> str:
+        """The prompt's SHA-256 (what is stored instead of its text), computed once per call."""
+        return prompt_hash(self.prompt)
+
     @classmethod
     def parse(cls, data: Any) -> ChargeRequest:
         """Validate a request; ``InvalidRequest`` names every bad field."""
@@ -91,7 +97,7 @@ class ChargeRequest:
                 "type": self.type,
                 "quantity": str(self.quantity.normalize()),
                 "model": self.model,
-                "prompt": prompt_hash(self.prompt),
+                "prompt": self.prompt_hash,
             },
             sort_keys=True,
         )
@@ -122,44 +128,86 @@ class _Call:
 
 
 @dataclass(frozen=True)
-class _Read:
-    """What a charge read and parsed."""
+class CallerState:
+    """What a charge (or ``getCreditStatus``) read about its caller, parsed: the configuration
+    in force, the account ready to post to, the user's limits, the address's record and block.
+    """
 
     snap: dict[str, Snapshot]
+    applied: config_store.Applied
     account: accounts.Prepared
-    config: CreditConfig
-    thresholds: Abuse
     limits: rate_limit.UserLimits
     ip_record: rate_limit.IpRecord
+    blocked: bool
     now: dt.datetime
 
+    @property
+    def config(self) -> CreditConfig:
+        """The public configuration in force."""
+        return self.applied.credits
 
-def checks_state(
-    config: CreditConfig,
-    kind: GenerationType,
-    cost: int,
-    account: accounts.Prepared,
-    limits: rate_limit.UserLimits,
-    ip_record: rate_limit.IpRecord,
-    blocked: bool,
+    def ip_fields(self, ip: str, hits: list[int] | tuple[int, ...]) -> dict[str, Any]:
+        """The address record to store: ``hits``, and its sign-up grant log with this call's grant."""
+        now_ms = to_millis(self.now)
+        grants = list(live_grants(list(self.ip_record.grants), now_ms))
+        if self.account.granted_now:
+            grants = with_grant(grants, now_ms, self.config.signup.grantsPerIpPerDay)
+        rates = self.config.rateLimits
+        return rate_limit.ip_record_fields(ip, hits, grants, rates.ipRequests, rates.ipWindowSeconds, self.now)
+
+
+def read_caller(
+    attempt: Attempt,
+    caller: Caller,
     ctx: ClientContext,
-    verdict: Match | None,
-    now_ms: int,
-) -> ChargeState:
+    extra: dict[str, firestore.DocumentReference] | None = None,
+) -> dict[str, Snapshot]:
+    """The caller's documents (and ``extra``) in one round trip, by name: ``config``, ``user``,
+    ``limits``, and with a known address ``ip``, ``block`` and ``ranges``.
+    """
+    client = attempt.client
+    refs: dict[str, firestore.DocumentReference] = {
+        "config": config_store.applied_ref(client),
+        "user": accounts.user_ref(client, caller.uid),
+        "limits": rate_limit.user_ref(client, caller.uid),
+    }
+    if ctx.ip:
+        refs["ip"] = rate_limit.ip_ref(client, ctx.ip)
+        refs["block"], refs["ranges"] = ip_blocks.refs_for(client, ctx.ip)
+    refs.update(extra or {})
+    got = attempt.get(list(refs.values()))
+    return {name: got[ref.path] for name, ref in refs.items()}
+
+
+def parse_caller(
+    attempt: Attempt, snap: dict[str, Snapshot], caller: Caller, ctx: ClientContext, now: dt.datetime
+) -> CallerState:
+    """What ``read_caller`` read, checked and parsed; the account prepared under the sign-up policy."""
+    applied = config_store.load(attempt, snap["config"])
+    blocked = ip_blocks.is_blocked(ctx.ip, snap.get("block"), snap.get("ranges"))
+    ip_record = rate_limit.parse_ip_record(snap["ip"].to_dict() if "ip" in snap and snap["ip"].exists else None)
+    limits_snap = snap["limits"]
+    limits = rate_limit.parse_user_limits(limits_snap.reference.path, limits_snap.to_dict() if limits_snap.exists else None)
+    facts = accounts.SignupFacts(ctx.ip is not None, blocked, live_grants(list(ip_record.grants), to_millis(now)))
+    account = accounts.prepare(attempt, snap["user"], caller, applied.credits, now, facts)
+    return CallerState(snap, applied, account, limits, ip_record, blocked, now)
+
+
+def checks_state(read: CallerState, kind: GenerationType, cost: int, ctx: ClientContext, verdict: Match | None) -> ChargeState:
     """What the charge's checks decide on, from what a charge (or a preview) has read.
 
     The one place both build it, so that a preview and the charge never check different things.
     """
-    rates = config.rateLimits
+    rates = read.config.rateLimits
     return ChargeState(
-        ip_blocked=blocked,
-        suspended=account.status == "suspended",
-        balance=account.balance,
+        ip_blocked=read.blocked,
+        suspended=read.account.status == "suspended",
+        balance=read.account.balance,
         cost=cost,
-        user_window=Window(limits.hits(kind), rates.of(kind), rates.windowSeconds),
-        ip_window=Window(ip_record.hits, rates.ipRequests, rates.ipWindowSeconds) if ctx.ip else None,
+        user_window=Window(read.limits.hits(kind), rates.of(kind), rates.windowSeconds),
+        ip_window=Window(read.ip_record.hits, rates.ipRequests, rates.ipWindowSeconds) if ctx.ip else None,
         verdict=verdict,
-        now_ms=now_ms,
+        now_ms=to_millis(read.now),
     )
 
 
@@ -194,20 +242,11 @@ def charge(
         if request.request_id and snap["key"].exists:
             raise InvalidRequest({"requestId": "was already used by an earlier generation"})
 
-        applied = config_store.load(attempt, snap["config"])
-        config = applied.credits
-        now_ms = to_millis(now)
-        blocked = ip_blocks.is_blocked(ctx.ip, snap.get("block"), snap.get("ranges"))
-        ip_record = rate_limit.parse_ip_record(snap["ip"].to_dict() if "ip" in snap and snap["ip"].exists else None)
-        damaged_ip[0] = ip_record.damaged
-        limits_snap = snap["limits"]
-        limits = rate_limit.parse_user_limits(limits_snap.reference.path, limits_snap.to_dict() if limits_snap.exists else None)
-        facts = accounts.SignupFacts(ctx.ip is not None, blocked, live_grants(list(ip_record.grants), now_ms))
-        account = accounts.prepare(attempt, snap["user"], caller, config, now, facts)
-        verdict = config_store.moderator(attempt, applied).check(request.prompt)
-        unit_cost, cost = price(config.costs, request.type, request.quantity)
-        state = checks_state(config, request.type, cost, account, limits, ip_record, blocked, ctx, verdict, now_ms)
-        read = _Read(snap, account, config, applied.abuse, limits, ip_record, now)
+        read = parse_caller(attempt, snap, caller, ctx, now)
+        damaged_ip[0] = read.ip_record.damaged
+        verdict = config_store.moderator(attempt, read.applied).check(request.prompt)
+        unit_cost, cost = price(read.config.costs, request.type, request.quantity)
+        state = checks_state(read, request.type, cost, ctx, verdict)
         decision = charge_policy.decide(state)
         if isinstance(decision, Refusal):
             if attempt.ambiguous and _refusal_applied(snap, call.token):
@@ -224,27 +263,18 @@ def charge(
 
 def _read(attempt: Attempt, call: _Call) -> dict[str, Snapshot]:
     """Everything a charge needs, in one round trip."""
-    client, ctx, request = call.client, call.ctx, call.request
-    refs: dict[str, firestore.DocumentReference] = {
-        "config": config_store.applied_ref(client),
-        "user": accounts.user_ref(client, call.uid),
-        "limits": rate_limit.user_ref(client, call.uid),
-    }
-    if ctx.ip:
-        refs["ip"] = rate_limit.ip_ref(client, ctx.ip)
-        refs["block"], refs["ranges"] = ip_blocks.refs_for(client, ctx.ip)
-    if request.request_id or attempt.ambiguous:
+    extra: dict[str, firestore.DocumentReference] = {}
+    if call.request.request_id or attempt.ambiguous:
         # A fresh random id cannot exist: the activity is read only when it may.
-        refs["activity"] = call.target
-        refs["key"] = ledger.entry_ref(client, EntryId(EntryKind.CHARGE, call.target.id))
+        extra["activity"] = call.target
+        extra["key"] = ledger.entry_ref(call.client, EntryId(EntryKind.CHARGE, call.target.id))
     if attempt.ambiguous:
-        refs["moderation_record"] = abuse.record_ref(client, call.token, "moderation")
-        refs["refusal_record"] = abuse.record_ref(client, call.token, "rate_limit")
-    got = attempt.get(list(refs.values()))
-    return {name: got[ref.path] for name, ref in refs.items()}
+        extra["moderation_record"] = abuse.record_ref(call.client, call.token, "moderation")
+        extra["refusal_record"] = abuse.record_ref(call.client, call.token, "rate_limit")
+    return read_caller(attempt, call.caller, call.ctx, extra)
 
 
-def _approval_plan(call: _Call, read: _Read, approval: Approval, unit_cost: Decimal) -> Plan[dict[str, Any]]:
+def _approval_plan(call: _Call, read: CallerState, approval: Approval, unit_cost: Decimal) -> Plan[dict[str, Any]]:
     client, request, target, now, config = call.client, call.request, call.target, read.now, read.config
     plan: Plan[dict[str, Any]] = Plan()
     posting = read.account.post(
@@ -285,7 +315,7 @@ def _approval_plan(call: _Call, read: _Read, approval: Approval, unit_cost: Deci
             "status": "pending",
             "progress": 0,
             "promptPreview": request.prompt[:PREVIEW_CHARS],
-            "promptHash": prompt_hash(request.prompt),
+            "promptHash": request.prompt_hash,
             "promptLength": len(request.prompt),
             "userEmail": call.caller.email,
             "userName": call.caller.name,
@@ -299,7 +329,7 @@ def _approval_plan(call: _Call, read: _Read, approval: Approval, unit_cost: Deci
             "updatedAt": now,
         },
     )
-    windows = _windows_to_store(read.limits)
+    windows = read.limits.stored_windows()
     windows[request.type] = {
         "hits": approval.user_hits,
         "limit": config.rateLimits.of(request.type),
@@ -313,7 +343,7 @@ def _approval_plan(call: _Call, read: _Read, approval: Approval, unit_cost: Deci
     return plan
 
 
-def _refusal_plan(attempt: Attempt, call: _Call, read: _Read, refusal: Refusal, state: ChargeState) -> Plan[dict[str, Any]]:
+def _refusal_plan(attempt: Attempt, call: _Call, read: CallerState, refusal: Refusal, state: ChargeState) -> Plan[dict[str, Any]]:
     """A refusal's commit: only what the contract names (address log, refusal counter, abuse
     record, the account's opening), then the refusal is raised.
     """
@@ -327,7 +357,7 @@ def _refusal_plan(attempt: Attempt, call: _Call, read: _Read, refusal: Refusal, 
     if refusal.user_refusal:
         counter = abuse_policy.count_refusal(read.limits.refusals, now)
         counter["lastScope"] = "user"
-        limits_fields = rate_limit.user_limits_fields(call.uid, _windows_to_store(read.limits), counter, now)
+        limits_fields = rate_limit.user_limits_fields(call.uid, read.limits.stored_windows(), counter, now)
         plan.put(read.snap["limits"], {**limits_fields, "lastCall": call.token})
         milestone = abuse_policy.refusal_milestone(int(counter["count"]))
         if milestone is not None:
@@ -338,7 +368,7 @@ def _refusal_plan(attempt: Attempt, call: _Call, read: _Read, refusal: Refusal, 
             kind="moderation",
             severity=refusal.abuse_severity,
             category=state.verdict.category,
-            prompt_hash=prompt_hash(request.prompt),
+            prompt_hash=request.prompt_hash,
             device_id=request.device_id,
             detail={"type": request.type},
         )
@@ -347,7 +377,7 @@ def _refusal_plan(attempt: Attempt, call: _Call, read: _Read, refusal: Refusal, 
             attempt,
             plan,
             now=now,
-            thresholds=read.thresholds,
+            thresholds=read.applied.abuse,
             uid=call.uid,
             already_suspended=account.status == "suspended",
             ctx=call.ctx,
@@ -360,27 +390,10 @@ def _refusal_plan(attempt: Attempt, call: _Call, read: _Read, refusal: Refusal, 
     return plan
 
 
-def _put_ip(plan: Plan[dict[str, Any]], call: _Call, read: _Read, hits: list[int]) -> None:
+def _put_ip(plan: Plan[dict[str, Any]], call: _Call, read: CallerState, hits: list[int]) -> None:
     """Store the address record: its request log and its sign-up grants (with this call's)."""
     assert call.ctx.ip is not None
-    now_ms = to_millis(read.now)
-    grants = list(live_grants(list(read.ip_record.grants), now_ms))
-    if read.account.granted_now:
-        grants = with_grant(grants, now_ms, read.config.signup.grantsPerIpPerDay)
-    rates = read.config.rateLimits
-    fields = rate_limit.ip_record_fields(call.ctx.ip, hits, grants, rates.ipRequests, rates.ipWindowSeconds, read.now)
-    plan.put(read.snap["ip"], {**fields, "lastCall": call.token})
-
-
-def _windows_to_store(limits: rate_limit.UserLimits) -> dict[str, dict[str, Any]]:
-    """The user's stored windows, kept as they are (each with its limit and length)."""
-    stored = limits.data.get("windows")
-    out: dict[str, dict[str, Any]] = {}
-    if isinstance(stored, dict):
-        for kind, window in stored.items():
-            if isinstance(window, dict):
-                out[str(kind)] = dict(window)
-    return out
+    plan.put(read.snap["ip"], {**read.ip_fields(call.ctx.ip, hits), "lastCall": call.token})
 
 
 def _refusal_applied(snap: dict[str, Snapshot], call_token: str) -> bool:

@@ -111,10 +111,28 @@ class Applied:
         return self.private.version
 
 
+_applied_parsed: tuple[dict[str, Any], Applied | None] | None = None
+
+
 def parse_applied(data: dict[str, Any] | None) -> Applied | None:
-    """The applied copy as stored; None when missing or unreadable (callers fall back)."""
+    """The applied copy as stored; None when missing or unreadable (callers fall back).
+
+    Every charge reads the applied copy; it changes only with the configuration, so the last
+    one parsed is kept (a pure function of the stored data) and validated again only when
+    the stored data differ.
+    """
+    global _applied_parsed
     if not data:
         return None
+    last = _applied_parsed
+    if last is not None and last[0] == data:
+        return last[1]
+    parsed = _parse_applied(data)
+    _applied_parsed = (data, parsed)
+    return parsed
+
+
+def _parse_applied(data: dict[str, Any]) -> Applied | None:
     version = data.get("version")
     if not isinstance(version, int) or isinstance(version, bool) or version < 0:
         return None

@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -33,8 +32,9 @@ from google.api_core import exceptions as gexc
 from google.cloud import firestore
 from google.cloud.firestore_v1.base_query import FieldFilter
 
-from . import config_store, db, migrations, notifications
-from .activity import FINAL
+from . import config_store, db, migrations
+from .activity import ACTIVE, FINAL
+from .atomic import Deadline
 from .clock import Clock
 from .context import SYSTEM, ClientContext
 from .errors import CreditsError, DataInvalid
@@ -107,11 +107,11 @@ class JobReport:
 
 class _Budget:
     def __init__(self, seconds: float, max_docs: int) -> None:
-        self._end = time.monotonic() + seconds
+        self.deadline = Deadline(seconds)
         self.left = max_docs
 
     def spent(self) -> bool:
-        return self.left <= 0 or time.monotonic() >= self._end
+        return self.left <= 0 or self.deadline.expired()
 
 
 def _pages(query: firestore.Query, budget: _Budget) -> Iterator[list[db.Snapshot]]:
@@ -186,7 +186,7 @@ def sweep_stuck(
     report = JobReport("sweepStuck", now)
     budget = _Budget(seconds, max_docs)
     cutoff = now - STUCK_AFTER
-    for status in ("pending", "processing"):
+    for status in ACTIVE:
         for shard in range(db.INDEX_SHARDS):
             query = (
                 client.collection(db.AI_ACTIVITY)
@@ -205,8 +205,8 @@ def sweep_stuck(
 def _sweep_one(client: firestore.Client, clock: Clock, snap: db.Snapshot, report: JobReport) -> None:
     request = StatusRequest(activity_id=snap.id, status="failed", error=SWEEP_ERROR)
     try:
-        with notifications.reporting(client, clock, "resetRateLimits"):
-            result = update_status(client, clock, SYSTEM, ClientContext(), request, system=True, only_if_stuck=True)
+        # update_status reports a damaged document itself (once per document).
+        result = update_status(client, clock, SYSTEM, ClientContext(), request, system=True, only_if_stuck=True)
     except DataInvalid as err:
         report.skip(err.document, "data_invalid: " + ", ".join(sorted(err.problems)))
         return
@@ -254,7 +254,7 @@ def _delete_final(client: firestore.Client, query: firestore.Query, budget: _Bud
             status = (snap.to_dict() or {}).get("status")
             if status in FINAL:
                 final.append(snap)
-            elif status not in ("pending", "processing"):
+            elif status not in ACTIVE:
                 report.skip(snap.reference.path, f"data_invalid: status {status!r}")
         report.count(db.AI_ACTIVITY, _delete_guarded(client, final))
 

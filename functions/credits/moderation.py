@@ -842,9 +842,15 @@ def _match_word(patterns: _Patterns, word: str, found: set[tuple[int, int]]) -> 
 
 @lru_cache(maxsize=4096)
 def _occurs_in(term: str, phrase: str) -> bool:
+    return _single_term(term).check(phrase) is not None
+
+
+@lru_cache(maxsize=1024)
+def _single_term(term: str) -> Moderator:
+    """A matcher of one term alone (no exceptions), compiled once per term."""
     bare = Moderator.__new__(Moderator)
     bare._compile(((term, "term", "low", ()),), builtin_exceptions=False)
-    return bare.check(phrase) is not None
+    return bare
 
 
 def exceptions_without_term(term: str, exceptions: Iterable[str]) -> list[str]:

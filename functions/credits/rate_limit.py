@@ -100,6 +100,16 @@ class UserLimits:
         """The stored log of one type (unpruned)."""
         return self.windows.get(generation_type, ())
 
+    def stored_windows(self) -> dict[str, dict[str, Any]]:
+        """The stored windows as they are (each with its limit and length), to write back."""
+        stored = self.data.get("windows")
+        out: dict[str, dict[str, Any]] = {}
+        if isinstance(stored, dict):
+            for kind, window in stored.items():
+                if isinstance(window, dict):
+                    out[str(kind)] = dict(window)
+        return out
+
 
 def _int_log(value: object) -> tuple[int, ...] | None:
     if not isinstance(value, list) or any(isinstance(h, bool) or not isinstance(h, int) for h in value):

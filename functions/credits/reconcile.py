@@ -46,6 +46,7 @@ def reconcile(client: firestore.Client) -> list[Drift]:
     drifts: list[Drift] = []
     by_user: dict[str, list[dict[str, Any]]] = defaultdict(list)
     by_activity: dict[str, dict[EntryKind, list[dict[str, Any]]]] = defaultdict(lambda: defaultdict(list))
+    signups: dict[str, int] = defaultdict(int)
     for snap in client.collection(db.CREDIT_LOGS).stream():
         data = snap.to_dict() or {}
         data["_id"] = snap.id
@@ -53,6 +54,8 @@ def reconcile(client: firestore.Client) -> list[Drift]:
         parsed = EntryId.parse(snap.id)
         if parsed is not None and parsed.kind in (EntryKind.CHARGE, EntryKind.SETTLE, EntryKind.REFUND):
             by_activity[parsed.key][parsed.kind].append(data)
+        elif parsed is not None and parsed.kind is EntryKind.SIGNUP:
+            signups[str(data.get("userId"))] += 1
     balances: dict[str, Any] = {}
     for snap in client.collection(db.USERS).stream():
         balances[snap.id] = (snap.to_dict() or {}).get("credits", 0)
@@ -74,8 +77,7 @@ def reconcile(client: firestore.Client) -> list[Drift]:
             after = e.get("balanceAfter")
             if not isinstance(after, int) or after < 0:
                 drifts.append(Drift(uid, "bad_balance_after", f"{e['_id']}: balanceAfter={after!r}"))
-        signups = sum(1 for e in entries if (p := EntryId.parse(e["_id"])) is not None and p.kind is EntryKind.SIGNUP)
-        if signups > 1:
+        if signups[uid] > 1:
             drifts.append(Drift(uid, "double_signup_grant", "more than one sign-up entry"))
     for activity, kinds in by_activity.items():
         for kind in (EntryKind.CHARGE, EntryKind.REFUND, EntryKind.SETTLE):

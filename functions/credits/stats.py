@@ -37,11 +37,11 @@ from google.cloud.firestore_v1.base_aggregation import CountAggregation, SumAggr
 from google.cloud.firestore_v1.base_query import FieldFilter
 
 from . import db, rollup
+from .activity import ACTIVE
 from .pricing import GENERATION_TYPES
 from .rollup import RANGES, ByType, Counts, Range
 
 TOP_USERS = 10
-ACTIVE = ("pending", "processing")
 AGGREGATION_BATCH = 1000  # index entries per billed read
 _PARALLEL = 8
 _EPSILON = dt.timedelta(microseconds=1)  # Firestore timestamps have microsecond precision

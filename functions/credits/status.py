@@ -20,15 +20,13 @@ from typing import Any
 
 from google.cloud import firestore
 
-from . import accounts, config_store, ip_blocks, notifications, rate_limit
+from . import notifications, rate_limit
 from .atomic import Attempt, Deadline, Plan, Stats, run
-from .charging import checks_state
+from .charging import CallerState, checks_state, parse_caller, read_caller
 from .clock import Clock, to_millis
-from .config import CreditConfig
 from .context import Caller, ClientContext
 from .policy import charge as charge_policy
 from .policy.charge import Approval
-from .policy.signup import live_grants, with_grant
 from .pricing import GENERATION_TYPES, GenerationType, parse_quantity, price
 from .validation import Fields
 
@@ -93,36 +91,14 @@ def credit_status(
     def step(attempt: Attempt) -> Plan[dict[str, Any]]:
         now = clock.now()
         now_ms = to_millis(now)
-        refs = {
-            "config": config_store.applied_ref(client),
-            "user": accounts.user_ref(client, uid),
-            "limits": rate_limit.user_ref(client, uid),
-        }
-        if ctx.ip:
-            refs["ip"] = rate_limit.ip_ref(client, ctx.ip)
-            refs["block"], refs["ranges"] = ip_blocks.refs_for(client, ctx.ip)
-        got = attempt.get(list(refs.values()))
-        snap = {name: got[ref.path] for name, ref in refs.items()}
-        applied = config_store.load(attempt, snap["config"])
-        config = applied.credits
-        blocked = ip_blocks.is_blocked(ctx.ip, snap.get("block"), snap.get("ranges"))
-        ip_record = rate_limit.parse_ip_record(snap["ip"].to_dict() if ctx.ip and snap["ip"].exists else None)
-        limits_snap = snap["limits"]
-        limits = rate_limit.parse_user_limits(limits_snap.reference.path, limits_snap.to_dict() if limits_snap.exists else None)
-        grants = live_grants(list(ip_record.grants), now_ms)
-        account = accounts.prepare(
-            attempt, snap["user"], caller, config, now, accounts.SignupFacts(ctx.ip is not None, blocked, grants)
-        )
+        snap = read_caller(attempt, caller, ctx)
+        read = parse_caller(attempt, snap, caller, ctx, now)
+        config, account, limits = read.config, read.account, read.limits
         plan: Plan[dict[str, Any]] = Plan()
         if account.must_write:
             account.post(plan, client, now=now, low_balance_below=config.lowBalanceThreshold)
         if account.granted_now and ctx.ip:
-            rates = config.rateLimits
-            new_grants = with_grant(grants, now_ms, config.signup.grantsPerIpPerDay)
-            plan.put(
-                snap["ip"],
-                rate_limit.ip_record_fields(ctx.ip, ip_record.hits, new_grants, rates.ipRequests, rates.ipWindowSeconds, now),
-            )
+            plan.put(snap["ip"], read.ip_fields(ctx.ip, read.ip_record.hits))
         credits = account.balance
         rates = config.rateLimits
         result: dict[str, Any] = {
@@ -139,7 +115,7 @@ def credit_status(
         if account.signup_rule:
             result["signupGrantRule"] = account.signup_rule
         if query.preview is not None:
-            result["preview"] = _preview(config, query.preview, account, limits, ip_record, blocked, ctx, now_ms)
+            result["preview"] = _preview(read, query.preview, ctx)
         plan.result = result
         return plan
 
@@ -147,21 +123,12 @@ def credit_status(
         return run(client, step, lock_key=f"user:{uid}", deadline=deadline, stats=stats_out)
 
 
-def _preview(
-    config: CreditConfig,
-    preview: Preview,
-    account: accounts.Prepared,
-    limits: rate_limit.UserLimits,
-    ip_record: rate_limit.IpRecord,
-    blocked: bool,
-    ctx: ClientContext,
-    now_ms: int,
-) -> dict[str, Any]:
+def _preview(read: CallerState, preview: Preview, ctx: ClientContext) -> dict[str, Any]:
     """A charge's decision without a prompt: the same pricing, the same checks, in order."""
-    _unit, cost = price(config.costs, preview.type, preview.quantity)
-    state = checks_state(config, preview.type, cost, account, limits, ip_record, blocked, ctx, None, now_ms)
+    _unit, cost = price(read.config.costs, preview.type, preview.quantity)
+    state = checks_state(read, preview.type, cost, ctx, None)
     decision = charge_policy.decide(state)
-    out: dict[str, Any] = {"cost": cost, "affordable": account.balance >= cost, "allowed": isinstance(decision, Approval)}
+    out: dict[str, Any] = {"cost": cost, "affordable": read.account.balance >= cost, "allowed": isinstance(decision, Approval)}
     if not isinstance(decision, Approval):
         out["reason"] = decision.reason
         retry = decision.error.details.get("retryAfterSeconds")
