@@ -16,15 +16,15 @@ import os
 import pathlib
 import sys
 
-ROOT = pathlib.Path(__file__).resolve().parents[1]
+import cmdline
+
 CHROMIUM = os.environ.get("CREDITS_CHROMIUM", "/usr/bin/chromium")
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    offset = int(os.environ.get("CREDITS_EMULATOR_PORT_OFFSET", "0"))
-    parser.add_argument("--origin", default=f"http://127.0.0.1:{5000 + offset}")
-    parser.add_argument("--out", default=str(ROOT / "docs" / "screenshots"))
+    parser.add_argument("--origin", default=f"http://127.0.0.1:{5000 + cmdline.offset()}")
+    parser.add_argument("--out", default=str(cmdline.ROOT / "docs" / "screenshots"))
     args = parser.parse_args()
 
     from playwright.sync_api import Error, expect, sync_playwright

@@ -35,6 +35,7 @@ from concurrent.futures import ThreadPoolExecutor
 from decimal import ROUND_FLOOR, Decimal
 from typing import Any
 
+import cmdline
 import requests
 from credits import db
 from google.cloud import firestore
@@ -161,7 +162,7 @@ def main() -> int:
     backend = Backend(
         project,
         os.environ["FIREBASE_AUTH_EMULATOR_HOST"],
-        os.environ.get("CREDITS_FUNCTIONS_HOST", "127.0.0.1:5001"),
+        cmdline.emulator_host("functions"),
     )
     backend.token()
     client = db.make_client(project)

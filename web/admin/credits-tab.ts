@@ -120,7 +120,8 @@ export class CreditsTab {
   }
 
   private showStats(stats: UsageStats): void {
-    if (stats.range !== this.range) return;
+    // A fresh fetch reaches here twice (the cache's listener, then loadStats): draw it once.
+    if (stats.range !== this.range || stats === this.stats) return;
     this.stats = stats;
     const t = stats.totals;
     const card = $("stats-card");

@@ -50,6 +50,7 @@ export class LiveTab {
   private suspended: AdminUser[] = [];
   private notifications: AdminNotification[] = [];
   private audit: AuditEntry[] = [];
+  private shownStats: UsageStats | null = null;
   private dirty = new Set<Section>();
   private frame = 0;
   private wait: ReturnType<typeof setTimeout> | undefined;
@@ -334,6 +335,9 @@ export class LiveTab {
   }
 
   private showStats(stats: UsageStats): void {
+    // A fresh fetch reaches here twice (the cache's listener, then loadStats): draw it once.
+    if (stats === this.shownStats) return;
+    this.shownStats = stats;
     const t = stats.totals;
     const failureRate = t.generations ? t.failedGenerations / t.generations : null;
     const live = (id: string, value: number | null, text: string) => {

@@ -94,7 +94,8 @@ session.onUserChanged(async (user) => {
   }
   listeners.push(
     client.watchBalance(user.uid, (balance) => {
-      const changed = state.balance?.credits !== balance.credits || state.balance?.status !== balance.status;
+      // The first snapshot is no change: the preview scheduled after sign-in already covers it.
+      const changed = state.balance !== null && (state.balance.credits !== balance.credits || state.balance.status !== balance.status);
       state.balance = balance;
       render();
       if (changed) schedulePreview(0);
