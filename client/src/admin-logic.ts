@@ -148,6 +148,44 @@ export function seriesChartData(stats: Pick<UsageStats, "series" | "interval">):
   return data;
 }
 
+/** How a daily trend is drawn: per day, or summed per week (from Monday, UTC) or per month (UTC). */
+export type TrendGrouping = "day" | "week" | "month";
+
+/** The start (epoch ms) of the ISO week (Monday 00:00 UTC) holding `ms`. */
+function weekStartMs(ms: number): number {
+  const d = new Date(ms);
+  return Date.UTC(d.getUTCFullYear(), d.getUTCMonth(), d.getUTCDate() - ((d.getUTCDay() + 6) % 7));
+}
+
+/**
+ * Daily chart columns summed into weeks or months (`day` leaves them as they are). A group is
+ * labelled by its week's Monday ("week of 3 Nov") or its month ("Nov 2026"); the first and last
+ * groups may be partial (the range cuts them). Sums only, so the totals stay what they were.
+ */
+export function groupSeries(data: SeriesChartData, grouping: TrendGrouping): SeriesChartData {
+  if (grouping === "day") return data;
+  const out: SeriesChartData = { labels: [], credits: [], generations: [], failed: [], starts: [] };
+  let current: number | null = null;
+  data.starts.forEach((start, i) => {
+    const d = new Date(start);
+    const key = grouping === "week" ? weekStartMs(start) : Date.UTC(d.getUTCFullYear(), d.getUTCMonth(), 1);
+    if (key !== current) {
+      current = key;
+      const k = new Date(key);
+      out.labels.push(grouping === "week" ? `week of ${k.getUTCDate()} ${MONTHS[k.getUTCMonth()]}` : `${MONTHS[k.getUTCMonth()]} ${k.getUTCFullYear()}`);
+      out.credits.push(0);
+      out.generations.push(0);
+      out.failed.push(0);
+      out.starts.push(start);
+    }
+    const j = out.labels.length - 1;
+    out.credits[j]! += data.credits[i] ?? 0;
+    out.generations[j]! += data.generations[i] ?? 0;
+    out.failed[j]! += data.failed[i] ?? 0;
+  });
+  return out;
+}
+
 /** Credits used and generations by type, in the library's type order. */
 export function byTypeChartData(stats: Pick<UsageStats, "byType">): { types: GenerationType[]; credits: number[]; generations: number[] } {
   const types = [...GENERATION_TYPES];

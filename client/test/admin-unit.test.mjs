@@ -11,6 +11,7 @@ import {
   byTypeChartData,
   classifySearch,
   errorsByField,
+  groupSeries,
   INDEX_SHARDS,
   millisOf,
   pricingFormOf,
@@ -146,6 +147,39 @@ describe("document readers", () => {
     assert.deepEqual(e.before, { updatedAt: "1970-01-01T00:00:00.000Z" });
     assert.deepEqual(e.after, { list: ["1970-01-01T00:00:01.000Z"] });
     assert.equal(millisOf("2026"), null);
+  });
+});
+
+describe("groupSeries", () => {
+  // 12 days from Thursday 29 Oct 2026 (UTC) to Monday 9 Nov: credits 1..12, generations 1 each.
+  const days = Array.from({ length: 12 }, (_, i) => Date.UTC(2026, 9, 29 + i));
+  const daily = {
+    labels: days.map(String),
+    credits: days.map((_, i) => i + 1),
+    generations: days.map(() => 1),
+    failed: days.map((_, i) => (i % 5 === 0 ? 1 : 0)),
+    starts: days,
+  };
+  const total = (xs) => xs.reduce((a, b) => a + b, 0);
+
+  it("leaves a daily series as it is", () => {
+    assert.equal(groupSeries(daily, "day"), daily);
+  });
+
+  it("sums days into ISO weeks from Monday, the range's ends partial", () => {
+    const weeks = groupSeries(daily, "week");
+    assert.deepEqual(weeks.labels, ["week of 26 Oct", "week of 2 Nov", "week of 9 Nov"]);
+    assert.deepEqual(weeks.generations, [4, 7, 1]); // Thu-Sun, Mon-Sun, Mon
+    assert.deepEqual(weeks.credits, [1 + 2 + 3 + 4, 5 + 6 + 7 + 8 + 9 + 10 + 11, 12]);
+    assert.deepEqual(weeks.starts, [days[0], days[4], days[11]]);
+    assert.equal(total(weeks.failed), total(daily.failed));
+  });
+
+  it("sums days into calendar months", () => {
+    const months = groupSeries(daily, "month");
+    assert.deepEqual(months.labels, ["Oct 2026", "Nov 2026"]);
+    assert.deepEqual(months.generations, [3, 9]);
+    assert.equal(total(months.credits), total(daily.credits));
   });
 });
 

@@ -19,7 +19,7 @@ import {
   Tooltip,
   type ChartConfiguration,
 } from "chart.js";
-import { byTypeChartData, seriesChartData, type GenerationType, type UsageStats } from "@credit-backend/client";
+import { byTypeChartData, groupSeries, seriesChartData, type GenerationType, type TrendGrouping, type UsageStats } from "@credit-backend/client";
 import { TYPE_COLORS } from "./dom";
 
 Chart.register(BarController, BarElement, LineController, LineElement, PointElement, DoughnutController, ArcElement, CategoryScale, LinearScale, Tooltip, Legend, Filler);
@@ -71,8 +71,13 @@ export class TrendChart {
     this.chart = new Chart(canvas, config);
   }
 
-  update(stats: UsageStats): void {
-    const data = seriesChartData(stats);
+  /** Draw the series; a daily one per day, week or month (`grouping`), an hourly one per hour. */
+  update(stats: UsageStats, grouping: TrendGrouping = "day"): void {
+    const data = groupSeries(seriesChartData(stats), stats.interval === "day" ? grouping : "day");
+    const canvas = this.chart.canvas;
+    canvas.dataset.grouping = stats.interval === "day" ? grouping : "hour";
+    canvas.dataset.columns = String(data.labels.length);
+    canvas.dataset.credits = String(data.credits.reduce((a, b) => a + b, 0));
     this.chart.data.labels = data.labels;
     this.chart.data.datasets[0]!.data = data.credits;
     this.chart.data.datasets[1]!.data = data.generations;

@@ -17,6 +17,7 @@ import {
   type PricingForm,
   type StatsRange,
   type UsageFigures,
+  type TrendGrouping,
   type UsageStats,
 } from "@credit-backend/client";
 import { ByTypeChart, TrendChart } from "./charts";
@@ -27,6 +28,7 @@ const REFRESH_MS = 60_000;
 
 export class CreditsTab {
   private range: StatsRange = "24h";
+  private grouping: TrendGrouping = "day";
   private stats: UsageStats | null = null;
   private statsSeq = 0;
   private trend: TrendChart | null = null;
@@ -46,6 +48,13 @@ export class CreditsTab {
       this.range = button.dataset.range as StatsRange;
       for (const b of $("range").querySelectorAll("button")) b.setAttribute("aria-pressed", String(b === button));
       void this.loadStats(0);
+    });
+    $("grouping").addEventListener("click", (e) => {
+      const button = (e.target as HTMLElement).closest<HTMLButtonElement>("button[data-group]");
+      if (!button) return;
+      this.grouping = button.dataset.group as TrendGrouping;
+      for (const b of $("grouping").querySelectorAll("button")) b.setAttribute("aria-pressed", String(b === button));
+      if (this.stats) this.drawTrend(this.stats);
     });
     $("stats-refresh").addEventListener("click", () => void this.loadStats(0));
     $("pricing-form").addEventListener("input", () => this.onPricingInput());
@@ -136,7 +145,6 @@ export class CreditsTab {
     $("stat-refunds").textContent = t.refundedCredits ? `after ${plural(t.refundedCredits, "credit")} refunded` : "net of refunds";
     $("stat-split").textContent = `${fmtInt(t.completedGenerations)} completed · ${fmtInt(t.failedGenerations)} failed`;
     $("stat-active-split").textContent = `${fmtInt(stats.activeByStatus.pending)} pending · ${fmtInt(stats.activeByStatus.processing)} processing`;
-    $("trend-caption").textContent = `Credits and generations per ${stats.interval} (UTC)`;
 
     $("bytype-rows").replaceChildren(
       ...GENERATION_TYPES.map((type) => {
@@ -179,8 +187,16 @@ export class CreditsTab {
         text: `This view cost ${plural(stats.documentsRead, "read")} (${fmtInt(cost.documents)} documents, ${fmtInt(cost.aggregationQueries)} aggregation queries billed ${fmtInt(cost.aggregationReads)}).`,
       }),
     );
-    this.trend?.update(stats);
+    this.drawTrend(stats);
     this.byType?.update(stats);
+  }
+
+  /** The trend chart: hourly for 24 hours; daily ranges per day, week or month. */
+  private drawTrend(stats: UsageStats): void {
+    const daily = stats.interval === "day";
+    $("grouping").hidden = !daily;
+    $("trend-caption").textContent = `Credits and generations per ${daily ? this.grouping : stats.interval} (UTC)`;
+    this.trend?.update(stats, this.grouping);
   }
 
   // ---------------------------------------------------------------- pricing
