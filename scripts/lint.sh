@@ -4,15 +4,16 @@
 #
 #   scripts/lint.sh           # needs .venv (scripts/setup.sh)
 #
-# Runs `ruff check` and `ruff format --check` over the repository and `mypy` (strict, on
-# functions/credits and functions/main.py), shows their findings, and ends with one line:
-#   lint: ruff ok, format ok, mypy ok
+# Runs `ruff check` and `ruff format --check` over the repository, `mypy` (strict, on
+# functions/credits and functions/main.py), the import contracts (`lint-imports`) and the
+# docs' path check (scripts/check_doc_paths.py), shows their findings, and ends with one line:
+#   lint: ruff ok, format ok, mypy ok, imports ok, doc-paths ok
 # or, for each gate that failed, how many findings it had. Exits non-zero on any finding.
 set -uo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
 
-for tool in ruff mypy; do
+for tool in ruff mypy lint-imports; do
   if [ ! -x ".venv/bin/$tool" ]; then
     echo "lint: .venv/bin/$tool is missing; run scripts/setup.sh first" >&2
     exit 2
@@ -48,6 +49,10 @@ gate() {
 gate ruff 'Found ([0-9]+ errors?)' .venv/bin/ruff check
 gate format '([0-9]+ files? would be reformatted)' .venv/bin/ruff format --check
 gate mypy 'Found ([0-9]+ errors? in [0-9]+ files?)' .venv/bin/mypy
+# The layer contracts of pyproject.toml ([tool.importlinter]) on the functions' package.
+gate imports 'Contracts: [0-9]+ kept, ([0-9]+ broken)' env PYTHONPATH=functions .venv/bin/lint-imports --no-cache pyproject.toml
+# Every repository path the docs name exists.
+gate doc-paths '([0-9]+ missing)' .venv/bin/python scripts/check_doc_paths.py
 
 summary="${results[0]}"
 for r in "${results[@]:1}"; do summary+=", $r"; done
