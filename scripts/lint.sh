@@ -7,7 +7,7 @@
 # Runs `ruff check` and `ruff format --check` over the repository, `mypy` (strict, on
 # functions/credits and functions/main.py), the import contracts (`lint-imports`) and the
 # docs' path check (scripts/check_doc_paths.py), shows their findings, and ends with one line:
-#   lint: ruff ok, format ok, mypy ok, imports ok, doc-paths ok
+#   lint: ruff ok, format ok, mypy ok, imports ok, contract ok, doc-paths ok
 # or, for each gate that failed, how many findings it had. Exits non-zero on any finding.
 set -uo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -51,6 +51,8 @@ gate format '([0-9]+ files? would be reformatted)' .venv/bin/ruff format --check
 gate mypy 'Found ([0-9]+ errors? in [0-9]+ files?)' .venv/bin/mypy
 # The layer contracts of pyproject.toml ([tool.importlinter]) on the functions' package.
 gate imports 'Contracts: [0-9]+ kept, ([0-9]+ broken)' env PYTHONPATH=functions .venv/bin/lint-imports --no-cache pyproject.toml
+# The files generated from the contract's models (docs/contract.schema.json, client/src/contract.gen.ts) are fresh.
+gate contract '([0-9]+ stale)' env PYTHONPATH=functions .venv/bin/python scripts/gen_contract.py --check
 # Every repository path the docs name exists.
 gate doc-paths '([0-9]+ missing)' .venv/bin/python scripts/check_doc_paths.py
 

@@ -213,7 +213,33 @@ def call(
         payload = r.json()
     except ValueError:
         payload = {"raw": r.text}
-    return CallResult(r.status_code, payload if isinstance(payload, dict) else {"raw": payload})
+    result = CallResult(r.status_code, payload if isinstance(payload, dict) else {"raw": payload})
+    check_against_contract(name, result)
+    return result
+
+
+def check_against_contract(name: str, result: CallResult) -> None:
+    """Every answer a test receives must be what the contract's models say (credits.contract):
+    a success validates against the callable's response model, an error's ``details`` against
+    its reason's model. A field the backend sends and the contract does not name fails the test
+    that received it, whatever that test asserts. Callables the contract does not list are
+    caught by tests/unit/test_contract.py instead."""
+    from credits.contract import CALLABLES, ERROR_DETAILS
+    from pydantic import ValidationError
+
+    spec = CALLABLES.get(name)
+    if spec is None:
+        return
+    try:
+        if result.ok:
+            spec.response.model_validate(result.body["result"])
+        elif "error" in result.body and isinstance(result.body["error"], dict) and result.body["error"].get("details"):
+            details = result.body["error"]["details"]
+            model = ERROR_DETAILS.get(details.get("reason"))
+            assert model is not None, f"{name}: details.reason {details.get('reason')!r} is not in the contract"
+            model.model_validate(details)
+    except ValidationError as exc:
+        raise AssertionError(f"{name} answered outside the contract: {exc}") from exc
 
 
 def run_scheduled(name: str, timeout: float = 300) -> requests.Response:
