@@ -15,22 +15,3 @@ export {
   type CreditsSession,
   type EmulatorHosts,
 } from "./connect.js";
-export * from "./admin-types.js";
-export {
-  CreditsAdmin,
-  hasAdminClaim,
-  millisOf,
-  toAdminActivity,
-  toAbuseRecord,
-  toAdminUser,
-  toNotification,
-  toAuditEntry,
-  toConfiguration,
-  CHANGE_ACTIONS,
-  CONFIGURATION_ACTIONS,
-  ADMIN_ONLY_READS,
-  type AdminOnlyRead,
-  type AccessResult,
-  type LiveOptions,
-} from "./admin.js";
-export * from "./admin-logic.js";

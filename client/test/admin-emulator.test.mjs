@@ -3,7 +3,7 @@
 // whole to anyone without the admin claim.
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
-import { ADMIN_ONLY_READS, CHANGE_ACTIONS, CONFIGURATION_ACTIONS, CreditsAdmin, PromptRejected, hasAdminClaim } from "../dist/index.js";
+import { ADMIN_ONLY_READS, CHANGE_ACTIONS, CONFIGURATION_ACTIONS, CreditsAdmin, PromptRejected, hasAdminClaim } from "../dist/admin.js";
 import { admin, closeAll, openLimits, signedInUser, until } from "../test-support/emulators.mjs";
 
 let boss;

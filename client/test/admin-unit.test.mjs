@@ -19,7 +19,7 @@ import {
   seriesChartData,
   toAdminActivity,
   toAuditEntry,
-} from "../dist/index.js";
+} from "../dist/admin.js";
 
 const CONFIG = { costs: { image: 10, video: 5, voice: 3, chat: 0.01 }, defaultCredits: 100, lowBalanceThreshold: 20 };
 

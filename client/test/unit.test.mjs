@@ -232,3 +232,17 @@ describe("newRequestId", () => {
     for (const id of ids) assert.match(id, /^[A-Za-z0-9_.:-]{1,128}$/);
   });
 });
+
+describe("entry points", () => {
+  it("the end user's entry ships no admin code; the admin entry has it and re-exports the user's", async () => {
+    const { readFileSync } = await import("node:fs");
+    const user = await import("../dist/index.js");
+    const adminEntry = await import("../dist/admin.js");
+    assert.equal("CreditsAdmin" in user, false);
+    assert.equal("auditChanges" in user, false);
+    assert.equal(typeof adminEntry.CreditsAdmin, "function");
+    assert.equal(adminEntry.CreditsClient, user.CreditsClient);
+    assert.equal(adminEntry.InsufficientCredits, user.InsufficientCredits);
+    assert.doesNotMatch(readFileSync(new URL("../dist/index.js", import.meta.url), "utf8"), /CreditsAdmin/);
+  });
+});

@@ -19,7 +19,7 @@ import {
   Tooltip,
   type ChartConfiguration,
 } from "chart.js";
-import { byTypeChartData, groupSeries, seriesChartData, type GenerationType, type TrendGrouping, type UsageStats } from "@credit-backend/client";
+import { byTypeChartData, groupSeries, seriesChartData, type GenerationType, type TrendGrouping, type UsageStats } from "@credit-backend/client/admin";
 import { TYPE_COLORS } from "./dom";
 
 Chart.register(BarController, BarElement, LineController, LineElement, PointElement, DoughnutController, ArcElement, CategoryScale, LinearScale, Tooltip, Legend, Filler);

@@ -3,7 +3,7 @@
  * `getUsageStats` call per range serves both tabs for a while), the live indicator, the
  * confirmation dialog with its reason field, and the toast.
  */
-import { toCreditsError, type CreditsAdmin, type CreditsClient, type CreditsSession, type StatsRange, type UsageStats } from "@credit-backend/client";
+import { toCreditsError, type CreditsAdmin, type CreditsClient, type CreditsSession, type StatsRange, type UsageStats } from "@credit-backend/client/admin";
 import { $ } from "./dom";
 
 export interface Ctx {

@@ -19,7 +19,7 @@ import {
   type UsageFigures,
   type TrendGrouping,
   type UsageStats,
-} from "@credit-backend/client";
+} from "@credit-backend/client/admin";
 import { ByTypeChart, TrendChart } from "./charts";
 import type { Ctx } from "./context";
 import { $, fmtAgo, fmtDec, fmtInt, fmtMs, fmtRate, fmtUtc, fmtWhen, h, plural } from "./dom";

@@ -1,5 +1,5 @@
 /** Small DOM and formatting helpers shared by the dashboard's tabs. */
-import type { GenerationType } from "@credit-backend/client";
+import type { GenerationType } from "@credit-backend/client/admin";
 
 export const $ = <T extends HTMLElement = HTMLElement>(id: string): T => {
   const el = document.getElementById(id);

@@ -20,7 +20,7 @@ import {
   type AuditEntry,
   type LiveMeta,
   type UsageStats,
-} from "@credit-backend/client";
+} from "@credit-backend/client/admin";
 import { HourlyCreditsChart } from "./charts";
 import type { Ctx } from "./context";
 import { $, fmtAgo, fmtInt, fmtMs, fmtRate, fmtUtc, fmtWhen, h, plural, setAttr, setText, typeIcon, UNITS } from "./dom";

@@ -6,7 +6,7 @@
  * The admin check here only decides what to show: the data itself is guarded by the rules
  * (admin-only collections need the ID token's `admin` claim) and by the callables.
  */
-import { CreditsAdmin, hasAdminClaim } from "@credit-backend/client";
+import { CreditsAdmin, hasAdminClaim } from "@credit-backend/client/admin";
 import { connectBackend } from "../shared/backend";
 import { confirmAction, LiveIndicator, StatsCache, toast, type Ctx } from "./context";
 import { CreditsTab } from "./credits-tab";
