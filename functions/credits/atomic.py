@@ -333,7 +333,7 @@ def _run(
         _count(stats, attempt, len(plan.writes))
         if plan.error is not None:
             raise plan.error
-        return plan.result  # type: ignore[return-value]
+        return plan.result  # type: ignore[return-value]  # Plan.result is typed T | None; every step sets it
 
 
 def _pause(deadline: Deadline, backoff: float, cap: float, give_up: CreditsError, cause: Exception | None) -> float:
@@ -377,8 +377,7 @@ class BudgetSpent(gexc.DeadlineExceeded):
 
 def _budget_spent() -> BudgetSpent:
     """The error of a round trip not sent because the call's time budget is spent."""
-    # google.api_core's exception constructors carry no annotations.
-    return BudgetSpent("the call's time budget is spent")  # type: ignore[no-untyped-call]
+    return BudgetSpent("the call's time budget is spent")  # type: ignore[no-untyped-call]  # api_core's __init__ is unannotated
 
 
 def _count(stats: Stats | None, attempt: Attempt, writes: int) -> None:

@@ -78,6 +78,5 @@ def make_client(project: str | None = None) -> firestore.Client:
     if os.environ.get("FIRESTORE_EMULATOR_HOST"):
         from google.auth.credentials import AnonymousCredentials
 
-        # google.auth's Credentials.__init__ carries no annotations.
-        return firestore.Client(project=project, credentials=AnonymousCredentials())  # type: ignore[no-untyped-call]
+        return firestore.Client(project=project, credentials=AnonymousCredentials())  # type: ignore[no-untyped-call]  # unannotated __init__
     return firestore.Client(project=project)

@@ -110,7 +110,7 @@ class StructuredHandler(logging.Handler):
             }
             if record.exc_info and record.exc_info[0] is not None:
                 entry["exception"] = self.formatException(record.exc_info)
-            firebase_logger.write(entry)  # type: ignore[arg-type]
+            firebase_logger.write(entry)  # type: ignore[arg-type]  # LogEntry allows extra fields at run time
         except Exception:  # a log line must never break a call
             self.handleError(record)
 
