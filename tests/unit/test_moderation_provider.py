@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import concurrent.futures
 import logging
+import pathlib
 import socket
 import threading
 import time
@@ -169,6 +170,17 @@ def test_the_table_covers_every_documented_category_and_only_our_categories() ->
     assert all(0.5 <= t <= 1.0 for t in DEFAULT_THRESHOLDS.values())
     # what the service cannot speak for stays with the local layer
     assert {"sexual_minors", "threats", "malware_fraud", "real_people"}.isdisjoint(mapped)
+
+
+def test_the_design_records_table_is_the_codes_table() -> None:
+    design = (pathlib.Path(__file__).resolve().parents[2] / "docs" / "design.md").read_text()
+    section = design.split("## 21. ", 1)[1].split("\n## ", 1)[0]
+    rows = [[cell.strip() for cell in line.strip("|").split("|")] for line in section.splitlines() if line.startswith("| ")]
+    documented = {row[0]: (row[1].strip("`"), row[2]) for row in rows[1:]}  # after the header
+
+    assert documented == {
+        c.name: (c.ours, f"{DEFAULT_THRESHOLDS[c.ours]:.2f}") if c.ours else ("—", "—") for c in SERVICE_CATEGORIES
+    }
 
 
 # ---------------------------------------------------------------- off
