@@ -161,6 +161,9 @@ class ProviderSettings:
         # A read-only copy: the caller's dict may change after the settings were made.
         object.__setattr__(self, "thresholds", MappingProxyType(dict(self.thresholds)))
 
+    def __hash__(self) -> int:  # kept by dataclass; its own would fail on the mapping
+        return hash((self.enabled, self.fail_mode, self.timeout_ms, frozenset(self.thresholds.items())))
+
     def effective_thresholds(self) -> Mapping[str, float]:
         """The defaults with this configuration's thresholds over them."""
         return {**DEFAULT_THRESHOLDS, **self.thresholds}

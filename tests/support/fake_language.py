@@ -11,7 +11,8 @@ as proto3 JSON leaves out default values; ``severity`` only when the request ask
 ``MODEL_VERSION_2``. Errors have Google's JSON error shape
 (``{"error": {"code": 429, "message": ..., "status": "RESOURCE_EXHAUSTED"}}``).
 
-A test sets ``scores`` (service category -> confidence) and ``mode``:
+A test sets ``scores`` (service category -> confidence), or ``answers`` (a text -> the
+scores for any prompt that contains it; first match wins, else ``scores``), and ``mode``:
 ``ok``; ``slow`` (answers after ``delay_seconds``); ``trickle`` (sends the headers at once, then
 the body a byte every ``delay_seconds``: a per-read socket timeout never fires); ``http_429``,
 ``http_500``, ``http_503``; ``garbage_html`` (200 with an HTML page), ``garbage_truncated``
@@ -90,15 +91,18 @@ class Received:
 class FakeLanguageServer:
     """``moderateText`` on 127.0.0.1 (a free port), served from a daemon thread."""
 
-    def __init__(self) -> None:
+    def __init__(self, port: int = 0) -> None:
+        """``port`` 0 takes a free one; a fixed port lets another process (the Functions
+        emulator's workers) be told the endpoint before the server starts."""
         self.mode = "ok"
         self.delay_seconds = 5.0
         self.scores: dict[str, float] = {}
+        self.answers: dict[str, dict[str, float]] = {}
         self.language_code = "en"
         self.requests: list[Received] = []
         self._stopping = threading.Event()
         self._lock = threading.Lock()
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), _handler_for(self))
+        self._server = ThreadingHTTPServer(("127.0.0.1", port), _handler_for(self))
         self._server.daemon_threads = True
         self._thread = threading.Thread(target=self._server.serve_forever, name="fake-language", daemon=True)
 
@@ -114,6 +118,7 @@ class FakeLanguageServer:
             self.mode = "ok"
             self.delay_seconds = 5.0
             self.scores = {}
+            self.answers = {}
             self.requests = []
 
     def start(self) -> FakeLanguageServer:
@@ -143,10 +148,12 @@ class FakeLanguageServer:
         """The documented response for the scores set, with severities for the v2 model."""
         model_version = (body or {}).get("modelVersion")
         with_severity = model_version in (2, "MODEL_VERSION_2")
+        content = str(((body or {}).get("document") or {}).get("content", ""))
+        scores = next((s for text, s in self.answers.items() if text in content), self.scores)
         categories = []
         for name in CATEGORIES:
             entry: dict[str, Any] = {"name": name}
-            confidence = self.scores.get(name, 0.0)
+            confidence = scores.get(name, 0.0)
             if confidence:
                 entry["confidence"] = confidence
             if with_severity and name in SEVERITY_CATEGORIES and confidence:

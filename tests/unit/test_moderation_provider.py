@@ -146,6 +146,15 @@ def test_the_highest_crossing_category_is_the_opinion(server: FakeLanguageServer
     assert second_opinion(PROMPT, ON, 5) == ProviderOpinion("violence", 0.97)
 
 
+def test_each_prompt_gets_the_answer_the_server_was_given_for_it(server: FakeLanguageServer, process: SecondOpinion) -> None:
+    server.answers = {"harbour": {"Violent": 0.99}, "meadow": {"Illicit Drugs": 0.95}}
+    server.scores = {"Sexual": 0.2}
+
+    assert second_opinion("a storm over the harbour", ON, 5) == ProviderOpinion("violence", 0.99)
+    assert second_opinion("a meadow at noon", ON, 5) == ProviderOpinion("drugs", 0.95)
+    assert second_opinion("a quiet street", ON, 5) == ProviderOpinion(None, 0.2)
+
+
 def test_toxic_and_insult_both_speak_for_harassment_with_the_higher_confidence(
     server: FakeLanguageServer, process: SecondOpinion
 ) -> None:
@@ -531,6 +540,9 @@ def test_settings_keep_their_own_copy_of_the_thresholds() -> None:
     assert settings.thresholds == {"sexual": 0.5}
     assert settings.effective_thresholds() == {**DEFAULT_THRESHOLDS, "sexual": 0.5}
     assert ProviderSettings() == ProviderSettings(enabled=False, fail_mode="open", timeout_ms=1500, thresholds={})
+    # usable as a cache key
+    assert hash(ProviderSettings(enabled=True, thresholds={"sexual": 0.5})) == hash(settings)
+    assert len({settings, ProviderSettings(enabled=True, thresholds={"sexual": 0.5}), ProviderSettings()}) == 2
 
 
 def test_judge_ignores_names_it_does_not_know_and_refuses_impossible_confidences() -> None:
