@@ -446,18 +446,22 @@ def test_the_endpoint_comes_from_the_environment(monkeypatch: pytest.MonkeyPatch
 
 
 @pytest.fixture
-def google_logs_reach_root() -> Iterator[None]:
-    """The google-* libraries stop their "google" logger from propagating to the root unless an
+def all_logs_reach_root() -> Iterator[None]:
+    """Everything the provider and the libraries under it log, where caplog sees it.
+
+    The google-* libraries stop their "google" logger from propagating to the root unless an
     application configured it first (or set GOOGLE_SDK_PYTHON_LOGGING_SCOPE, which prints it to
-    stdout: Cloud Logging's input on Cloud Functions). Here it is configured, at DEBUG, so the
-    libraries leave it alone and caplog sees everything they log."""
-    google = logging.getLogger("google")
-    level, propagate = google.level, google.propagate
-    google.setLevel(logging.DEBUG)
-    google.propagate = True
+    stdout: Cloud Logging's input on Cloud Functions); here it is configured, at DEBUG, so they
+    leave it alone. The "credits" logger stops propagating once the functions install their
+    structured handler (credits.api.logs, which other tests load)."""
+    saved = [(logger, logger.level, logger.propagate) for logger in map(logging.getLogger, ("google", "credits"))]
+    logging.getLogger("google").setLevel(logging.DEBUG)
+    for logger, _, _ in saved:
+        logger.propagate = True
     yield
-    google.setLevel(level)
-    google.propagate = propagate
+    for logger, level, propagate in saved:
+        logger.setLevel(level)
+        logger.propagate = propagate
 
 
 def _records_mentioning(caplog: pytest.LogCaptureFixture, text: str) -> list[logging.LogRecord]:
@@ -470,7 +474,7 @@ def test_the_prompt_never_reaches_the_logs(
     provider: SecondOpinion,
     clock: FakeClock,
     caplog: pytest.LogCaptureFixture,
-    google_logs_reach_root: None,
+    all_logs_reach_root: None,
 ) -> None:
     caplog.set_level(logging.DEBUG)  # everything, the client library's and urllib3's included
     server.scores = {"Sexual": 0.99}
@@ -492,7 +496,7 @@ def test_the_prompt_never_reaches_the_logs(
 
 
 def test_the_client_library_would_log_the_prompt_at_debug_without_the_guard(
-    server: FakeLanguageServer, provider: SecondOpinion, caplog: pytest.LogCaptureFixture, google_logs_reach_root: None
+    server: FakeLanguageServer, provider: SecondOpinion, caplog: pytest.LogCaptureFixture, all_logs_reach_root: None
 ) -> None:
     # Shows that the check above can fail: the REST transport puts the request payload in its
     # "Sending request" debug record. make_client holds the library's logger at INFO.
