@@ -14,7 +14,9 @@ import time
 from collections.abc import Iterator
 
 import google.auth
+import google.auth.exceptions
 import pytest
+import requests
 from credits import moderation_provider as mp
 from credits.moderation_provider import (
     COOL_DOWN_SECONDS,
@@ -32,6 +34,7 @@ from credits.moderation_provider import (
     second_opinion,
 )
 from google.auth.credentials import AnonymousCredentials
+from google.cloud import language_v2
 
 from tests.support import fake_language
 from tests.support.fake_language import FakeLanguageServer
@@ -293,6 +296,25 @@ def test_a_refused_connection_is_provider_unavailable() -> None:
     nowhere = SecondOpinion(endpoint=f"http://127.0.0.1:{port}")
 
     assert fail(nowhere) == "connection"
+
+
+def test_a_client_that_cannot_be_made_is_provider_unavailable_and_counts(server: FakeLanguageServer, clock: FakeClock) -> None:
+    def no_credentials(endpoint: str) -> language_v2.LanguageServiceClient:
+        raise google.auth.exceptions.DefaultCredentialsError("Your default credentials were not found.")
+
+    broken = SecondOpinion(endpoint=server.url, breaker=CircuitBreaker(clock=clock), client_factory=no_credentials)
+    for _ in range(FAILURES_TO_OPEN):
+        assert fail(broken) == "error"
+
+    assert broken.breaker.state == "open"
+    assert server.requests == []
+
+
+def test_the_http_librarys_own_timeouts_are_reported_as_timeouts() -> None:
+    # the deadline usually fires first; when the HTTP library's timeout wins the race, the same reason
+    assert mp._reason_of(requests.exceptions.ReadTimeout()) == "timeout"
+    assert mp._reason_of(requests.exceptions.ConnectTimeout()) == "timeout"
+    assert mp._reason_of(requests.exceptions.ConnectionError()) == "connection"
 
 
 # ---------------------------------------------------------------- the breaker
