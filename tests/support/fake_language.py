@@ -24,11 +24,16 @@ the body a byte every ``delay_seconds``: a per-read socket timeout never fires);
     with FakeLanguageServer() as server:
         server.scores = {"Sexual": 0.93}
         ... CREDITS_LANGUAGE_ENDPOINT=server.url ...
+
+For the Functions emulator's workers, which read their environment when the emulators start:
+export ``CREDITS_LANGUAGE_ENDPOINT=http://127.0.0.1:<emulator_port()>`` before starting them,
+and have the tests serve ``FakeLanguageServer(port=emulator_port())``.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import threading
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -76,6 +81,16 @@ _ERRORS = {
     500: ("INTERNAL", "Internal error encountered."),
     503: ("UNAVAILABLE", "The service is currently unavailable."),
 }
+
+
+# The port for a server the Functions emulator's workers are pointed at, shifted like the
+# emulators' own ports by CREDITS_EMULATOR_PORT_OFFSET (none of them is near it).
+EMULATOR_PORT_BASE = 7400
+
+
+def emulator_port() -> int:
+    """``EMULATOR_PORT_BASE`` plus this run's ``CREDITS_EMULATOR_PORT_OFFSET``."""
+    return EMULATOR_PORT_BASE + int(os.environ.get("CREDITS_EMULATOR_PORT_OFFSET") or 0)
 
 
 @dataclass(frozen=True)

@@ -457,6 +457,15 @@ def test_a_local_endpoint_gets_anonymous_credentials_and_the_real_one_the_defaul
     assert real._transport._host == "https://language.googleapis.com"
 
 
+def test_a_server_on_the_fixed_port_for_the_emulators_answers_the_client(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CREDITS_EMULATOR_PORT_OFFSET", "40")
+    assert fake_language.emulator_port() == 7440
+    with FakeLanguageServer(port=fake_language.emulator_port()) as fixed:
+        fixed.scores = {"Derogatory": 0.91}
+        assert fixed.url == "http://127.0.0.1:7440"
+        assert SecondOpinion(endpoint=fixed.url).ask(PROMPT, ON, 5) == ProviderOpinion("hate", 0.91)
+
+
 def test_the_endpoint_comes_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("CREDITS_LANGUAGE_ENDPOINT", raising=False)
     assert mp.endpoint_from_environment() == "language.googleapis.com"
