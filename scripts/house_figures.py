@@ -42,7 +42,9 @@ def main() -> int:
             length = (node.end_lineno or node.lineno) - node.lineno + 1
             if length > 60:
                 long_fns.append(f"{where} ({length} lines)")
-            params = [a.arg for a in [*node.args.posonlyargs, *node.args.args, *node.args.kwonlyargs] if a.arg not in ("self", "cls")]
+            params = [
+                a.arg for a in [*node.args.posonlyargs, *node.args.args, *node.args.kwonlyargs] if a.arg not in ("self", "cls")
+            ]
             if len(params) > 6:
                 many_params.append(f"{where} ({len(params)} parameters)")
     figures = {
