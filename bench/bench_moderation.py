@@ -31,7 +31,7 @@ import sys
 import time
 from typing import Any
 
-from credits.moderation import DEFAULT_TERMS, Moderator
+from credits.moderation.terms import DEFAULT_TERMS, Moderator
 
 SEED = 20240601
 TERM_COUNT = 500

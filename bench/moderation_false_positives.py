@@ -25,7 +25,7 @@ ROOT = pathlib.Path(__file__).resolve().parents[1]
 _FUNCTIONS = sys.argv[sys.argv.index("--functions") + 1] if "--functions" in sys.argv[:-1] else str(ROOT / "functions")
 sys.path.insert(0, _FUNCTIONS)
 
-from credits.moderation import DEFAULT_TERMS, Moderator  # noqa: E402
+from credits.moderation.terms import DEFAULT_TERMS, Moderator  # noqa: E402
 
 DATA = ROOT / "tests" / "data"
 ORDINARY = DATA / "ordinary_prompts.txt"
