@@ -1,6 +1,6 @@
 """The moderation model evaluated like a classifier, on one split of the project's corpora.
 
-    .venv/bin/python bench/moderation_eval.py [--split dev|test] [--show] [--json PATH]
+    .venv/bin/python bench/moderation_eval.py [--split dev|test] [--show] [--json PATH] [--model terms]
 
 Reads ``tests/data/moderation/harmful.<split>.tsv`` (``category<TAB>prompt``) and
 ``ordinary.<split>.tsv`` (``plain|tricky<TAB>prompt``) and judges every prompt with the
@@ -10,6 +10,9 @@ their category, missed; ordinary prompts refused (plain and tricky apart); a con
 (labelled category -> verdict category, "-" for allowed); and the cost per prompt in µs.
 ``--show`` lists every miss and every refused ordinary prompt (use it on ``dev`` only: the
 ``test`` split is read to report, never to tune).
+
+``--model terms`` judges with the former built-in term list instead (``FORMER_DEFAULT_TERMS``,
+every match refused), for comparison with what came before the categories.
 
 The split of a line is a pure function of its prompt (``split_of``): the first 32 bits of the
 SHA-256 of the prompt's UTF-8 text, even -> dev, odd -> test.
@@ -24,11 +27,13 @@ import pathlib
 import sys
 import time
 from collections import Counter, defaultdict
+from collections.abc import Callable
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "functions"))
 
-from credits.moderation import CATEGORIES, FAMILIES, Policy, judge  # noqa: E402
+from credits.moderation import CATEGORIES, FAMILIES, FORMER_DEFAULT_TERMS, Moderator, Policy, Verdict  # noqa: E402
+from credits.moderation import judge as _judge  # noqa: E402
 
 DATA = ROOT / "tests" / "data" / "moderation"
 
@@ -48,9 +53,25 @@ def read(name: str, split: str) -> list[tuple[str, str]]:
     return rows
 
 
-def evaluate(split: str, *, show: bool = False) -> dict[str, object]:
+# The former list's own category names, in our families.
+_FORMER_FAMILIES = {**FAMILIES, "terrorism": "violence"}
+
+
+def _former_judge() -> Callable[[str, Policy], Verdict]:
+    moderator = Moderator(FORMER_DEFAULT_TERMS)
+
+    def check(prompt: str, policy: Policy) -> Verdict:
+        del policy
+        match = moderator.check(prompt)
+        return Verdict("allow") if match is None else Verdict("refuse", match.category)
+
+    return check
+
+
+def evaluate(split: str, *, show: bool = False, model: str = "categories") -> dict[str, object]:
     """Judge one split; print the tables; return the figures."""
     policy = Policy()
+    judge = _former_judge() if model == "terms" else _judge
     harmful = read("harmful", split)
     ordinary = read("ordinary", split)
     for _, prompt in harmful + ordinary:  # warm the memos, as on a live instance
@@ -68,7 +89,7 @@ def evaluate(split: str, *, show: bool = False) -> dict[str, object]:
         got = verdict.category if verdict.action != "allow" else None
         confusion[label][got or "-"] += 1
         rows[label]["total"] += 1
-        if got is not None and FAMILIES[got] == FAMILIES[label]:
+        if got is not None and _FORMER_FAMILIES.get(got) == FAMILIES[label]:
             rows[label]["caught"] += 1
             rows[label]["exact"] += int(got == label)
         else:
@@ -83,6 +104,7 @@ def evaluate(split: str, *, show: bool = False) -> dict[str, object]:
 
     total = sum(row["total"] for row in rows.values())
     caught = sum(row["caught"] for row in rows.values())
+    print(f"model: {model}")
     print(f"split {split}: {total} harmful, {len(ordinary)} ordinary ({kinds['plain']} plain, {kinds['tricky']} tricky)")
     print(f"{'category':<15}{'harmful':>8}{'caught':>8}{'exact':>7}{'missed':>8}{'rate':>8}{'ordinary refused':>18}")
     for category in CATEGORIES:
@@ -130,8 +152,9 @@ def main() -> int:
     parser.add_argument("--split", choices=("dev", "test"), default="dev")
     parser.add_argument("--show", action="store_true", help="list misses and refused ordinary prompts")
     parser.add_argument("--json", type=pathlib.Path, help="also write the figures to this file")
+    parser.add_argument("--model", choices=("categories", "terms"), default="categories")
     args = parser.parse_args()
-    figures = evaluate(args.split, show=args.show)
+    figures = evaluate(args.split, show=args.show, model=args.model)
     if args.json:
         args.json.write_text(json.dumps(figures, indent=2) + "\n")
     return 0

@@ -75,6 +75,7 @@ CATEGORIES: Final[tuple[Category, ...]] = (
 )
 WINDOW = 12  # words: how close two features must stand to count as one request
 _SHORT = 6
+_TARGET = 5  # a harm verb's object: "kill my boss", "put a bullet in my boss's head"
 
 _STRETCH = re.compile(r"(.)\1{2,}")
 _SUFFIXES = ("s", "es", "ed", "d", "ing", "ings", "ly")  # not -er: a "killer workout" is no act
@@ -225,10 +226,11 @@ class Scan:
                 return True
         return False
 
-    def chain(self, first: str, second: str, third: str, window: int = WINDOW) -> bool:
+    def chain(self, first: str, second: str, third: str, window: int = WINDOW, reach: int | None = None) -> bool:
         """``first``, then ``second`` within ``window`` words after it, then ``third`` within
-        ``window`` words after that (an intent, a harm verb, a target).
+        ``reach`` words after that (default ``window``): an intent, a harm verb, its target.
         """
+        reach = window if reach is None else reach
         a, b, c = self.positions.get(first), self.positions.get(second), self.positions.get(third)
         if not a or not b or not c:
             return False
@@ -237,7 +239,7 @@ class Scan:
             if index >= len(a) or a[index] >= middle:
                 continue
             after = bisect.bisect_right(c, middle)
-            if after < len(c) and c[after] <= middle + window:
+            if after < len(c) and c[after] <= middle + reach:
                 return True
         return False
 
@@ -330,7 +332,10 @@ def _real_people(s: Scan) -> bool:
         return False
     if any(s.near("real_person", feature) for feature in ("sexual_strong", "sexual_weak", "suggestive", "undress", "deepfake")):
         return True
-    return s.near("real_person", "fake_media") and (s.has("compromising") or s.has("fake_media"))
+    if s.near("real_person", "fake_media"):
+        return True
+    # "a realistic photo of <politician> getting arrested": a depiction of them compromised.
+    return s.near("real_person", "compromising") and s.has("depiction")
 
 
 def _sexual(s: Scan) -> bool:
@@ -359,16 +364,12 @@ def _threats(s: Scan) -> bool:
         return True
     if not s.has("intent"):
         return False
-    verbs = "harm_verb"
-    if s.has("photo_context") and not s.near("intent", "violent_act"):
-        # "I'm going to shoot the kids' portraits": with a camera about, "shoot" is no threat.
-        positions = dict(s.positions)
-        kept = [p for p in positions.get(verbs, []) if p not in set(s.positions.get("photo_context", []))]
-        if not kept:
-            return False
-        positions[verbs] = kept
-        s = Scan(positions, s.length)
-    return s.chain("intent", verbs, "target", WINDOW)
+    # A first-person intent, a harm verb within a sentence after it, its target right after that.
+    if s.chain("intent", "harm_strong", "target", WINDOW, _TARGET):
+        return True
+    if not s.has("photo_context") and s.chain("intent", "harm_shoot", "target", WINDOW, _TARGET):
+        return True
+    return s.chain("intent", "harm_weak", "target", WINDOW, _TARGET) and s.near("harm_weak", "violent_marker", _SHORT + 2)
 
 
 def _self_harm(s: Scan) -> bool:
@@ -400,6 +401,8 @@ def _malware_fraud(s: Scan) -> bool:
         return True
     if defended:
         return False
+    if s.near("steal", "credential", _SHORT):
+        return True
     return s.near("malware", "create") or s.near("fraud", "create") or (s.has("malware") and s.has("howto"))
 
 
@@ -422,7 +425,7 @@ def _violence(s: Scan) -> bool:
         return False
     if s.has("gore"):
         return True
-    return s.near("violent_act", "victim", _SHORT) or s.near("violent_act", "graphic", _SHORT)
+    return s.near("violent_act", "victim", _SHORT + 2) or s.near("violent_act", "graphic", _SHORT)
 
 
 _RULES = {

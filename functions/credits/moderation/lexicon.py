@@ -57,7 +57,7 @@ FEATURES: dict[str, tuple[str, ...]] = {
         "sex scene", "sex tape", "sex story", "horny", "onlyfans", "uncensored", "spreading her legs",
         "spread her legs", "legs open", "legs spread", "having sex", "sexual position", "sex position",
         "molest", "molested", "molesting", "molestation", "incest",
-        "deepthroat", "boobs", "tits", "pussy", "dick", "cock", "naked breasts", "bare breasts",
+        "deepthroat", "boobs", "tits", "pussy", "dick", "cock", "naked breasts", "bare breasts", "sexualized", "sexualised", "sexualize", "sexualise", "sexualizing",
         "showing her breasts", "lifting her skirt", "upskirt", "stripper", "striptease",
     ),
     "sexual_weak": (
@@ -83,7 +83,7 @@ FEATURES: dict[str, tuple[str, ...]] = {
     "art_context": (
         "life drawing", "life class", "figure drawing", "classical painting", "renaissance", "statue",
         "sculpture", "museum", "marble", "venus", "anatomy textbook", "anatomy", "charcoal sketch",
-        "medical", "breastfeeding",
+        "medical", "breastfeeding", "movie poster", "film poster", "tv show", "logo", "album cover", "book cover",
     ),
     # ---------------------------------------------------------------- real people
     "real_person": (
@@ -125,7 +125,12 @@ FEATURES: dict[str, tuple[str, ...]] = {
     "compromising": (
         "arrested", "being arrested", "handcuffed", "in prison", "behind bars", "in jail", "prison clothes",
         "taking a bribe", "bribe", "drunk", "drunk driving", "taking drugs", "doing drugs", "collapsing",
-        "dead", "punched", "kissing", "resigning", "announcing", "caught", "mugshot", "with hitler",
+        "dead", "punched", "mugshot", "with hitler", "getting arrested", "in handcuffs", "naked", "nude",
+        "doing cocaine", "snorting", "in a mugshot", "on trial", "being shot", "assassinated",
+    ),
+    "depiction": (
+        "photo", "photograph", "picture", "image", "video", "footage", "realistic", "photorealistic",
+        "hyperrealistic", "screenshot", "news photo", "press photo", "cctv", "selfie",
     ),
     # ---------------------------------------------------------------- violence and threats
     "violent_act": (
@@ -134,7 +139,9 @@ FEATURES: dict[str, tuple[str, ...]] = {
         "tortured", "torturing", "strangle", "strangling", "strangled", "slit", "slitting", "slaughter",
         "massacre", "lynch", "lynching", "crucify", "crucified", "beat to death", "beating", "bludgeon",
         "shot in the head", "shooting", "smashed in", "burned alive", "burning alive", "eating human",
-        "cannibal", "rape", "hanging",
+        "cannibal", "rape", "hanging", "throat cut", "cut throat", "throat being cut", "slit throat", "shot in the face",
+        "being shot", "shot dead", "gunshot", "gunshot wound", "beaten", "beaten bloody", "beaten to death",
+        "gouged out", "head exploding", "exploding head", "blowtorch", "burned", "drowning", "choking",
     ),
     "gore": (
         "gore", "gory", "decapitated", "disembowel", "disembowelled", "disemboweled", "dismember",
@@ -145,7 +152,9 @@ FEATURES: dict[str, tuple[str, ...]] = {
         "human flesh", "torn apart", "hanging body", "dead students", "dead bodies", "corpse", "corpses",
         "gruesome", "massacre of", "mass shooting", "mass shootings", "school shooting", "shooting spree",
         "killing spree", "terrorist attack", "assassination plan", "execution video", "bodies on the floor",
-        "suicide bomber", "suicide bombing", "beheaded", "beheading video",
+        "suicide bomber", "suicide bombing", "beheaded", "beheading video", "blood gushing", "gushing blood",
+        "blood pouring", "covered in blood", "soaked in blood", "blood soaked", "bleeding out", "bleeding to death",
+        "eyes gouged out", "head exploding", "guts", "intestines", "brain matter",
     ),
     "props_context": (
         "halloween", "makeup", "make up", "costume", "costumes", "prop", "props", "sfx", "special effects",
@@ -175,11 +184,24 @@ FEATURES: dict[str, tuple[str, ...]] = {
         "i m bringing", "im bringing", "i ll bring", "i will bring", "i am bringing", "ima", "imma",
         "planning to", "plan a", "plan an", "plan to", "help me plan",
     ),
-    "harm_verb": (
-        "kill", "murder", "stab", "shoot up", "gun down", "bomb", "blow up", "burn down", "set fire",
-        "set fire to", "torch", "attack", "poison", "strangle", "slit", "run over", "beat", "hurt", "massacre",
-        "behead", "slaughter", "butcher", "choke", "hunt down", "execute", "shoot", "rape", "kidnap",
-        "bring a gun", "bring my gun", "bring my dad s gun", "bring a knife",
+    # Harm verbs that threaten whoever or whatever follows them ...
+    "harm_strong": (
+        "kill", "murder", "stab", "shoot up", "gun down", "open fire on", "bomb", "blow up", "burn down",
+        "set fire", "set fire to", "torch", "attack", "poison", "strangle", "slit", "run over", "hurt", "massacre",
+        "behead", "slaughter", "butcher", "hunt down", "rape", "kidnap", "bring a gun", "bring my gun",
+        "bring my dad s gun", "bring a knife", "put a bullet in", "put a bullet", "burn your house",
+        "burn his house", "burn her house", "burn him", "burn her", "burn them", "burn you", "break his legs",
+        "break her legs", "punch him", "punch her", "punch you", "throw acid", "acid attack", "beat to death",
+        "beat him to death", "beat her to death", "beat up", "shoot at",
+    ),
+    # ... "shoot", unless a camera or a ball is about ...
+    "harm_shoot": ("shoot", "shooting"),
+    # ... and verbs that threaten only beside a weapon or a death ("beat my wife to death", not
+    # "beat my brother at mario kart").
+    "harm_weak": ("beat", "execute", "choke", "hit", "take out", "finish off", "deal with", "get rid of"),
+    "violent_marker": (
+        "to death", "dead", "die", "bleed", "bleeding", "gun", "knife", "rifle", "pistol", "bat", "hammer", "axe",
+        "machete", "blood", "bloody", "senseless", "unconscious", "until he", "until she", "with a", "bullet",
     ),
     "target": (
         "boss", "teacher", "teachers", "wife", "husband", "ex", "girlfriend", "boyfriend", "mom", "mum", "dad",
@@ -202,7 +224,8 @@ FEATURES: dict[str, tuple[str, ...]] = {
         "photo", "photos", "photograph", "photography", "photographer", "portrait", "portraits", "scene",
         "film", "video", "footage", "camera", "photoshoot", "photo shoot", "headshots", "wedding",
         "lens", "golden hour", "studio", "movie", "episode", "commercial", "model", "models", "basketball",
-        "hoops", "three pointer", "espresso",
+        "hoops", "three pointer", "espresso", "short film", "music video", "documentary", "goal", "penalty",
+        "ball", "pool", "darts", "photos of", "pictures", "engagement", "prom", "graduation", "campaign", "ad",
     ),
     # ---------------------------------------------------------------- weapons and drugs
     "produce": (
@@ -232,15 +255,15 @@ FEATURES: dict[str, tuple[str, ...]] = {
         "nerve agent", "nerve gas", "mustard gas", "chlorine gas", "poison gas", "toxic gas", "phosgene",
         "anthrax", "anthrax spores", "botulinum", "botulinum toxin", "smallpox", "bioweapon", "bioweapons",
         "biological weapon", "chemical weapon", "chemical weapons", "dirty bomb", "nuclear bomb",
-        "nuclear weapon", "atomic bomb", "nuke", "enriched uranium", "weapons grade", "plutonium",
+        "nuclear weapon", "nuclear device", "atomic bomb", "radiological weapon", "nuke", "enriched uranium", "weapons grade", "plutonium",
         "ghost gun", "untraceable gun", "undetectable gun", "full auto", "auto sear", "bump stock",
-        "silencer", "suppressor", "cyanide", "bomb", "bombs", "car bomb", "suicide vest", "napalm",
+        "silencer", "suppressor", "cyanide", "flamethrower", "flame thrower", "zip gun", "bomb", "bombs", "car bomb", "suicide vest", "napalm",
         "gun", "guns", "firearm", "rifle", "pistol",
     ),
     "weapon_weak": ("bomb", "bombs", "gun", "guns", "firearm", "rifle", "pistol", "explosive", "explosives"),
     "drug": (
         "meth", "methamphetamine", "crystal meth", "crystal", "fentanyl", "carfentanil", "heroin", "cocaine",
-        "crack cocaine", "crack", "lsd", "mdma", "ecstasy pills", "ecstasy", "molly", "ghb", "dmt", "pcp",
+        "crack cocaine", "crack rock", "smoke crack", "lsd", "mdma", "ecstasy pills", "ecstasy", "molly", "ghb", "dmt", "pcp",
         "ketamine", "amphetamine", "amphetamines", "opium", "shake and bake", "p2p", "pseudoephedrine",
         "red phosphorus", "oxycodone", "morphine", "mescaline", "bath salts", "drugs", "crank",
     ),
@@ -248,7 +271,7 @@ FEATURES: dict[str, tuple[str, ...]] = {
     "self_harm_encourage": (
         "kys", "k y s", "kill yourself", "kill urself", "kill your self", "killed yourself", "kill ur self", "killing yourself",
         "go die", "go and die", "hang yourself", "slit your wrists", "slit your wrist", "drink bleach",
-        "jump off a bridge", "end your life", "end your own life", "you should die", "just die",
+        "jump off a bridge", "end your life", "end your own life", "you should die",
         "nobody would miss you", "better off dead", "better off if you killed", "off yourself", "unalive yourself", "neck yourself",
         "starve yourself", "go die in a hole",
     ),
@@ -299,7 +322,9 @@ FEATURES: dict[str, tuple[str, ...]] = {
         "death to", "hang all", "don t deserve to live", "do not deserve to live", "should die", "must die",
         "genocide", "ethnic cleansing", "final solution", "go back to your country", "deport all",
         "should be slaves", "must be eradicated", "should be exterminated", "burn all", "shoot all",
-        "kill the", "kill every", "murder all", "massacre the", "kill them all",
+        "kill the", "kill every", "murder all", "massacre the", "kill them all", "should be shot",
+        "should be killed", "should be hanged", "should be gassed", "deserve to die", "deserves to die",
+        "should be deported", "need to be eliminated", "should be burned", "should be lynched", "go back to",
     ),
     "hate_direct": (
         "heil hitler", "sieg heil", "white power", "race war", "racial holy war", "rahowa", "14 words",
@@ -310,7 +335,8 @@ FEATURES: dict[str, tuple[str, ...]] = {
     "history_context": (
         "history", "historical", "documentary", "museum", "memorial", "lesson", "textbook", "timeline",
         "exhibit", "exhibition", "education", "educational", "remembrance", "anti racism", "anti racist",
-        "civil rights", "archive", "propaganda posters on display",
+        "civil rights", "archive", "propaganda posters on display", "news report", "vigil", "candlelight",
+        "mourning", "tribute", "in memory",
     ),
     "harass_verb": (
         "harass", "harassing", "bully", "bullying", "cyberbully", "cyberbullying", "stalk", "stalking",
@@ -318,7 +344,11 @@ FEATURES: dict[str, tuple[str, ...]] = {
         "insults", "ridicule", "make fun of", "spread rumors", "spread rumours", "spread lies", "ruin",
         "leak", "leaking", "track", "tracking", "flood", "threatening messages", "hateful message",
         "nasty comment", "mean song", "mean comments", "troll", "trolling", "expose", "publicly shame",
-        "compile personal info", "personal info about", "show up at", "find out where",
+        "compile personal info", "personal info about", "show up at", "find out where", "find the address of",
+        "find the home address", "find where", "scare", "intimidate", "threaten", "anonymous letter",
+        "anonymous message", "personal details", "personal information", "private information", "real name",
+        "where she lives", "where he lives", "hate page", "hate account", "burn book", "messages a day",
+        "until she answers", "until he answers", "spam her", "spam him", "bombard",
     ),
     "harass_direct": (
         "dox", "doxx", "doxxing", "doxing", "doxed", "doxxed", "home address", "her address", "his address",
@@ -340,11 +370,20 @@ FEATURES: dict[str, tuple[str, ...]] = {
         "spread", "spreads", "infect", "script", "set up", "builder", "kit", "tutorial", "how to",
         "send", "compose",
     ),
+    "steal": (
+        "steal", "stealing", "stole", "grab", "grabs", "harvest", "harvesting", "phish", "clone", "cloning",
+        "skim", "skimming", "skimmer", "sniff", "dump", "exfiltrate", "hijack", "hijacking", "capture", "crack",
+    ),
+    "credential": (
+        "password", "passwords", "login", "logins", "credentials", "credential", "cookies", "session cookies",
+        "tokens", "2fa codes", "otp", "credit card", "credit cards", "card numbers", "bank details",
+        "bank account", "accounts", "seed phrase", "wallet", "pin",
+    ),
     "malware": (
         "ransomware", "keylogger", "keyloggers", "trojan", "rootkit", "botnet", "spyware", "stalkerware",
         "malware", "infostealer", "info stealer", "credential stealer", "password stealer", "token stealer",
         "crypter", "fud crypter", "remote access trojan", "computer virus", "worm that spreads", "exploit kit",
-        "ddos", "ddos attack", "ddos attacks", "rat", "backdoor", "logic bomb", "cryptojacker", "miner malware",
+        "ddos", "ddos attack", "ddos attacks", "rat", "backdoor", "virus", "viruses", "logic bomb", "cryptojacker", "miner malware",
     ),
     "fraud": (
         "phishing", "phishing page", "phishing email", "phishing site", "phishing kit", "phishing link",
@@ -368,6 +407,7 @@ FEATURES: dict[str, tuple[str, ...]] = {
         "protect", "protection", "defend", "awareness", "training", "remove", "removal", "incident response",
         "analysis", "warning", "explained", "explain", "explainer", "notice", "policy", "tips", "report",
         "hit by", "course", "class", "certificate", "audit", "checklist", "research", "how does", "how do",
+        "infographic", "it staff", "it team", "staff", "employees", "lecture", "presentation", "slide",
     ),
 }  # fmt: skip
 
@@ -403,7 +443,9 @@ MASKS: tuple[str, ...] = (
     "panic attack", "chess player attacking", "shooting hoops", "take a shot",
     # sexual words in ordinary senses
     "sex education", "the sex of", "sex of the", "sex differences", "sex ratio", "sex pistols",
-    "sex and the city", "nude lipstick", "nude heels", "nude palette", "nude tones", "nude colour",
+    "sex and the city", "sexual health", "sexual orientation", "sexual harassment", "sexual assault awareness",
+    "sexual wellness", "sexual reproduction", "sexual selection", "sexual dimorphism", "the naked gun",
+    "naked and afraid", "naked lunch", "the naked and the dead", "die of", "died of", "dies of", "nude lipstick", "nude heels", "nude palette", "nude tones", "nude colour",
     "nude color", "nude shoes", "nude nail", "nude nails", "naked mole rat", "naked eye", "naked cake",
     "naked truth", "the naked chef", "naked flame", "naked wire", "breast cancer", "breast stroke",
     "chicken breast", "strip of film", "comic strip", "strip mall", "sexy red sports car", "sexy car",
