@@ -177,14 +177,14 @@ def _word(atom: str, extra: Iterable[str] = ()) -> _Word:
     return _Word(forms, tuple(sorted(features)), merged, bool(features or merged))
 
 
-_chunk_memo: dict[str, tuple[_Word, ...]] = {}
+# A chunk as the scanner reads it: its words, the (offset, feature) pairs they carry, the
+# offsets of those that may start a phrase, and whether it is a lone letter ("k" of "k y s").
+_Chunk = tuple[tuple[_Word, ...], tuple[tuple[int, str], ...], tuple[int, ...], bool]
+_chunk_memo: dict[str, _Chunk] = {}
 
 
 def _chunk_words(chunk: str) -> tuple[_Word, ...]:
     """The words of one whitespace-delimited chunk ("child-porn," -> child, porn; "n.u.d.e" -> nude)."""
-    cached = _chunk_memo.get(chunk)
-    if cached is not None:
-        return cached
     pieces = atoms(chunk)
     if len(pieces) > 2 and all(len(piece) == 1 for piece in pieces):
         pieces = ["".join(pieces)]
@@ -192,13 +192,24 @@ def _chunk_words(chunk: str) -> tuple[_Word, ...]:
     if len(pieces) > 1:
         joined = _word("".join(pieces))  # "childporn" spelled "child-porn"
         if joined.features:
-            first = pieces[0]
-            words = (_word(first, joined.features), *words[1:])
+            words = (_word(pieces[0], joined.features), *words[1:])
+    return words
+
+
+def _chunk(chunk: str) -> _Chunk:
+    """``chunk`` read once, remembered (bounded) for the next prompt that has it."""
+    cached = _chunk_memo.get(chunk)
+    if cached is not None:
+        return cached
+    words = _chunk_words(chunk)
+    events = tuple((offset, feature) for offset, word in enumerate(words) for feature in word.features)
+    starts = tuple(offset for offset, word in enumerate(words) if word.follow is not None)
+    entry: _Chunk = (words, events, starts, len(chunk) == 1 and chunk.isalpha())
     if len(chunk) <= _MEMO_KEY_LIMIT:
         if len(_chunk_memo) >= _MEMO_LIMIT:
             _chunk_memo.clear()
-        _chunk_memo[chunk] = words
-    return words
+        _chunk_memo[chunk] = entry
+    return entry
 
 
 # ------------------------------------------------------------------ scanning
@@ -247,32 +258,31 @@ class Scan:
 def scan(prompt: str) -> Scan:
     """Read ``prompt`` into words and find every feature (see the module docstring)."""
     words: list[_Word] = []
+    positions: dict[str, list[int]] = {}
+    masked: list[tuple[int, int]] = []
+    starts: list[int] = []
     letters: list[str] = []  # a run of one-letter chunks: "k y s"
     memo_get = _chunk_memo.get
-    for chunk in normalise(prompt).split():
-        if len(chunk) == 1 and chunk.isalpha():
-            letters.append(chunk)
+    for text in normalise(prompt).split():
+        entry = memo_get(text)
+        if entry is None:
+            entry = _chunk(text)
+        if entry[3]:
+            letters.append(text)
             continue
         if letters:
-            words += _letters(letters)
+            _add(_letters(letters), words, positions, masked, starts)
             letters = []
-        got = memo_get(chunk)
-        words += got if got is not None else _chunk_words(chunk)
+        if entry[1] or entry[2]:
+            _add(entry, words, positions, masked, starts)
+        else:
+            words += entry[0]
     if letters:
-        words += _letters(letters)
-    positions: dict[str, list[int]] = {}
-    spans: dict[tuple[str, int], int] = {}  # (feature, start) -> end, for phrases only
-    masked: list[tuple[int, int]] = []
+        _add(_letters(letters), words, positions, masked, starts)
     count = len(words)
-    for index, word in enumerate(words):
-        if not word.interesting:
-            continue
-        for feature in word.features:
-            if feature == _MASK:
-                masked.append((index, index + 1))
-            else:
-                positions.setdefault(feature, []).append(index)
-        follow = word.follow
+    spans: dict[tuple[str, int], int] = {}  # (feature, start) -> end, for phrases only
+    for index in starts:
+        follow = words[index].follow
         if follow is None or index + 1 >= count:
             continue
         for second in words[index + 1].forms:
@@ -293,10 +303,29 @@ def scan(prompt: str) -> Scan:
     return Scan(positions, count)
 
 
-def _letters(letters: list[str]) -> tuple[_Word, ...]:
+def _add(
+    entry: _Chunk, words: list[_Word], positions: dict[str, list[int]], masked: list[tuple[int, int]], starts: list[int]
+) -> None:
+    """Append a chunk's words, and record its features and phrase starts at their positions."""
+    base = len(words)
+    words += entry[0]
+    for offset, feature in entry[1]:
+        if feature == _MASK:
+            masked.append((base + offset, base + offset + 1))
+        else:
+            positions.setdefault(feature, []).append(base + offset)
+    starts.extend(base + offset for offset in entry[2])
+
+
+def _letters(letters: list[str]) -> _Chunk:
+    """A run of one-letter chunks: spelled out ("k y s" -> kys) from three letters, else as they are."""
     if len(letters) >= 3:
-        return _chunk_words("".join(letters))
-    return tuple(word for letter in letters for word in _chunk_words(letter))
+        return _chunk("".join(letters))
+    parts = [_chunk(letter) for letter in letters]
+    words = tuple(word for part in parts for word in part[0])
+    events = tuple((offset, feature) for offset, word in enumerate(words) for feature in word.features)
+    starts = tuple(offset for offset, word in enumerate(words) if word.follow is not None)
+    return (words, events, starts, False)
 
 
 def _unmasked(
