@@ -300,14 +300,15 @@ class Categories(BaseModel):
         return value if isinstance(value, CategorySetting) else None
 
 
-Threshold = Annotated[float, Field(ge=0, le=1, allow_inf_nan=False)]
+Threshold = Annotated[float, Field(gt=0, le=1, allow_inf_nan=False)]  # above 0: 0 would flag everything
 
 
 class Provider(BaseModel):
     """``provider``: the optional second opinion of an external moderation service (off by
     default). ``failMode`` says what a charge does when it cannot answer in ``timeoutMs``:
     ``open`` keeps the local verdict, ``closed`` answers ``backend_unavailable``.
-    ``thresholds``: per category, the service's confidence (0..1) from which it counts.
+    ``thresholds``: per category, the service's confidence (above 0, at most 1) from which it
+    counts; a category it does not name keeps the provider's default.
     """
 
     model_config = _STRICT
@@ -323,7 +324,7 @@ class Provider(BaseModel):
         if isinstance(value, dict):
             for key, number in value.items():
                 if isinstance(number, bool) or not isinstance(number, (int, float)):
-                    raise ValueError(f"{key}: must be a number from 0 to 1")
+                    raise ValueError(f"{key}: must be a number above 0 and at most 1")
             return {key: float(number) for key, number in value.items()}
         return value
 

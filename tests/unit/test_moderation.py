@@ -24,6 +24,7 @@ from credits.moderation import (
     ProviderUnavailable,
     Verdict,
     classify,
+    installed,
     judge,
     superseded,
 )
@@ -258,6 +259,7 @@ def test_a_partial_category_setting_keeps_its_own_severity() -> None:
         ({"provider": {"timeoutMs": 0}}, "provider.timeoutMs"),
         ({"provider": {"timeoutMs": 60_000}}, "provider.timeoutMs"),
         ({"provider": {"thresholds": {"hate": 1.5}}}, "provider.thresholds.hate"),
+        ({"provider": {"thresholds": {"hate": 0}}}, "provider.thresholds.hate"),
         ({"provider": {"thresholds": {"hate": True}}}, "provider.thresholds"),
     ],
 )
@@ -313,6 +315,22 @@ class FakeProvider:
 
 def on(fail_mode: str = "open", **rules: CategoryRule) -> Policy:
     return Policy(rules, (), ProviderSettings(True, fail_mode, 1500, {}))  # type: ignore[arg-type]
+
+
+def test_the_moderation_package_imports_no_google_client() -> None:
+    import subprocess
+    import sys
+
+    code = "import sys, credits.moderation; sys.exit(any(m.startswith('google') for m in sys.modules))"
+    assert subprocess.run([sys.executable, "-c", code], check=False).returncode == 0
+
+
+def test_the_deployed_provider_is_the_default_second_opinion() -> None:
+    from credits.moderation import provider
+
+    found = installed()
+    assert found.ask is provider.second_opinion and found.unavailable == (ProviderUnavailable,)
+    assert provider.ProviderSettings is ProviderSettings  # one set of shapes for both sides
 
 
 def test_the_provider_is_not_asked_when_it_is_off_or_the_local_layer_refused() -> None:
