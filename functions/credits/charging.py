@@ -213,8 +213,11 @@ def prompt_verdict(attempt: Attempt, applied: config_store.Applied, prompt: str)
     """
     policy = config_store.moderation_policy(attempt, applied)
     budget = attempt.deadline.remaining() - _COMMIT_RESERVE_SECONDS
+    # The provider's module (and Google's client with it) is imported only once it is switched
+    # on: an instance that never asks pays nothing for it, not even on its first charge.
+    provider = installed() if policy.provider.enabled else None
     try:
-        return judge(prompt, policy, installed(), budget)
+        return judge(prompt, policy, provider, budget)
     except ModerationUnavailable:
         raise ModerationProviderUnavailable() from None
 

@@ -158,3 +158,38 @@ def test_test_moderation_refuses_bad_input(admin: emu.User, data: dict[str, Any]
     r = emu.call("testModeration", data, admin)
     assert r.code == "INVALID_ARGUMENT" and r.reason == "invalid_request", r.body
     assert field in r.details["errors"]
+
+
+def wait_for(predicate: Any, timeout: float = 15.0) -> None:
+    import time
+
+    end = time.monotonic() + timeout
+    while not predicate():
+        assert time.monotonic() < end, f"not within {timeout}s"
+        time.sleep(0.1)
+
+
+def test_a_hand_edit_that_lets_sexual_minors_through_is_put_back(db: firestore.Client, config: Any) -> None:
+    config({"categories": {"sexual": {"action": "flag"}}})
+    private = db.document("system_config/moderation")
+    private.set({"categories": {"sexual_minors": {"action": "allow"}}}, merge=True)
+    wait_for(lambda: ((private.get().to_dict() or {}).get("categories") or {}).get("sexual_minors", {}).get("action") == "refuse")
+    notes = db.collection("admin_notifications").where(filter=FieldFilter("kind", "==", "config_reverted")).stream()
+    assert any("categories.sexual_minors" in (n.to_dict() or {}).get("fields", {}) for n in notes)
+    applied = db.document("applied_config/current").get().to_dict() or {}
+    assert applied["private"]["categories"]["sexual_minors"]["action"] == "refuse"
+    assert applied["private"]["categories"]["sexual"]["action"] == "flag"  # the rest kept
+
+
+def test_a_valid_hand_edit_of_an_action_applies_to_the_next_charge(db: firestore.Client, config: Any) -> None:
+    db.document("system_config/moderation").set({"categories": {"sexual": {"action": "flag"}}}, merge=True)
+    wait_for(
+        lambda: (
+            (db.document("applied_config/current").get().to_dict() or {})["private"]["categories"]["sexual"]["action"] == "flag"
+        )
+    )
+    user = emu.sign_up()
+    r = charge(user, EXPLICIT)
+    assert r.ok, r.body
+    activity = db.collection("ai_activity").document(r.result["activityId"]).get().to_dict() or {}
+    assert activity["moderation"]["category"] == "sexual"
