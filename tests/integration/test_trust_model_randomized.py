@@ -249,7 +249,10 @@ class Actors:
             self.book.wrong(f"a stranger's {request.status} was accepted on {generation.id}")
         if not self.owner_reports and role == "owner" and (request.actual_quantity is not None or request.error):
             self.book.wrong(f"the owner's {request} was accepted with owner reports off")
-        if result["status"] in FINAL:
+        # With owner reports off the owner's ``completed`` is a confirmation: it answers the
+        # activity as it stands and is never an ending (contract revision 3).
+        confirmation = role == "owner" and not self.owner_reports and request.status == "completed"
+        if result["status"] in FINAL and not confirmation:
             with self.book.lock:
                 self.book.endings[generation.id].append(Ending(role, self.round, result))
 
