@@ -208,6 +208,7 @@ def checks_state(read: CallerState, kind: GenerationType, cost: int, ctx: Client
         ip_window=Window(read.ip_record.hits, rates.ipRequests, rates.ipWindowSeconds) if ctx.ip else None,
         verdict=verdict,
         now_ms=to_millis(read.now),
+        ip_share=Window(read.limits.all_hits(), rates.ip_share(), rates.ipWindowSeconds) if ctx.ip else None,
     )
 
 
@@ -350,18 +351,18 @@ def _refusal_plan(attempt: Attempt, call: _Call, read: CallerState, refusal: Ref
     plan: Plan[dict[str, Any]] = Plan(error=refusal.error)
     request, now, account = call.request, read.now, read.account
     suspension: dict[str, Any] | None = None
-    if call.ctx.ip and (refusal.count_ip or account.granted_now):
-        hits = charge_policy.ip_hits_with_request(state) if refusal.count_ip else list(read.ip_record.hits)
-        _put_ip(plan, call, read, hits or [])
+    if call.ctx.ip and account.granted_now:  # a refusal takes no place in the address's window
+        _put_ip(plan, call, read, list(read.ip_record.hits))
     event: abuse.Event | None = None
     if refusal.user_refusal:
         counter = abuse_policy.count_refusal(read.limits.refusals, now)
-        counter["lastScope"] = "user"
+        scope = str(refusal.error.details.get("scope", "user"))
+        counter["lastScope"] = scope
         limits_fields = rate_limit.user_limits_fields(call.uid, read.limits.stored_windows(), counter, now)
         plan.put(read.snap["limits"], {**limits_fields, "lastCall": call.token})
         milestone = abuse_policy.refusal_milestone(int(counter["count"]))
         if milestone is not None:
-            detail = {"refusals": counter["count"], "scope": "user", "type": request.type}
+            detail = {"refusals": counter["count"], "scope": scope, "reason": refusal.reason, "type": request.type}
             event = abuse.Event(kind="rate_limit", severity=milestone, device_id=request.device_id, detail=detail)
     if refusal.abuse_severity is not None and state.verdict is not None:
         event = abuse.Event(

@@ -100,6 +100,10 @@ class UserLimits:
         """The stored log of one type (unpruned)."""
         return self.windows.get(generation_type, ())
 
+    def all_hits(self) -> tuple[int, ...]:
+        """Every type's stored log in one (unpruned): the user's own charges, wherever made."""
+        return tuple(sorted(h for hits in self.windows.values() for h in hits))
+
     def stored_windows(self) -> dict[str, dict[str, Any]]:
         """The stored windows as they are (each with its limit and length), to write back."""
         stored = self.data.get("windows")
