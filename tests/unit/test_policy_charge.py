@@ -147,3 +147,10 @@ def test_one_user_cannot_take_more_than_its_share_of_its_addresss_window() -> No
     assert decision.user_refusal
     # another user behind the same address still has its place
     assert isinstance(decide(state(ip_window=Window(mine, 100, 600), ip_share=Window((), 50, 600))), Approval)
+
+
+def test_a_refusal_the_whole_address_would_get_is_not_held_against_the_user_even_past_its_share() -> None:
+    mine = tuple(NOW - 300_000 + i for i in range(100))
+    decision = decide(state(ip_window=Window(mine, 100, 600), ip_share=Window(mine, 50, 600)))
+    assert isinstance(decision, Refusal) and decision.error.details["limit"] == 100
+    assert not decision.user_refusal

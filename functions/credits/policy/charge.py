@@ -101,14 +101,16 @@ def decide(state: ChargeState) -> Refusal | Approval:
     if not user.allowed:
         error = RateLimited("user", state.user_window.limit, state.user_window.seconds, user.retry_after_seconds)
         return Refusal(error, user_refusal=True)
+    if ip is not None and not ip.allowed:
+        assert state.ip_window is not None
+        return Refusal(RateLimited("ip", state.ip_window.limit, state.ip_window.seconds, ip.retry_after_seconds))
     if ip is not None and state.ip_share is not None:
+        # Checked after the full window: a refusal the whole address would get anyway is not
+        # held against the user; one only its own share explains is.
         share = rate_limit.decide(state.ip_share.hits, state.now_ms, state.ip_share.limit, state.ip_share.seconds)
         if not share.allowed:
             error = RateLimited("ip", state.ip_share.limit, state.ip_share.seconds, share.retry_after_seconds)
             return Refusal(error, user_refusal=True)
-    if ip is not None and not ip.allowed:
-        assert state.ip_window is not None
-        return Refusal(RateLimited("ip", state.ip_window.limit, state.ip_window.seconds, ip.retry_after_seconds))
     if state.verdict is not None:
         severity = cast(Severity, state.verdict.severity)
         return Refusal(PromptRejected(state.verdict.category), abuse_severity=severity)
