@@ -188,7 +188,7 @@ def parse_caller(
     ip_record = rate_limit.parse_ip_record(snap["ip"].to_dict() if "ip" in snap and snap["ip"].exists else None)
     limits_snap = snap["limits"]
     limits = rate_limit.parse_user_limits(limits_snap.reference.path, limits_snap.to_dict() if limits_snap.exists else None)
-    facts = accounts.SignupFacts(ctx.ip is not None, blocked, live_grants(list(ip_record.grants), to_millis(now)))
+    facts = accounts.SignupFacts(ctx.ip is not None, blocked, live_grants(list(ip_record.grants), to_millis(now)), ctx.ip)
     account = accounts.prepare(attempt, snap["user"], caller, applied.credits, now, facts)
     return CallerState(snap, applied, account, limits, ip_record, blocked, now)
 

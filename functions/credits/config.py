@@ -124,7 +124,10 @@ class Signup(BaseModel):
     model_config = _STRICT
 
     requireVerifiedEmail: StrictBool = False
-    grantsPerIpPerDay: Annotated[StrictInt, Field(ge=0, le=1_000_000)] = 3
+    grantsPerIpPerDay: Annotated[StrictInt, Field(ge=0, le=1_000_000)] = 3  # IPv4 address, IPv6 /64
+    grantsPerNetworkPerDay: Annotated[StrictInt, Field(ge=0, le=1_000_000)] = 4  # IPv4 /24, IPv6 /56
+    grantsPerAllocationPerDay: Annotated[StrictInt, Field(ge=0, le=1_000_000)] = 5  # IPv6 /48
+    grantsPerHour: Annotated[StrictInt, Field(ge=0, le=10_000_000)] = 10_000  # the whole product
 
 
 class Lifecycle(BaseModel):

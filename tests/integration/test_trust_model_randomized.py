@@ -122,7 +122,7 @@ def test_owner_generator_admin_and_sweep_racing_keep_one_ending_and_count_every_
         {
             "defaultCredits": 400,
             "rateLimits": {"image": 10_000, "video": 10_000, "voice": 10_000, "chat": 10_000, "ipRequests": 10_000},
-            "signup": {"grantsPerIpPerDay": 1_000},
+            "signup": {"grantsPerIpPerDay": 1_000, "grantsPerNetworkPerDay": 1_000, "grantsPerAllocationPerDay": 1_000},
             # Owner refunds past a low rate become abuse events (checked below), without
             # suspending anyone: a suspension would only stop the charges this test needs.
             "abuse": {"refundRateMinGenerations": 3, "refundRateThreshold": 0.2, "suspendScore": 1_000_000},
