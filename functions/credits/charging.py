@@ -146,14 +146,24 @@ class CallerState:
         """The public configuration in force."""
         return self.applied.credits
 
-    def ip_fields(self, ip: str, hits: list[int] | tuple[int, ...]) -> dict[str, Any]:
-        """The address record to store: ``hits``, and its sign-up grant log with this call's grant."""
+    @property
+    def user_tag(self) -> str:
+        """The caller's tag in its address's log."""
+        return rate_limit.user_tag(self.account.uid)
+
+    def ip_fields(
+        self, ip: str, hits: list[int] | tuple[int, ...], users: list[str] | tuple[str, ...] | None = None
+    ) -> dict[str, Any]:
+        """The address record to store: ``hits`` (tagged by ``users``, as stored if None), and
+        its sign-up grant log with this call's grant.
+        """
         now_ms = to_millis(self.now)
         grants = list(live_grants(list(self.ip_record.grants), now_ms))
         if self.account.granted_now:
             grants = with_grant(grants, now_ms, self.config.signup.grantsPerIpPerDay)
         rates = self.config.rateLimits
-        return rate_limit.ip_record_fields(ip, hits, grants, rates.ipRequests, rates.ipWindowSeconds, self.now)
+        tags = self.ip_record.users if users is None else users
+        return rate_limit.ip_record_fields(ip, hits, grants, rates.ipRequests, rates.ipWindowSeconds, self.now, tags)
 
 
 def read_caller(
@@ -208,7 +218,7 @@ def checks_state(read: CallerState, kind: GenerationType, cost: int, ctx: Client
         ip_window=Window(read.ip_record.hits, rates.ipRequests, rates.ipWindowSeconds) if ctx.ip else None,
         verdict=verdict,
         now_ms=to_millis(read.now),
-        ip_share=Window(read.limits.all_hits(), rates.ip_share(), rates.ipWindowSeconds) if ctx.ip else None,
+        ip_share=Window(read.ip_record.hits_of(read.user_tag), rates.ip_share(), rates.ipWindowSeconds) if ctx.ip else None,
     )
 
 
@@ -338,8 +348,10 @@ def _approval_plan(call: _Call, read: CallerState, approval: Approval, unit_cost
     }
     limits_fields = rate_limit.user_limits_fields(call.uid, windows, read.limits.refusals, now)
     plan.put(read.snap["limits"], {**limits_fields, "lastCall": call.token})
-    if approval.ip_hits is not None:
-        _put_ip(plan, call, read, approval.ip_hits)
+    if approval.ip_hits is not None and call.ctx.ip:
+        rates = config.rateLimits
+        hits, users = read.ip_record.with_request(to_millis(now), rates.ipWindowSeconds, rates.ipRequests, read.user_tag)
+        plan.put(read.snap["ip"], {**read.ip_fields(call.ctx.ip, hits, users), "lastCall": call.token})
     plan.result = response
     return plan
 

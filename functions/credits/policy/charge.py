@@ -9,8 +9,8 @@ still records what the contract names:
   free account knocking again and again behind a shared address (a carrier-grade NAT, an
   office) cannot lock everyone else there out;
 * the address's window is shared fairly: one user may hold at most its share of it
-  (``rateLimits.ipSharePercent``, half by default), counted from the user's own charges of
-  the last ``ipWindowSeconds`` (all types). Past it the user is refused with ``scope: ip``
+  (``rateLimits.ipSharePercent``, half by default), counted in the address's log, whose
+  entries are tagged with the user who made them (``rate_limit.IpRecord``). Past it the user is refused with ``scope: ip``
   and its share as ``limit``, and that refusal is held against the user;
 * a refusal by the user's own limits (its rate limits, its share of the address, its
   balance) counts toward the user's refusal milestones (abuse events); one by the shared
