@@ -12,8 +12,10 @@ user ever called) has no such facts: it opens with ``signupGrant: "pending"`` an
 first own call decides.
 
 A user document deleted by hand in the console is not a new user: the next call recreates it
-from the ledger (the balance the entries sum to, the same sign-up decision), records a 0-delta
-``restore`` entry and tells the admins; it never grants again and never loops.
+from the ledger (the balance the entries sum to, the same sign-up decision) and the audit
+trail (the status: the latest of the user's ``setUserStatus`` audit entries and automatic
+suspensions in ``abuse_detection``), records a 0-delta ``restore`` entry and tells the
+admins; it never grants again, never loops, and never lifts a suspension.
 
 Reading an account goes through ``parse``: a balance that is not a non-negative integer, an
 unknown status, counters that are not integers are ``data_invalid`` naming the document, for
@@ -404,12 +406,23 @@ def signup_ref(client: firestore.Client, uid: str) -> firestore.DocumentReferenc
 
 
 @dataclass(frozen=True)
+class StatusRecord:
+    """The latest status change the audit trail knows of (an admin's or the abuse score's)."""
+
+    status: AccountStatus
+    reason: str | None
+    at: dt.datetime
+    by: str
+
+
+@dataclass(frozen=True)
 class History:
-    """What the ledger knows of a user whose document is missing."""
+    """What the ledger (and the audit trail) know of a user whose document is missing."""
 
     entries: int
     balance: int
     signup: Snapshot
+    status: StatusRecord | None = None
 
     @property
     def existed(self) -> bool:
@@ -433,7 +446,53 @@ def history(attempt: Attempt, uid: str) -> History:
     attempt.reads += entries // 1000 + 1  # an aggregation is billed per 1,000 entries scanned
     ref = signup_ref(client, uid)
     signup = attempt.get([ref])[ref.path]
-    return History(entries=entries, balance=int(results.get("balance") or 0), signup=signup)
+    status = latest_status(attempt, uid) if entries or signup.exists else None
+    return History(entries=entries, balance=int(results.get("balance") or 0), signup=signup, status=status)
+
+
+def latest_status(attempt: Attempt, uid: str) -> StatusRecord | None:
+    """The user's latest status change: ``set_user_status`` audit entries (an admin's, before
+    and after) and automatic suspensions (``abuse_detection`` records with ``action:
+    suspended``). Equality filters only (no composite index); a user has few of either.
+    """
+    client = attempt.client
+    timeout = max(0.05, attempt.deadline.remaining())
+    found: list[StatusRecord] = []
+    audits = (
+        client.collection(db.ADMIN_AUDIT_LOGS)
+        .where(filter=FieldFilter("target", "==", path_of(uid)))
+        .where(filter=FieldFilter("action", "==", "set_user_status"))
+        .limit(_STATUS_LOOKUP_LIMIT)
+    )
+    for doc in audits.stream(retry=None, timeout=timeout):
+        attempt.reads += 1
+        data = doc.to_dict() or {}
+        after = data.get("after")
+        status = after.get("status") if isinstance(after, dict) else None
+        at = data.get("createdAt")
+        if status in ("active", "suspended") and isinstance(at, dt.datetime):
+            found.append(StatusRecord(status, _text(data.get("note")), at, str(data.get("actorId") or "admin")))
+    suspensions = (
+        client.collection(db.ABUSE_DETECTION)
+        .where(filter=FieldFilter("userId", "==", uid))
+        .where(filter=FieldFilter("action", "==", "suspended"))
+        .limit(_STATUS_LOOKUP_LIMIT)
+    )
+    for doc in suspensions.stream(retry=None, timeout=timeout):
+        attempt.reads += 1
+        data = doc.to_dict() or {}
+        at = data.get("createdAt")
+        if isinstance(at, dt.datetime):
+            reason = f"automatic: {data.get('severity')} {data.get('kind')} event"
+            found.append(StatusRecord("suspended", reason, at, "system:abuse"))
+    return max(found, key=lambda r: r.at) if found else None
+
+
+_STATUS_LOOKUP_LIMIT = 500
+
+
+def _text(value: object) -> str | None:
+    return value if isinstance(value, str) else None
 
 
 def _restored(snapshot: Snapshot, past: History, caller: Caller | None, now: dt.datetime) -> Prepared:
@@ -449,6 +508,16 @@ def _restored(snapshot: Snapshot, past: History, caller: Caller | None, now: dt.
         reason = (past.signup.to_dict() or {}).get("reason")
         grant = "withheld" if reason == Reason.SIGNUP_GRANT_WITHHELD.value else "granted"
     opening = {**_identity_fields(uid, caller, now), "signupGrant": grant, "restoredAt": now}
+    if past.status is not None:
+        opening.update(
+            {
+                "status": past.status.status,
+                "statusReason": past.status.reason,
+                "statusChangedAt": past.status.at,
+                "statusChangedBy": past.status.by,
+            }
+        )
+    status = opening["status"]
     leg = Leg(
         0,
         EntryId(EntryKind.RESTORE, f"{uid}_{past.entries}"),
@@ -459,8 +528,8 @@ def _restored(snapshot: Snapshot, past: History, caller: Caller | None, now: dt.
     notice = notifications.document(
         "account_restored",
         "medium",
-        f"users/{uid} was missing and was rebuilt from the ledger (balance {past.balance}; "
-        "status active, usage counters restarted)",
+        f"users/{uid} was missing and was rebuilt from the ledger and the audit trail (balance "
+        f"{past.balance}; status {status}; usage counters restarted)",
         now,
         userId=uid,
         document=path_of(uid),
