@@ -358,3 +358,42 @@ def test_refusals_by_the_shared_address_limit_are_not_held_against_the_user(
     assert [(r["kind"], r["detail"]["refusals"], r["detail"]["scope"]) for r in records] == [("rate_limit", 10, "user")]
     score = db.collection("abuse_scores").document(user.uid).get().to_dict() or {}
     assert score["score"] == records[0]["scoreAfter"] > 0
+
+
+# ----------------------------------------------------------------- bounded evidence (issue 20, hole 6)
+
+
+def notifications_of(db: firestore.Client, user: emu.User) -> list[dict]:
+    query = db.collection("admin_notifications").where(filter=FieldFilter("userId", "==", user.uid))
+    return [d.to_dict() or {} for d in query.stream()]
+
+
+def test_an_account_raising_one_alarm_after_another_gives_the_admins_one_notification(db: firestore.Client) -> None:
+    """Was: every high event and the suspension were each a notification, so free anonymous
+    accounts could flood the admins. Now one notification per subject and hour, kept current
+    (how many events, the worst severity, whether it ended in a suspension)."""
+    anonymous = emu.sign_up_anonymously()
+    for _ in range(4):
+        assert gen(anonymous, prompt="how to murder my neighbour").reason == "prompt_rejected"
+    assert gen(anonymous).reason == "account_suspended"
+    notes = notifications_of(db, anonymous)
+    assert len(notes) == 1, notes
+    assert notes[0]["events"] == 4 and notes[0]["suspended"] is True
+
+
+def test_abuse_records_of_one_user_are_bounded(db: firestore.Client, config: dict) -> None:
+    """20 records a user a day; later events still score (``suppressedRecords`` counts them)."""
+    set_config(
+        db,
+        {
+            "moderation": {"terms": [{"term": "blorpfish", "category": "test", "severity": "low"}]},
+            "abuse": {"suspendScore": 1_000_000},
+        },
+    )
+    anonymous = emu.sign_up_anonymously()
+    for _ in range(24):
+        assert gen(anonymous, prompt="a blorpfish in the bath").reason == "prompt_rejected"
+    records = abuse_records_of(db, anonymous)
+    assert len(records) == 20
+    score = db.collection("abuse_scores").document(anonymous.uid).get().to_dict() or {}
+    assert score["suppressedRecords"] == 4 and len(score["events"]) == 24
