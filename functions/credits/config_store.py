@@ -395,7 +395,9 @@ def check_edit(client: firestore.Client, clock: Clock, name: str) -> str:
         snap = read.credits if doc_name == "credits" else read.private
         applied = read.applied_settings()
         data = snap.to_dict() if snap.exists else None
-        if doc_name == "credits" and data and split_legacy(data)[1] is not None and applied is None:
+        if doc_name == "credits" and data and split_legacy(data)[1] is not None:
+            # The older shape, or an admin's paste of it: either way what it holds is the
+            # newest word, even where an applied copy exists (see ``_migration_plan``).
             return _migration_plan(client, read, now)
         base = applied or _base_or_defaults(read)
         expected = base.credits if doc_name == "credits" else base.private
@@ -552,12 +554,22 @@ def _migration_plan(client: firestore.Client, read: _Read, now: dt.datetime) -> 
     except ConfigProblems as err:
         errors.update(err.errors)
         credits = CreditConfig()
+    # The embedded part wins over an existing system_config/moderation: the migration removes
+    # the embedded part in the same commit that writes the separate document, so both exist
+    # only when the older shape was written again (an admin's paste, an old deployment's
+    # script), and that write is the newest word. Preferring the separate document made the
+    # outcome depend on a race: a trigger that had just restored system_config/moderation
+    # (from the applied copy, or the defaults) beat the migration, and the migrated settings
+    # lost to what it restored.
     existing_private = read.private.to_dict() if read.private.exists else None
     try:
-        private = parse_private(existing_private if existing_private else private_part)
+        private = parse_private(private_part if private_part else existing_private)
     except ConfigProblems as err:
         errors.update({f"moderation:{k}": v for k, v in err.errors.items()})
-        private = PrivateConfig()
+        try:
+            private = parse_private(existing_private) if existing_private else PrivateConfig()
+        except ConfigProblems:
+            private = PrivateConfig()
     version = max(credits.version, private.version)
     settings = Settings(credits.model_copy(update={"version": version}), private.model_copy(update={"version": version}), version)
     plan: Plan[str] = Plan()
