@@ -330,8 +330,11 @@ def _write(
     applied = _applied_document(final)
     if not read.current.exists or read.current.to_dict() != applied:
         _replace(plan, read.current, applied)
-    if "moderation" in touched or not read.terms.exists or read.applied_settings() is None:
-        _replace(plan, read.terms, _terms_document(final))
+    terms = _terms_document(final)
+    if not read.terms.exists or read.terms.to_dict() != terms:
+        # Whenever the terms in force differ, a rewrite (a migration, a revert) included:
+        # comparing is free, the document was read anyway.
+        _replace(plan, read.terms, terms)
     return final
 
 

@@ -214,7 +214,7 @@ def test_a_console_edit_of_the_applied_configuration_is_never_used_and_is_put_ba
     r = emu.call("validateAndDeductCredits", {"type": "image", "prompt": "a lantern"}, user)
     assert r.result["creditsCharged"] == 10
     wait_for(lambda: (db.document("applied_config/current").get().to_dict() or {}) == before)
-    reverts = console_audits(db, "revert_applied_configuration")
+    reverts = [a for a in console_audits(db, "revert_applied_configuration") if a["target"] == "applied_config/current"]
     assert reverts and reverts[-1]["before"]["public"]["costs"]["image"] == 0
     assert reverts[-1]["after"]["public"]["costs"]["image"] == 10
     notes = [
