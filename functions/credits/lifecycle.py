@@ -185,8 +185,9 @@ def _plan(
         )
         if account.must_write:
             account.post(plan, client, now=now, low_balance_below=config.lowBalanceThreshold)
-        fields["lastUpdate"] = {"token": token, "response": result}
-        plan.put(activity_snap, fields)
+        if fields:  # empty: the owner's confirmation of an ended generation writes nothing
+            fields["lastUpdate"] = {"token": token, "response": result}
+            plan.put(activity_snap, fields)
         plan.result = result
         return plan
 

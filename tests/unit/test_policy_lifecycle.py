@@ -209,6 +209,7 @@ def test_the_owner_may_confirm_a_generation_that_already_ended(final: str) -> No
     authorize(Role.OWNER, final, Report("completed"), owner_reports_outcome=False)  # type: ignore[arg-type]
     outcome = decide(activity(final), Report("completed"), Role.OWNER, balance=90, owner_reports_outcome=False, now=T0)
     assert outcome.status == final and outcome.settlement is None
+    assert outcome.activity_fields == {}  # nothing is written after an ending
 
 
 def test_with_owner_reports_on_the_owners_completion_ends_the_generation_keeping_the_charge() -> None:

@@ -147,8 +147,10 @@ def decide(
     """What an authorized report does (call ``authorize`` first)."""
     if is_confirmation(role, report, owner_reports_outcome):
         # Not ``updatedAt``: a confirmation is no sign of life from the pipeline, so a
-        # generation the generator abandoned is still swept after 30 minutes.
-        return Outcome(status=activity.status, activity_fields={"ownerConfirmedAt": now})
+        # generation the generator abandoned is still swept after 30 minutes. An ended
+        # generation is answered as it stands and not written again.
+        confirmed = {} if activity.status in FINAL else {"ownerConfirmedAt": now}
+        return Outcome(status=activity.status, activity_fields=confirmed)
     fields: dict[str, Any] = {"status": report.status, "updatedAt": now}
     if activity.status == "pending" and report.status == "processing":
         fields["startedAt"] = now
