@@ -567,11 +567,15 @@ def check_applied(client: firestore.Client, clock: Clock, name: str) -> str:
         data = snap.to_dict() if snap.exists else None
         if sealed(data) and read.applied_settings() is not None:
             return Plan(result="unchanged")
+        # Name the document that was edited (either trigger may be the first to see it).
+        edited = name
+        if name == TERMS_DOC and not sealed(read.current.to_dict() if read.current.exists else None):
+            edited, data = CURRENT_DOC, read.current.to_dict() if read.current.exists else None
         base = _base_or_defaults(read)
         plan: Plan[str] = Plan()
         _write(plan, client, read, base, frozenset(), now, CONSOLE)
-        after = _applied_document(base) if name == CURRENT_DOC else _terms_document(base)
-        path = f"{db.APPLIED_CONFIG}/{name}"
+        after = _applied_document(base) if edited == CURRENT_DOC else _terms_document(base)
+        path = f"{db.APPLIED_CONFIG}/{edited}"
         entry = audit.entry(
             CONSOLE,
             ClientContext(user_agent="firestore-trigger"),
