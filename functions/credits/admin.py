@@ -7,21 +7,24 @@ functions take the verified ``Caller``. Money moves only through ``ledger.post``
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import json
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 from google.cloud import firestore
 
-from . import accounts, audit, config_store, db, ip_blocks, ledger, notifications, rollup, stats
+from . import accounts, audit, config_store, db, grants, ip_blocks, ledger, notifications, rollup, stats
 from .atomic import Attempt, Deadline, Plan, run
+from .buckets import ClawBack
 from .clock import Clock
 from .context import Caller, ClientContext
 from .errors import DataInvalid, InsufficientCredits, InvalidRequest, NotFound
 from .ledger import EntryId, EntryKind, Leg, Reason
+from .policy.buckets import Source
 from .validation import Fields, request_key
 
 _UID = re.compile(r"^[^/\s]{1,128}$")
@@ -49,6 +52,29 @@ def _known(snapshot: db.Snapshot, user_exists: UserExists) -> None:
 # ------------------------------------------------------------------ grants
 
 
+GRANT_SOURCES: tuple[Source, ...] = ("admin", "promo")
+
+
+def parse_expiry(f: Fields, name: str = "expiresAt") -> dt.datetime | None:
+    """An optional ISO 8601 UTC timestamp (``Z`` or ``+00:00``); that it lies in the future is
+    checked against the clock by the step.
+    """
+    if not f.present(name) or f.data[name] is None:
+        return None
+    text = f.string(name, max_len=40)
+    if text is None:
+        return None
+    try:
+        when = dt.datetime.fromisoformat(text.replace("Z", "+00:00").replace("z", "+00:00"))
+    except ValueError:
+        f.fail(name, "must be an ISO 8601 timestamp in UTC, such as 2026-12-31T23:59:59Z")
+        return None
+    if when.tzinfo is None or when.utcoffset() != dt.timedelta(0):
+        f.fail(name, "must be in UTC (end with Z)")
+        return None
+    return when.astimezone(dt.UTC)
+
+
 @dataclass(frozen=True)
 class GrantRequest:
     """What ``grantCreditsToUser`` accepts."""
@@ -57,24 +83,45 @@ class GrantRequest:
     amount: int
     reason: str
     request_id: str | None = None
+    expires_at: dt.datetime | None = None
+    source: Source = "admin"
+    user_note: str | None = None
 
     @classmethod
     def parse(cls, data: Any) -> GrantRequest:
         """Validate a request; ``InvalidRequest`` names every bad field."""
-        f = Fields(data, {"userId", "amount", "reason", "requestId"})
+        f = Fields(data, {"userId", "amount", "reason", "requestId", "expiresAt", "source", "userNote"})
         user_id = _user_id(f)
         amount = f.integer("amount", low=-MAX_GRANT, high=MAX_GRANT)
         if amount == 0:
             f.fail("amount", "must not be zero")
         reason = _reason(f)
         request_id = request_key(f)
+        expires_at = parse_expiry(f)
+        source = f.choice("source", GRANT_SOURCES, required=False) or "admin"
+        user_note = f.string("userNote", required=False, min_len=0, max_len=500) or None
+        if amount is not None and amount < 0:
+            if expires_at is not None:
+                f.fail("expiresAt", "is only accepted with a positive amount")
+            if f.present("source"):
+                f.fail("source", "is only accepted with a positive amount")
         f.raise_if_any()
         assert user_id is not None and amount is not None and reason is not None
-        return cls(user_id, amount, reason, request_id)
+        return cls(user_id, amount, reason, request_id, expires_at, cast(Source, source), user_note)
 
     def fingerprint(self) -> str:
         """What makes two grants "the same request" for an idempotency key."""
-        canonical = json.dumps({"userId": self.user_id, "amount": self.amount, "reason": self.reason}, sort_keys=True)
+        canonical = json.dumps(
+            {
+                "userId": self.user_id,
+                "amount": self.amount,
+                "reason": self.reason,
+                "expiresAt": self.expires_at.isoformat() if self.expires_at else None,
+                "source": self.source,
+                "userNote": self.user_note,
+            },
+            sort_keys=True,
+        )
         return hashlib.sha256(canonical.encode()).hexdigest()
 
 
@@ -113,29 +160,33 @@ def grant(
                 raise InvalidRequest({"requestId": "was already used with different parameters"})
             return Plan(result={"userId": stored["userId"], "newBalance": stored["balanceAfter"], "ledgerEntryId": entry_ref.id})
         _known(got[user_ref.path], user_exists)
+        if request.expires_at is not None and request.expires_at <= now:
+            raise InvalidRequest({"expiresAt": "must be in the future"})
         config = config_store.load(attempt, got[config_store.applied_ref(client).path]).credits
         account = accounts.prepare(attempt, got[user_ref.path], None, config, now, None)
         before = account.balance
         if before + request.amount < 0:
             raise InsufficientCredits(required=-request.amount, available=before)
         plan: Plan[dict[str, Any]] = Plan()
+        audit_ref = audit.new_ref(client)
         extra = {"requestFingerprint": fingerprint, **({"requestId": request.request_id} if request.request_id else {})}
-        posting = account.post(
-            plan,
-            client,
-            now=now,
-            low_balance_below=config.lowBalanceThreshold,
-            legs=(
-                Leg(
-                    request.amount,
-                    entry,
-                    Reason.ADMIN_GRANT if request.amount > 0 else Reason.ADMIN_CLAWBACK,
-                    actor_id=actor.uid,
-                    note=request.reason,
-                    fields=extra,
-                ),
-            ),
-        )
+        # What the user reads (their ledger) carries the note meant for them; the admin's
+        # reason and identity stay in the audit entry (``ref`` links the two for admins).
+        if request.amount > 0:
+            leg = grants.bucket_grant_leg(
+                entry,
+                request.source,
+                request.amount,
+                expires_at=request.expires_at,
+                ref=f"{db.ADMIN_AUDIT_LOGS}/{audit_ref.id}",
+                reason=Reason.PROMO_GRANT if request.source == "promo" else Reason.ADMIN_GRANT,
+                note=request.user_note,
+                fields=extra,
+            )
+        else:
+            leg = Leg(request.amount, entry, Reason.ADMIN_CLAWBACK, note=request.user_note, fields=extra, buckets=ClawBack())
+        posting = account.post(plan, client, now=now, low_balance_below=config.lowBalanceThreshold, legs=(leg,))
+        moves = [{"bucketId": m.bucket_id, "delta": m.delta} for m in (posting.moves[0] if posting.moves else ())]
         audit.add(
             plan,
             client,
@@ -145,11 +196,20 @@ def grant(
                 "grant_credits",
                 f"users/{request.user_id}",
                 {"credits": before},
-                {"credits": posting.balance_after, "amount": request.amount, "ledgerEntryId": entry_ref.id},
+                {
+                    "credits": posting.balance_after,
+                    "amount": request.amount,
+                    "ledgerEntryId": entry_ref.id,
+                    "source": request.source if request.amount > 0 else None,
+                    "expiresAt": request.expires_at,
+                    "userNote": request.user_note,
+                    "buckets": moves,
+                },
                 now,
                 request_id=request.request_id,
                 note=request.reason,
             ),
+            ref=audit_ref,
         )
         plan.result = {"userId": request.user_id, "newBalance": posting.balance_after, "ledgerEntryId": entry_ref.id}
         return plan

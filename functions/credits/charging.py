@@ -38,6 +38,7 @@ from typing import Any
 from google.cloud import firestore
 
 from . import abuse, accounts, config_store, db, ip_blocks, ledger, money, notifications, rate_limit
+from . import buckets as bucket_store
 from .activity import activity_id_for, activity_ref
 from .atomic import Attempt, Deadline, Plan, Stats, run
 from .clock import Clock, to_millis
@@ -323,6 +324,8 @@ def _approval_plan(call: _Call, read: CallerState, approval: Approval, unit_cost
             "deviceId": request.device_id,
             "requestId": request.request_id,
             "requestFingerprint": call.fingerprint,
+            # Which buckets the charge drew from: a refund returns the credits there.
+            "bucketDraws": bucket_store.drawn_to_firestore(list(posting.drawn[0]) if posting.drawn else []),
             "response": response,
             "configVersion": config.version,
             "createdAt": now,

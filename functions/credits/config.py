@@ -20,6 +20,7 @@ Older deployments kept ``moderation`` and ``abuse`` inside ``system_config/credi
 from __future__ import annotations
 
 import datetime as dt
+import re
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Annotated, Any, Literal
@@ -221,6 +222,31 @@ class Abuse(BaseModel):
         return money.to_decimal(value)
 
 
+MAX_PLANS = 50
+_PLAN_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+
+
+class PlanSpec(BaseModel):
+    """One plan of ``plans``: a monthly allowance (a ``plan`` bucket per period) that lapses
+    ``rolloverPeriods`` periods after its own period ends (0: at the period's end).
+    """
+
+    model_config = _STRICT
+
+    name: Annotated[str, Field(min_length=1, max_length=100)]
+    monthlyCredits: Annotated[StrictInt, Field(ge=0, le=10_000_000)]
+    rolloverPeriods: Annotated[StrictInt, Field(ge=0, le=12)] = 0
+
+
+def _check_plans(value: dict[str, PlanSpec]) -> dict[str, PlanSpec]:
+    if len(value) > MAX_PLANS:
+        raise ValueError(f"at most {MAX_PLANS} plans")
+    for key in value:
+        if not _PLAN_ID.fullmatch(key):
+            raise ValueError(f"plan id {key[:64]!r} must be 1..64 of A-Z a-z 0-9 _ -")
+    return value
+
+
 class _ConfigDocument(BaseModel):
     """What both configuration documents share: how they are stored, and their settings."""
 
@@ -245,10 +271,17 @@ class CreditConfig(_ConfigDocument):
     signup: Signup = Field(default_factory=Signup)
     lifecycle: Lifecycle = Field(default_factory=Lifecycle)
     retentionDays: Annotated[StrictInt, Field(ge=1, le=3650)] = 90
+    # Plans by id (see ``plans.py``); none by default: users have no plan (``plan: null``).
+    plans: dict[str, PlanSpec] = Field(default_factory=dict)
     # Server-managed: never accepted in an update.
     version: StrictInt = 0
     updatedAt: dt.datetime | None = None
     updatedBy: str | None = None
+
+    @field_validator("plans")
+    @classmethod
+    def _plan_ids(cls, value: dict[str, PlanSpec]) -> dict[str, PlanSpec]:
+        return _check_plans(value)
 
 
 class PrivateConfig(_ConfigDocument):
@@ -407,8 +440,20 @@ def _safe(key: Any) -> str:
     return name if len(name) <= 64 else name[:61] + "..."
 
 
+# Maps keyed by ids the admin chooses: an update may add keys, replaces each named entry
+# whole, and removes an entry given as null.
+_OPEN_MAPS = frozenset({"plans"})
+
+
 def _deep_merge(base: dict[str, Any], patch: dict[str, Any], path: str, errors: dict[str, str]) -> dict[str, Any]:
     result = dict(base)
+    if path in _OPEN_MAPS:
+        for key, value in patch.items():
+            if value is None:
+                result.pop(key, None)
+            else:
+                result[key] = value
+        return result
     for key, value in patch.items():
         where = f"{path}.{key}" if path else str(key)
         if key not in base:

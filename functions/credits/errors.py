@@ -175,6 +175,21 @@ class InsufficientCredits(CreditsError):
         )
 
 
+class BucketLimit(CreditsError):
+    """A grant would open one bucket more than a user may hold, and no live bucket of the same
+    source and expiry can take it (``limit``: the bound).
+    """
+
+    code = "failed-precondition"
+    reason = "bucket_limit"
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(
+            f"The user already holds {limit} live grants; grant with the source and expiry of an existing one.",
+            limit=limit,
+        )
+
+
 class InvalidTransition(CreditsError):
     """The activity's status cannot move from ``from`` to ``to`` (the transition table refuses it)."""
 

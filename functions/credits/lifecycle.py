@@ -26,15 +26,18 @@ from typing import Any
 from google.cloud import firestore
 
 from . import abuse, accounts, activity, config_store, db, notifications
+from . import buckets as bucket_store
 from .activity import ActivityState, Status
 from .atomic import Attempt, Deadline, Plan, Stats, run
+from .buckets import Return
 from .clock import Clock
 from .context import Caller, ClientContext
 from .db import Snapshot
-from .errors import NotFound
+from .errors import DataInvalid, NotFound
 from .ledger import EntryId, Leg
 from .policy import lifecycle as policy
 from .policy.abuse import refund_rate_exceeded
+from .policy.buckets import Drawn, returns_for
 from .policy.lifecycle import Outcome, Report, Role
 from .pricing import check_actual
 from .validation import Fields
@@ -183,6 +186,7 @@ def _plan(
         return plan
 
     legs: tuple[Leg, ...] = ()
+    drawn = _draws(state)
     if outcome.entry is not None:
         kind, reason = outcome.entry
         legs = (
@@ -194,6 +198,9 @@ def _plan(
                 actor_id=caller.uid,
                 note=f"reported by {role.value}",
                 generation_type=state.type,
+                # A refund goes back to the buckets the charge drew from; an extra charge
+                # draws in spend order.
+                buckets=Return(tuple(returns_for(drawn, settlement.delta))) if settlement.delta > 0 else None,
             ),
         )
     suspension = None
@@ -211,6 +218,8 @@ def _plan(
             fields=suspension,
         )
         balance = posting.balance_after
+        if settlement.delta < 0 and posting.drawn:
+            fields["bucketDraws"] = bucket_store.drawn_to_firestore([*drawn, *posting.drawn[0]])
     result = _response(state.id, outcome.status, settlement.final, settlement.refund, balance, outcome.processing_ms)
     fields["lastUpdate"] = {"token": token, "response": result}
     plan.put(activity_snap, fields)
@@ -238,6 +247,23 @@ def _plan(
     )
     plan.result = result
     return plan
+
+
+def _draws(state: ActivityState) -> list[Drawn]:
+    """What the charge drew from which bucket (``bucketDraws``). An activity charged before
+    buckets existed drew from the balance, now the user's ``legacy`` bucket.
+    """
+    raw = state.data.get("bucketDraws")
+    if raw is None:
+        charged = state.credits_charged
+        if charged <= 0:
+            return []
+        legacy = bucket_store.legacy_id(state.user_id)
+        return [Drawn(legacy, charged, "legacy", None, None, state.created_at or dt.datetime(1970, 1, 1, tzinfo=dt.UTC))]
+    drawn = bucket_store.drawn_from_firestore(raw)
+    if drawn is None:
+        raise DataInvalid(activity.path_of(state.id), {"bucketDraws": "must be a list of bucket draws"})
+    return drawn
 
 
 def _refund_rate_check(

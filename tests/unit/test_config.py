@@ -32,7 +32,16 @@ def test_defaults_are_the_contracts() -> None:
 
 
 def test_terms_and_thresholds_are_not_in_the_public_document() -> None:
-    assert PUBLIC_KEYS == {"costs", "defaultCredits", "lowBalanceThreshold", "rateLimits", "signup", "lifecycle", "retentionDays"}
+    assert PUBLIC_KEYS == {
+        "costs",
+        "defaultCredits",
+        "lowBalanceThreshold",
+        "rateLimits",
+        "signup",
+        "lifecycle",
+        "retentionDays",
+        "plans",
+    }
     assert PRIVATE_KEYS == {"moderation", "abuse"}
     assert "moderation" not in CreditConfig().to_firestore() and "abuse" not in CreditConfig().to_firestore()
 
