@@ -6,7 +6,9 @@ The names exported here are the deployed function names, which clients pass to
 
 from credits.api.admin import get_usage_stats as getUsageStats
 from credits.api.admin import grant_credits_to_user as grantCreditsToUser
+from credits.api.admin import grant_promo_credits as grantPromoCredits
 from credits.api.admin import set_ip_block as setIpBlock
+from credits.api.admin import set_user_plan as setUserPlan
 from credits.api.admin import set_user_status as setUserStatus
 from credits.api.admin import update_credit_configuration as updateCreditConfiguration
 from credits.api.scheduled import cleanupOldData, onConfigWritten, resetRateLimits, rollupUsageStats
@@ -27,10 +29,12 @@ __all__ = [
     "getCreditStatus",
     "getUsageStats",
     "grantCreditsToUser",
+    "grantPromoCredits",
     "onConfigWritten",
     "resetRateLimits",
     "rollupUsageStats",
     "setIpBlock",
+    "setUserPlan",
     "setUserStatus",
     "updateAIActivityStatus",
     "updateCreditConfiguration",

@@ -17,7 +17,7 @@ from typing import Any, cast
 
 from google.cloud import firestore
 
-from . import accounts, audit, config_store, db, grants, ip_blocks, ledger, notifications, rollup, stats
+from . import accounts, audit, config_store, db, grants, ip_blocks, ledger, notifications, plans, rollup, stats
 from .atomic import Attempt, Deadline, Plan, run
 from .buckets import ClawBack
 from .clock import Clock
@@ -318,6 +318,110 @@ def set_user_status(
         return plan
 
     with notifications.reporting(client, clock, "setUserStatus"):
+        return run(client, step, lock_key=f"user:{request.user_id}", deadline=deadline)
+
+
+# ------------------------------------------------------------------ plans
+
+_PLAN_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+
+
+@dataclass(frozen=True)
+class PlanChange:
+    """What ``setUserPlan`` accepts: a configured ``planId``, or null to end the user's plan."""
+
+    user_id: str
+    plan_id: str | None
+
+    @classmethod
+    def parse(cls, data: Any) -> PlanChange:
+        """Validate a request; ``InvalidRequest`` names every bad field."""
+        f = Fields(data, {"userId", "planId"})
+        user_id = _user_id(f)
+        plan_id = None
+        if not f.present("planId"):
+            f.fail("planId", "is required (null ends the user's plan)")
+        elif f.data["planId"] is not None:
+            plan_id = f.document_id("planId", max_len=64, pattern=_PLAN_ID)
+        f.raise_if_any()
+        assert user_id is not None
+        return cls(user_id, plan_id)
+
+
+def set_user_plan(
+    client: firestore.Client,
+    clock: Clock,
+    actor: Caller,
+    ctx: ClientContext,
+    request: PlanChange,
+    user_exists: UserExists,
+    *,
+    deadline: Deadline | None = None,
+) -> dict[str, Any]:
+    """Put a user on a plan (renewed lazily, see ``plans``): the new plan's period and allowance
+    start now; the old period's bucket keeps its expiry. The same plan again changes nothing.
+    Audited; a retried call is answered from its audit entry.
+    """
+    user_ref = accounts.user_ref(client, request.user_id)
+    audit_ref = audit.new_ref(client)
+
+    def step(attempt: Attempt) -> Plan[dict[str, Any]]:
+        now = clock.now()
+        replayed = audit.replay(attempt, audit_ref)
+        if replayed is not None:
+            return Plan(result=replayed)
+        got = attempt.get([user_ref, config_store.applied_ref(client)])
+        user = got[user_ref.path]
+        _known(user, user_exists)
+        config = config_store.load(attempt, got[config_store.applied_ref(client).path]).credits
+        if request.plan_id is not None and request.plan_id not in config.plans:
+            raise InvalidRequest({"planId": "is not a configured plan"})
+        account = accounts.prepare(attempt, user, None, config, now, None)
+        stored = account.account.data.get(plans.FIELD) if account.account is not None else None
+        current = plans.parse_user_plan(accounts.path_of(request.user_id), account.fields.get(plans.FIELD, stored))
+        before = current.id if current is not None else None
+        plan: Plan[dict[str, Any]] = Plan()
+        result: dict[str, Any] = {"userId": request.user_id, "planId": request.plan_id, "previousPlanId": before}
+        if before == request.plan_id:
+            plan.result = {**result, "changed": False}
+            return plan  # nothing to change (a renewal that is due waits for the user's own call)
+        # The old plan's renewal, if one was due, gives way to the new plan starting now.
+        account.legs = [leg for leg in account.legs if leg.entry is None or leg.entry.kind is not EntryKind.PLAN]
+        legs: tuple[Leg, ...] = ()
+        fields: dict[str, Any] = {plans.FIELD: None}
+        period_end = None
+        if request.plan_id is not None:
+            period = grants.start_plan_period(
+                account,
+                config,
+                request.plan_id,
+                key=f"{request.user_id}_{request.plan_id}_{audit_ref.id}",
+                start=now,
+                renewal="auto",
+            )
+            legs = (period.leg,) if period.leg is not None else ()
+            fields = period.fields
+            period_end = period.period_end
+        posting = account.post(plan, client, now=now, low_balance_below=config.lowBalanceThreshold, legs=legs, fields=fields)
+        plan.result = {**result, "changed": True, "periodEnd": period_end.isoformat() if period_end else None}
+        audit.add(
+            plan,
+            client,
+            audit.entry(
+                actor,
+                ctx,
+                "set_user_plan",
+                f"users/{request.user_id}",
+                {"plan": before},
+                {"plan": request.plan_id, "periodEnd": period_end, "credits": posting.balance_after},
+                now,
+            ),
+            ref=audit_ref,
+            result=plan.result,
+        )
+        return plan
+
+    with notifications.reporting(client, clock, "setUserPlan"):
         return run(client, step, lock_key=f"user:{request.user_id}", deadline=deadline)
 
 

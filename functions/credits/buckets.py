@@ -44,6 +44,16 @@ FIELD = "buckets"
 NEXT_EXPIRY_FIELD = "nextExpiryAt"
 
 
+def plain(when: dt.datetime) -> dt.datetime:
+    """A timestamp as read from Firestore (``DatetimeWithNanoseconds``) as a plain UTC
+    ``datetime``: arithmetic on the former (``replace``) builds objects the client cannot
+    encode again.
+    """
+    return dt.datetime(
+        when.year, when.month, when.day, when.hour, when.minute, when.second, when.microsecond, tzinfo=when.tzinfo or dt.UTC
+    )
+
+
 def legacy_id(uid: str) -> str:
     """The bucket of a balance held before buckets existed."""
     return f"legacy_{uid}"
@@ -61,7 +71,7 @@ def parse(uid: str, data: dict[str, Any], credits: int, problems: dict[str, str]
     if raw is None:
         if credits <= 0:
             return {}
-        when = created if isinstance(created, dt.datetime) else dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+        when = plain(created) if isinstance(created, dt.datetime) else dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
         bucket_id = legacy_id(uid)
         return {bucket_id: Bucket(bucket_id, "legacy", credits, credits, None, None, when)}
     if not isinstance(raw, dict):
@@ -109,9 +119,9 @@ def _parse_one(key: str, value: Any, problems: dict[str, str]) -> Bucket | None:
         source=cast(Source, source),
         amount=cast(int, amount),
         remaining=cast(int, remaining),
-        expires_at=cast("dt.datetime | None", expires),
+        expires_at=plain(expires) if isinstance(expires, dt.datetime) else None,
         ref=cast("str | None", ref),
-        created_at=cast(dt.datetime, created),
+        created_at=plain(cast(dt.datetime, created)),
     )
 
 
@@ -387,8 +397,8 @@ def rebuild(attempt: Attempt, uid: str) -> dict[str, Bucket]:
         info = meta.get(bucket_id, {})
         source = info.get("source") if info.get("source") in policy.SOURCES else "legacy"
         expires_raw, created_raw, ref_raw, amount_raw = (info.get(k) for k in ("expiresAt", "createdAt", "ref", "amount"))
-        expires = expires_raw if isinstance(expires_raw, dt.datetime) else None
-        created = created_raw if isinstance(created_raw, dt.datetime) else epoch
+        expires = plain(expires_raw) if isinstance(expires_raw, dt.datetime) else None
+        created = plain(created_raw) if isinstance(created_raw, dt.datetime) else epoch
         ref = ref_raw if isinstance(ref_raw, str) else None
         amount = amount_raw if isinstance(amount_raw, int) else remaining
         out[bucket_id] = Bucket(bucket_id, cast(Source, source), max(amount, remaining), remaining, expires, ref, created)

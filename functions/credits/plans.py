@@ -77,7 +77,8 @@ def parse_user_plan(path: str, raw: Any) -> UserPlan | None:
         or raw["periodEnd"] <= raw["periodStart"]
     ):
         raise DataInvalid(path, {FIELD: "must be {id, periodStart, periodEnd, renewal} with periodEnd after periodStart"})
-    return UserPlan(raw["id"], raw["periodStart"], raw["periodEnd"], cast(Renewal, raw.get("renewal", "auto")))
+    start, end = bucket_store.plain(raw["periodStart"]), bucket_store.plain(raw["periodEnd"])
+    return UserPlan(raw["id"], start, end, cast(Renewal, raw.get("renewal", "auto")))
 
 
 def bucket_expiry(spec: PlanSpec, period_end: dt.datetime) -> dt.datetime:

@@ -261,3 +261,68 @@ def test_refunds_racing_expiry_keep_the_books(
     assert status(user)["credits"] == 100  # the promo's credits expired, returned or not
     assert charge(user).ok
     assert_buckets_balance(db, user.uid)
+
+
+# ----------------------------------------------------------------- plans
+
+PLANS = {
+    "free": {"name": "Free", "monthlyCredits": 50, "rolloverPeriods": 0},
+    "pro": {"name": "Pro", "monthlyCredits": 300, "rolloverPeriods": 1},
+}
+
+
+def test_a_plan_grants_its_allowance_and_spends_before_what_never_expires(
+    user: emu.User, admin: emu.User, db: firestore.Client, config: Any
+) -> None:
+    config({"plans": PLANS})
+    status(user)
+    r = emu.call("setUserPlan", {"userId": user.uid, "planId": "free"}, admin)
+    assert r.ok and r.result["changed"] is True, r.body
+    promo = grant(admin, user.uid, 20, source="promo", expires_in=5 * DAY)["ledgerEntryId"]
+    purchase_like = grant(admin, user.uid, 40, source="admin")["ledgerEntryId"]
+    got = status(user)
+    assert got["plan"]["id"] == "free" and got["plan"]["monthlyCredits"] == 50 and got["plan"]["name"] == "Free"
+    assert [(b["source"], b["remaining"]) for b in got["buckets"]] == [
+        ("promo", 20),
+        ("plan", 50),
+        ("signup", 100),
+        ("admin", 40),
+    ]
+    r = charge(user, quantity=8)  # 80: the promo (5 days), the plan (a month), then the sign-up grant
+    assert r.ok, r.body
+    legs = entry(db, f"charge_{r.result['activityId']}")["buckets"]
+    assert [leg["delta"] for leg in legs] == [-20, -50, -10] and legs[0]["bucketId"] == promo
+    assert purchase_like not in [leg["bucketId"] for leg in legs]
+    # The same plan again changes nothing; an unknown plan writes nothing.
+    assert emu.call("setUserPlan", {"userId": user.uid, "planId": "free"}, admin).result["changed"] is False
+    bad = emu.call("setUserPlan", {"userId": user.uid, "planId": "gold"}, admin)
+    assert bad.code == "INVALID_ARGUMENT" and "planId" in bad.details["errors"]
+    assert_buckets_balance(db, user.uid)
+
+
+def test_a_free_plan_renews_once_on_the_first_call_of_the_next_period(
+    user: emu.User, admin: emu.User, db: firestore.Client, config: Any, clock: None
+) -> None:
+    config({"plans": PLANS})
+    status(user)
+    assert emu.call("setUserPlan", {"userId": user.uid, "planId": "free"}, admin).ok
+    first_end = status(user)["plan"]["periodEnd"]
+    emu.set_clock_offset(32 * DAY)  # the first period (and its allowance) is over
+    emu.warm_workers("validateAndDeductCredits", 8)
+
+    def one(i: int) -> emu.CallResult:
+        return emu.call_retrying_drops(
+            "validateAndDeductCredits", {"type": "image", "prompt": f"p {i}", "requestId": f"n-{user.uid}-{i}"}, user
+        )
+
+    with ThreadPoolExecutor(max_workers=8) as pool:  # the renewal races eight charges
+        results = list(pool.map(one, range(8)))
+    assert all(r.ok for r in results), [r.body for r in results if not r.ok]
+    got = status(user)
+    assert got["plan"]["periodEnd"] > first_end
+    renewals = [e for e in entries(db, user.uid) if e["reason"] == "plan_allowance"]
+    assert len(renewals) == 2  # the first period's and exactly one renewal
+    expired = [e for e in entries(db, user.uid) if e["reason"] == "expired"]
+    assert sum(e["delta"] for e in expired) == -50  # the first allowance lapsed unused
+    assert got["credits"] == 100 + 50 - 80
+    assert_buckets_balance(db, user.uid)
