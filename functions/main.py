@@ -9,6 +9,9 @@ from credits.api.admin import grant_credits_to_user as grantCreditsToUser
 from credits.api.admin import set_ip_block as setIpBlock
 from credits.api.admin import set_user_status as setUserStatus
 from credits.api.admin import update_credit_configuration as updateCreditConfiguration
+from credits.api.payments import create_billing_portal_session as createBillingPortalSession
+from credits.api.payments import create_checkout_session as createCheckoutSession
+from credits.api.payments import stripeWebhook
 from credits.api.scheduled import cleanupOldData, onConfigWritten, resetRateLimits, rollupUsageStats
 from credits.api.user import get_credit_status as getCreditStatus
 from credits.api.user import update_ai_activity_status as updateAIActivityStatus
@@ -24,6 +27,8 @@ except ValueError:
 
 __all__ = [
     "cleanupOldData",
+    "createBillingPortalSession",
+    "createCheckoutSession",
     "getCreditStatus",
     "getUsageStats",
     "grantCreditsToUser",
@@ -32,6 +37,7 @@ __all__ = [
     "rollupUsageStats",
     "setIpBlock",
     "setUserStatus",
+    "stripeWebhook",
     "updateAIActivityStatus",
     "updateCreditConfiguration",
     "validateAndDeductCredits",

@@ -100,6 +100,16 @@ class IpBlocked(CreditsError):
         super().__init__("Requests from this address are blocked.")
 
 
+class PaymentsDisabled(CreditsError):
+    """Payments are not configured here: the Stripe secrets are not set."""
+
+    code = "failed-precondition"
+    reason = "payments_disabled"
+
+    def __init__(self) -> None:
+        super().__init__("Payments are not available.")
+
+
 class NotOwner(CreditsError):
     """The caller is neither the activity's owner, nor a generator, nor an admin."""
 

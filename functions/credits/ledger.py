@@ -54,6 +54,10 @@ class EntryKind(StrEnum):
     GRANT = "grant"
     RESTORE = "restore"
     REPAIR = "repair"
+    PURCHASE = "purchase"  # purchase_{paymentId}: a paid pack
+    PLAN = "plan"  # plan_{subscriptionId}_{periodStart}: a paid plan period, once per period
+    CLAWBACK = "clawback"  # clawback_{paymentId}_{clawedTotal}: a refund's or dispute's share
+    DEBTPAY = "debtpay"  # debtpay_{paymentId}: what a payment paid of the user's debt
 
 
 class Reason(StrEnum):
@@ -69,6 +73,10 @@ class Reason(StrEnum):
     ADMIN_CLAWBACK = "admin_clawback"
     ACCOUNT_RESTORED = "account_restored"
     BALANCE_REPAIR = "balance_repair"
+    PURCHASE_GRANT = "purchase_grant"
+    PLAN_GRANT = "plan_grant"
+    PAYMENT_CLAWBACK = "payment_clawback"
+    DEBT_PAYMENT = "debt_payment"
 
 
 # Kinds whose entry is written even when the balance does not move: the sign-up decision
