@@ -51,6 +51,7 @@ def send(
     secret: str = WEBHOOK_SECRET,
     timestamp: int | None = None,
     session: requests.Session | None = None,
+    timeout: float = 60,
 ) -> requests.Response:
     """POST an event to the webhook; ``header="sign"`` signs it, None sends no signature, any
     other string is sent as the header."""
@@ -60,7 +61,7 @@ def send(
         headers["Stripe-Signature"] = signature(payload, secret, timestamp)
     elif header is not None:
         headers["Stripe-Signature"] = header
-    return (session or emu.session()).post(WEBHOOK_URL, data=payload, headers=headers, timeout=60)
+    return (session or emu.session()).post(WEBHOOK_URL, data=payload, headers=headers, timeout=timeout)
 
 
 def new_id(prefix: str) -> str:
