@@ -13,6 +13,7 @@ right after sign-in. It is not counted by any rate limit.
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 from dataclasses import dataclass
 from decimal import Decimal
@@ -24,6 +25,7 @@ from . import notifications, rate_limit
 from .atomic import Attempt, Deadline, Plan, Stats, run
 from .charging import CallerState, checks_state, parse_caller, read_caller
 from .clock import Clock, to_millis
+from .config import CreditConfig
 from .context import Caller, ClientContext
 from .policy import charge as charge_policy
 from .policy.charge import Approval
@@ -111,6 +113,7 @@ def credit_status(
                 kind: window_status(limits.hits(kind), now_ms, rates.of(kind), rates.windowSeconds) for kind in GENERATION_TYPES
             },
             "signupGrant": account.signup_grant,
+            **payment_status(account.account.data if account.account else {}, config),
         }
         if account.signup_rule:
             result["signupGrantRule"] = account.signup_rule
@@ -121,6 +124,28 @@ def credit_status(
 
     with notifications.reporting(client, clock, "getCreditStatus"):
         return run(client, step, lock_key=f"user:{uid}", deadline=deadline, stats=stats_out)
+
+
+def payment_status(data: dict[str, Any], config: CreditConfig) -> dict[str, Any]:
+    """``debt`` (what claw-backs could not take; the next payment pays it first) and ``plan``
+    (the subscription paid through Stripe, None without one)."""
+    debt = data.get("debt", 0)
+    sub = data.get("subscription")
+    plan = None
+    if isinstance(sub, dict) and sub.get("status") not in (None, "canceled", "incomplete_expired"):
+        product = config.products.get(str(sub.get("productId")))
+        period_end = sub.get("periodEnd")
+        plan = {
+            "id": sub.get("planId"),
+            "productId": sub.get("productId"),
+            "monthlyCredits": product.credits if product is not None else None,
+            "status": sub.get("status"),
+            "renews": sub.get("renews") is True,
+            "periodEnd": dt.datetime.fromtimestamp(period_end, dt.UTC).isoformat()
+            if isinstance(period_end, int) and period_end
+            else None,
+        }
+    return {"debt": debt if isinstance(debt, int) and not isinstance(debt, bool) and debt > 0 else 0, "plan": plan}
 
 
 def _preview(read: CallerState, preview: Preview, ctx: ClientContext) -> dict[str, Any]:
