@@ -128,7 +128,8 @@ def credit_status(
 
 def payment_status(data: dict[str, Any], config: CreditConfig) -> dict[str, Any]:
     """``debt`` (what claw-backs could not take; the next payment pays it first) and ``plan``
-    (the subscription paid through Stripe, None without one)."""
+    (the subscription paid through Stripe, None without one).
+    """
     debt = data.get("debt", 0)
     sub = data.get("subscription")
     plan = None
