@@ -328,7 +328,7 @@ def test_invoice_paid_grants_a_plan_period_once_per_period_in_any_order(db: fire
     assert state["id"] == sub and state["periodStart"] == start + period and state["planId"] == "pro"
     # The same invoice again; another invoice for a period already granted: nothing more.
     assert ok(se.send(renewal))["outcome"] == "duplicate"
-    assert ok(se.send(invoice(1, invoice_id=se.new_id("in"))))["outcome"] == "granted"
+    assert ok(se.send(invoice(1, invoice_id=se.new_id("in"))))["outcome"] == "period_already_granted"
     assert balance(db, uid) == 2100
     assert db.collection("credit_logs").document(f"plan_{sub}_{start + period}").get().to_dict()["delta"] == 1000
     # Cancelled in the portal: no more renewals, the credits stay.

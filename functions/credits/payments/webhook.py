@@ -375,7 +375,7 @@ def _grant(client: firestore.Client, clock: Clock, event: Event, paid: Paid, dea
             if already_granted:
                 payment["note"] = "this period was already granted"
             _track_period(posting, paid, product)
-        outcome = "granted"
+        outcome = "granted" if granted else "period_already_granted"
         if pi_ref is not None:
             ref_snap = got[pi_ref.path]
             pending = (ref_snap.to_dict() or {}).get("pending") if ref_snap.exists else None
