@@ -171,6 +171,14 @@ export class ConfigInvalid extends CreditsError {
   }
 }
 
+/** `failed-precondition` / `payments_disabled`: this deployment sells nothing (no Stripe secrets). */
+export class PaymentsDisabled extends CreditsError {
+  readonly reason = "payments_disabled" as const;
+  constructor(message: string, details: Details = {}) {
+    super(message, "failed-precondition", details);
+  }
+}
+
 /** `not-found` / `not_found`. */
 export class NotFound extends CreditsError {
   readonly reason = "not_found" as const;
@@ -240,6 +248,7 @@ export type CreditsFailure =
   | InvalidTransition
   | DataInvalid
   | ConfigInvalid
+  | PaymentsDisabled
   | NotFound
   | Contention
   | BackendUnavailable
@@ -264,6 +273,7 @@ const BY_REASON: Record<string, Ctor> = {
   invalid_transition: InvalidTransition,
   data_invalid: DataInvalid,
   config_invalid: ConfigInvalid,
+  payments_disabled: PaymentsDisabled,
   not_found: NotFound,
   contention: Contention,
   backend_unavailable: BackendUnavailable,

@@ -86,6 +86,47 @@ export interface CreditStatus {
   signupGrant?: SignupGrant;
   signupGrantRule?: SignupGrantRule;
   preview?: CostPreview;
+  /** Credits owed after a refund or chargeback took back what was already spent; the next purchase pays it first. */
+  debt?: number;
+  /** The plan the user subscribes to through Stripe, null without one. */
+  plan?: PlanStatus | null;
+}
+
+/** `getCreditStatus().plan`. */
+export interface PlanStatus {
+  id: string;
+  productId: string;
+  monthlyCredits: number | null;
+  status: string;
+  /** False once cancelled: the current period runs out and nothing renews it. */
+  renews: boolean;
+  /** ISO 8601, the end of the paid period. */
+  periodEnd: string | null;
+}
+
+/** A product on sale (`system_config/credits.products`). */
+export interface Product {
+  id: string;
+  kind: "pack" | "plan";
+  priceId: string;
+  credits?: number;
+  planId?: string;
+  expiresInDays?: number;
+  active: boolean;
+}
+
+/** `createCheckoutSession` result. */
+export interface CheckoutSession {
+  sessionId: string;
+  url: string;
+}
+
+/** Where Checkout and the billing portal send the user back (origins on `payments.allowedOrigins`). */
+export interface PaymentReturn {
+  successUrl?: string;
+  cancelUrl?: string;
+  /** How to leave the page for Stripe (default `location.assign`); tests and frameworks may pass their own. */
+  redirect?: (url: string) => void;
 }
 
 /** The fields of `users/{uid}` a balance display needs (the owner may read the document). */
@@ -99,6 +140,8 @@ export interface Balance {
   signupGrantRule?: SignupGrantRule;
   /** True while the value comes from the local cache and not yet from the server. */
   fromCache: boolean;
+  /** Credits owed (see {@link CreditStatus.debt}); absent when none. */
+  debt?: number;
 }
 
 /** `ai_activity/{id}` as its owner sees it. */

@@ -18,6 +18,7 @@ import {
   formatSeconds,
   newRequestId,
   toCreditsError,
+  toProducts,
   withRetry,
 } from "../dist/index.js";
 
@@ -38,6 +39,7 @@ describe("toCreditsError", () => {
       ["failed-precondition", { reason: "invalid_transition", from: "completed", to: "processing" }, "InvalidTransition"],
       ["failed-precondition", { reason: "data_invalid", document: "users/u1" }, "DataInvalid"],
       ["failed-precondition", { reason: "config_invalid" }, "ConfigInvalid"],
+      ["failed-precondition", { reason: "payments_disabled" }, "PaymentsDisabled"],
       ["not-found", { reason: "not_found" }, "NotFound"],
       ["aborted", { reason: "contention" }, "Contention"],
       ["unavailable", { reason: "backend_unavailable" }, "BackendUnavailable"],
@@ -230,5 +232,23 @@ describe("newRequestId", () => {
     const ids = new Set(Array.from({ length: 1000 }, newRequestId));
     assert.equal(ids.size, 1000);
     for (const id of ids) assert.match(id, /^[A-Za-z0-9_.:-]{1,128}$/);
+  });
+});
+
+describe("products on sale", () => {
+  it("lists the active packs first, then plans, each by credits", () => {
+    const products = toProducts({
+      big: { kind: "pack", priceId: "price_b", credits: 500, active: true },
+      small: { kind: "pack", priceId: "price_s", credits: 100, expiresInDays: 30, active: true },
+      pro: { kind: "plan", priceId: "price_p", planId: "pro", credits: 1000, active: true },
+      old: { kind: "pack", priceId: "price_o", credits: 50, active: false },
+      odd: { kind: "gift", priceId: "price_x" },
+    });
+    assert.deepEqual(
+      products.map((p) => p.id),
+      ["small", "big", "pro"],
+    );
+    assert.equal(products[0].expiresInDays, 30);
+    assert.deepEqual(toProducts(undefined), []);
   });
 });
