@@ -326,6 +326,11 @@ class State:
         self.deliveries.append({"id": event["id"], "type": event["type"], "status": status})
         return status
 
+    def deliver_later(self, events: list[dict[str, Any]], delay: float) -> None:
+        time.sleep(delay)
+        for event in events:
+            self.deliver(event)
+
     def public(self, obj: dict[str, Any]) -> dict[str, Any]:
         return {k: v for k, v in obj.items() if not k.startswith("_")}
 
@@ -607,8 +612,9 @@ class Handler(BaseHTTPRequestHandler):
         if match and match.group(1) in st.sessions:
             with st.lock:
                 session, out = st.pay(match.group(1))
-            for event in out:
-                st.deliver(event)
+            # Stripe sends its events on its own schedule, usually after the browser is back on
+            # success_url: deliver them a moment after the redirect, in order.
+            threading.Thread(target=st.deliver_later, args=(out, 1.0), daemon=True).start()
             target = (session.get("success_url") or "/").replace("{CHECKOUT_SESSION_ID}", session["id"])
             self._send(303, b"", "text/plain", {"Location": target})
             return
