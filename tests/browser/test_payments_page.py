@@ -10,7 +10,7 @@ from credits import db as dbmod
 from google.cloud.firestore_v1.base_query import FieldFilter
 from playwright.sync_api import expect
 
-from tests.browser.conftest import charge, configure, hosting_origin
+from tests.browser.conftest import charge, configure, hosting_origin, sign_in_to_dashboard
 from tests.support import emulators as emu
 from tests.support import stripe_events as se
 
@@ -65,3 +65,37 @@ def test_low_balance_upgrade_buy_a_pack_then_a_refund_takes_it_back(page: Any, a
     expect(page.get_by_test_id("balance")).to_have_text("10", timeout=20_000)
     assert page.evaluate("window.__noReload") is True
     expect(page.get_by_test_id("low-balance-prompt")).to_be_visible()
+
+
+def test_the_admin_payments_view_shows_purchases_refunds_revenue_and_refused_signatures(
+    dashboard: Any, admin: emu.User, shots: Any
+) -> None:
+    configure(admin, {"products": PRODUCTS, "payments": {"allowedOrigins": [hosting_origin()]}})
+    db = dbmod.make_client(emu.PROJECT)
+    user = emu.sign_up()
+    assert emu.call("getCreditStatus", {}, user).ok
+    session_id = emu.call(
+        "createCheckoutSession",
+        {"productId": "pack-100", "successUrl": f"{hosting_origin()}/demo/", "cancelUrl": f"{hosting_origin()}/demo/"},
+        user,
+    ).result["sessionId"]
+    customer = (db.collection("stripe_customers").document(user.uid).get().to_dict() or {})["customerId"]
+    event = se.checkout_completed(uid=user.uid, customer=customer, product_id="pack-100", session_id=session_id)
+    assert se.send(event).status_code == 200
+    pi = event["data"]["object"]["payment_intent"]
+    assert se.send(se.charge_refunded(payment_intent=pi, amount=500, amount_refunded=250)).status_code == 200
+    assert se.send(event, secret="whsec_forged").status_code == 400
+    page = dashboard
+    sign_in_to_dashboard(page, admin, "#payments")
+    expect(page.get_by_test_id("payments-tab")).to_be_visible()
+    row = page.get_by_test_id(f"payment-{session_id}")
+    expect(row).to_contain_text("pack-100")
+    expect(row).to_contain_text("5.00 USD")
+    expect(row).to_contain_text("50")
+    expect(page.get_by_test_id("revenue-by-product")).to_contain_text("pack-100")
+    assert int(page.get_by_test_id("pay-failures").inner_text().replace(",", "")) >= 1
+    assert int(page.get_by_test_id("pay-refunds").inner_text().replace(",", "")) >= 1
+    page.fill("#pay-user", user.uid)
+    page.get_by_role("button", name="Show").click()
+    expect(page.get_by_test_id("payments-table").locator("tbody tr")).to_have_count(1)
+    page.screenshot(path=shots / "23-admin-payments.png")
