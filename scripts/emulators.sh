@@ -29,8 +29,14 @@ export CREDITS_FUNCTIONS_HOST="127.0.0.1:$((5001 + EMULATOR_OFFSET))"
 export CREDITS_EMULATOR_RUN="run-$$-$RANDOM$RANDOM"
 # The local Stripe stand-in (scripts/stripe_standin.py): the functions' Stripe library talks to
 # it (CREDITS_STRIPE_API_BASE), and its checkout page sends signed events to stripeWebhook.
+# CREDITS_STRIPE_STANDIN=0 leaves it out and the library talks to Stripe itself (test keys in
+# functions/.secret.local, events forwarded by the Stripe CLI; see README).
 export CREDITS_STRIPE_PORT=$((12111 + EMULATOR_OFFSET))
-export CREDITS_STRIPE_API_BASE="http://127.0.0.1:$CREDITS_STRIPE_PORT"
+if [ "${CREDITS_STRIPE_STANDIN:-1}" != "0" ]; then
+  export CREDITS_STRIPE_API_BASE="http://127.0.0.1:$CREDITS_STRIPE_PORT"
+else
+  unset CREDITS_STRIPE_API_BASE
+fi
 STRIPE_STANDIN_PID=""
 # The functions' clock offset (emulator-only time travel for window roll-over tests).
 export CREDITS_CLOCK_OFFSET_FILE="$PWD/.tools/clock-offset-$EMULATOR_OFFSET"
@@ -89,6 +95,7 @@ stop_run_workers() {
 # start_stripe_standin: the stand-in in the background (its log beside the emulators'), ready
 # when this returns. stop_stripe_standin stops it.
 start_stripe_standin() {
+  [ "${CREDITS_STRIPE_STANDIN:-1}" != "0" ] || return 0
   local webhook="http://$CREDITS_FUNCTIONS_HOST/$CREDITS_PROJECT_ID/us-central1/stripeWebhook"
   python scripts/stripe_standin.py --port "$CREDITS_STRIPE_PORT" --webhook-url "$webhook" \
     >"$EMULATOR_LOG_DIR/stripe-standin-$EMULATOR_OFFSET.log" 2>&1 &
