@@ -19,7 +19,7 @@ from urllib.parse import urlsplit
 
 from google.cloud import firestore
 
-from .. import accounts, charging, db, notifications
+from .. import charging, db, notifications
 from ..atomic import Attempt, Deadline, Plan, run
 from ..clock import Clock
 from ..config import CreditConfig, Product
@@ -260,6 +260,3 @@ def create_billing_portal_session(
         idempotency_key="portal-" + _key(caller.uid, customer, request.return_url, window),
     )
     return {"url": url}
-
-
-__all__ = ["CheckoutRequest", "PortalRequest", "accounts", "create_billing_portal_session", "create_checkout_session"]

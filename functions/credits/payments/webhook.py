@@ -38,7 +38,6 @@ from ..atomic import Attempt, Deadline, Plan, run
 from ..clock import Clock
 from ..config import CreditConfig, Product
 from ..context import Caller, ClientContext
-from ..db import Snapshot
 from ..errors import DataInvalid
 from ..ledger import EntryId, EntryKind, Leg
 from . import events, grants, policy
@@ -626,6 +625,3 @@ def _subscription(
         return plan
 
     return run(client, step, lock_key=f"user:{uid}" if uid else None, deadline=deadline)
-
-
-__all__ = ["Answer", "Snapshot", "apply", "count_failure", "receive"]
