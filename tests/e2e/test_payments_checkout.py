@@ -129,3 +129,40 @@ def test_the_billing_portal_opens_for_the_users_customer(db: firestore.Client) -
     assert sent == {"customer": customer, "return_url": f"{ORIGIN}/account"}
     r = emu.call("createBillingPortalSession", {"returnUrl": "https://elsewhere.example/"}, user)
     assert r.reason == "invalid_request" and "returnUrl" in r.details["errors"]
+
+
+def wait_for(predicate: Any, timeout: float = 20.0) -> None:
+    import time
+
+    end = time.monotonic() + timeout
+    while not predicate():
+        assert time.monotonic() < end, "timed out"
+        time.sleep(0.2)
+
+
+def test_a_plan_paid_on_the_stand_ins_page_renews_and_ends_through_the_real_webhook(db: firestore.Client) -> None:
+    """The whole loop with Stripe's side played by the stand-in: its checkout page's Pay sends
+    ``checkout.session.completed`` and ``invoice.paid``, signed, to stripeWebhook."""
+    user = emu.sign_up()
+    assert emu.call("getCreditStatus", {}, user).ok
+    session = checkout(user, "plan-pro").result
+    paid = emu.session().post(f"{session['url']}/pay", allow_redirects=False, timeout=30)
+    assert paid.status_code == 303 and paid.headers["Location"].startswith(f"{ORIGIN}/paid?s={session['sessionId']}")
+
+    def credits() -> int:
+        return int((db.collection("users").document(user.uid).get().to_dict() or {}).get("credits", 0))
+
+    wait_for(lambda: credits() == 1100)
+    state = (db.collection("users").document(user.uid).get().to_dict() or {})["subscription"]
+    assert state["planId"] == "pro" and state["renews"] is True
+    status = emu.call("getCreditStatus", {}, user).result
+    assert status["plan"]["id"] == "pro" and status["plan"]["monthlyCredits"] == 1000 and status["debt"] == 0
+    renewed = se.standin("/_standin/renew", {"subscription": state["id"]})
+    assert renewed["webhookStatus"] == 200
+    assert credits() == 2100
+    portal = emu.call("createBillingPortalSession", {"returnUrl": f"{ORIGIN}/account"}, user).result["url"]
+    cancel = emu.session().post(f"{portal}/cancel/{state['id']}", allow_redirects=False, timeout=30)
+    assert cancel.status_code == 303
+    wait_for(lambda: (db.collection("users").document(user.uid).get().to_dict() or {})["subscription"]["status"] == "canceled")
+    assert emu.call("getCreditStatus", {}, user).result["plan"] is None
+    assert credits() == 2100
