@@ -173,8 +173,12 @@ def test_the_webhook_takes_only_post() -> None:
 def test_an_event_for_an_unknown_customer_is_recorded_for_admins_and_grants_nothing(
     db: firestore.Client, pack_buyer: Buyer
 ) -> None:
-    stranger = se.checkout_completed(uid=pack_buyer.user.uid, customer="cus_not_ours", product_id="pack-small")
+    # No uid anywhere, and a customer no user has.
+    stranger = se.checkout_completed(uid="x", customer="cus_not_ours", product_id="pack-small")
+    stranger["data"]["object"]["client_reference_id"] = None
+    stranger["data"]["object"]["metadata"] = {"productId": "pack-small"}
     assert ok(se.send(stranger))["outcome"] == "unknown_customer"
+    # A uid that is no account and no Firebase Auth user.
     nobody = se.checkout_completed(uid="no-such-user", customer="cus_not_ours", product_id="pack-small")
     assert ok(se.send(nobody))["outcome"] == "unknown_customer"
     odd_product = paid(pack_buyer, product_id="no-such-product")
@@ -186,6 +190,34 @@ def test_an_event_for_an_unknown_customer_is_recorded_for_admins_and_grants_noth
         assert note is not None and note["kind"] == "payment_unmatched"
     assert balance(db, pack_buyer.user.uid) == 100
     assert not db.collection("payments").document(pack_buyer.session_id).get().exists
+    assert not db.collection("users").document("no-such-user").get().exists
+
+
+def test_a_payment_for_a_user_who_never_called_opens_the_account_and_keeps_the_customer(db: firestore.Client) -> None:
+    user = emu.sign_up()  # a Firebase Auth user with no account document yet
+    event = se.checkout_completed(uid=user.uid, customer=se.new_id("cus"), product_id="pack-small")
+    assert ok(se.send(event))["outcome"] == "granted"
+    assert balance(db, user.uid) == 100
+    stored = db.collection("stripe_customers").document(user.uid).get().to_dict()
+    assert stored is not None and stored["customerId"] == event["data"]["object"]["customer"]
+    # The user's first own call decides the sign-up grant, once: 100 more.
+    assert emu.call("getCreditStatus", {}, user).result["credits"] == 200
+    assert_books_balance(db, user.uid)
+
+
+def test_an_invoice_without_metadata_is_matched_by_its_customer_and_price(db: firestore.Client) -> None:
+    b = buyer(db, "plan-pro")
+    assert emu.call("getCreditStatus", {}, b.user).ok
+    event = se.invoice_paid(
+        uid=b.user.uid, customer=b.customer, product_id="plan-pro", subscription=se.new_id("sub"), start=int(time.time())
+    )
+    obj = event["data"]["object"]
+    obj["parent"]["subscription_details"]["metadata"] = {}
+    obj["lines"]["data"][0]["pricing"] = {"type": "price_details", "price_details": {"price": "price_plan_pro"}}
+    assert ok(se.send(event))["outcome"] == "granted"
+    assert balance(db, b.user.uid) == 1100
+    payment = db.collection("payments").document(obj["id"]).get().to_dict()
+    assert payment is not None and payment["productId"] == "plan-pro" and payment["planId"] == "pro"
 
 
 # ------------------------------------------------------------------ refunds, debt, disputes

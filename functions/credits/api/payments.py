@@ -21,6 +21,7 @@ from ..errors import BackendUnavailable, Contention, CreditsError
 from ..payments import checkout, webhook
 from ..payments.stripe_api import StripeKeys
 from . import logs
+from .admin import auth_user_exists
 from .transport import Call, _clock, call_budget, callable_endpoint
 
 log = logging.getLogger("credits")
@@ -85,6 +86,7 @@ def stripeWebhook(request: flask.Request) -> flask.Response:  # noqa: N802 - the
             request.headers.get("Stripe-Signature"),
             secret,
             deadline=Deadline(call_budget(WEBHOOK_TIMEOUT_SECONDS)),
+            user_exists=auth_user_exists,
         )
         outcome = str(answer.body.get("outcome") or answer.body.get("error"))
         return _json(answer.status, answer.body)

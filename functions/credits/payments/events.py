@@ -74,6 +74,7 @@ class Paid:
     subscription: str | None = None
     period_start: int | None = None
     period_end: int | None = None
+    price_id: str | None = None  # the invoice line's price: the product when metadata lacks it
 
     def stripe_ids(self) -> dict[str, str]:
         """The Stripe ids a payment record keeps."""
@@ -139,7 +140,9 @@ def paid_invoice(obj: dict[str, Any]) -> Paid | None:
     subscription, metadata = _invoice_subscription(obj)
     if invoice_id is None or subscription is None:
         return None
-    period = _dict(_first_line(obj).get("period"))
+    line = _first_line(obj)
+    period = _dict(line.get("period"))
+    price = _str(_dict(line.get("price")).get("id")) or _str(_dict(_dict(line.get("pricing")).get("price_details")).get("price"))
     return Paid(
         payment_id=invoice_id,
         kind="plan",
@@ -152,6 +155,7 @@ def paid_invoice(obj: dict[str, Any]) -> Paid | None:
         subscription=subscription,
         period_start=_int(period.get("start")) or _int(obj.get("period_start")),
         period_end=_int(period.get("end")) or _int(obj.get("period_end")),
+        price_id=price,
     )
 
 

@@ -27,17 +27,20 @@ import datetime as dt
 import json
 import logging
 import random
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 import stripe
 from google.cloud import firestore
+from google.cloud.firestore_v1.base_query import FieldFilter
 
 from .. import accounts, audit, config_store, db, ledger, notifications
 from ..atomic import Attempt, Deadline, Plan, run
 from ..clock import Clock
 from ..config import CreditConfig, Product
 from ..context import Caller, ClientContext
+from ..db import Snapshot
 from ..errors import DataInvalid
 from ..ledger import EntryId, EntryKind, Leg
 from . import events, grants, policy
@@ -47,6 +50,14 @@ from .events import Event, Paid, Reversal
 log = logging.getLogger(__name__)
 
 STRIPE = Caller(uid="stripe", name="stripe")
+UserExists = Callable[[str], bool]
+"""Whether Firebase Auth knows a uid (injected by the transport; the domain imports no SDK)."""
+
+
+def _nobody(uid: str) -> bool:
+    return False
+
+
 FAILURE_SHARDS = 8
 
 
@@ -66,6 +77,7 @@ def receive(
     secret: str,
     *,
     deadline: Deadline | None = None,
+    user_exists: UserExists = _nobody,
 ) -> Answer:
     """Verify a delivery on its raw body, then apply it once.
 
@@ -81,7 +93,7 @@ def receive(
     event = Event.parse(json.loads(payload))
     if event is None:
         return Answer(200, {"received": True, "outcome": "ignored"})
-    outcome = apply(client, clock, event, deadline=deadline)
+    outcome = apply(client, clock, event, deadline=deadline, user_exists=user_exists)
     return Answer(200, {"received": True, "outcome": outcome})
 
 
@@ -101,15 +113,17 @@ def count_failure(client: firestore.Client, now: dt.datetime) -> None:
         log.warning("could not count a refused webhook: %s", type(err).__name__)
 
 
-def apply(client: firestore.Client, clock: Clock, event: Event, *, deadline: Deadline | None = None) -> str:
+def apply(
+    client: firestore.Client, clock: Clock, event: Event, *, deadline: Deadline | None = None, user_exists: UserExists = _nobody
+) -> str:
     """Apply one verified event (exactly once); returns what was done."""
     with notifications.reporting(client, clock, "stripeWebhook"):
         if event.type in events.PAID_CHECKOUT:
             paid = events.paid_checkout(event.obj)
-            return "ignored" if paid is None else _grant(client, clock, event, paid, deadline)
+            return "ignored" if paid is None else _grant(client, clock, event, paid, deadline, user_exists)
         if event.type == events.INVOICE_PAID:
             paid = events.paid_invoice(event.obj)
-            return "ignored" if paid is None else _grant(client, clock, event, paid, deadline)
+            return "ignored" if paid is None else _grant(client, clock, event, paid, deadline, user_exists)
         if event.type == events.CHARGE_REFUNDED:
             return _reverse(client, clock, event, events.refund(event.obj), deadline)
         if event.type == events.DISPUTE_CREATED:
@@ -118,7 +132,7 @@ def apply(client: firestore.Client, clock: Clock, event: Event, *, deadline: Dea
             return _dispute_closed(client, clock, event, events.dispute(event.obj), deadline)
         if event.type in events.SUBSCRIPTION_CHANGED:
             sub = events.subscription(event.obj)
-            return "ignored" if sub is None else _subscription(client, clock, event, sub, deadline)
+            return "ignored" if sub is None else _subscription(client, clock, event, sub, deadline, user_exists)
     return "ignored"
 
 
@@ -283,17 +297,49 @@ def _suspend(
 # ------------------------------------------------------------------ grants
 
 
-def _product_for(config: CreditConfig, paid: Paid) -> tuple[Product | None, int | None]:
-    product = config.products.get(paid.product_id) if paid.product_id else None
+def _product_for(config: CreditConfig, paid: Paid) -> tuple[str | None, Product | None, int | None]:
+    """The product paid for: named by the checkout's metadata, else (an invoice) by its price."""
+    product_id = paid.product_id
+    if product_id is None and paid.price_id:
+        product_id = next((pid for pid, p in config.products.items() if p.kind == paid.kind and p.priceId == paid.price_id), None)
+    product = config.products.get(product_id) if product_id else None
     if product is None or product.kind != paid.kind:
-        return None, None
+        return product_id, None, None
     credits = product.credits if paid.kind == "pack" else grants.plan_credits(config, product)
-    return product, credits
+    return product_id, product, credits
 
 
-def _grant(client: firestore.Client, clock: Clock, event: Event, paid: Paid, deadline: Deadline | None) -> str:
-    """A paid pack or plan period: the grant (debt first), the payment, pending reversals."""
-    uid = _safe_id(paid.uid)
+def customer_owner(client: firestore.Client, customer: str | None) -> str | None:
+    """The user whose Stripe customer this is (``stripe_customers``), for events that carry no uid.
+
+    A query outside the event's commit: the mapping never changes once written.
+    """
+    if not customer:
+        return None
+    query = client.collection(db.STRIPE_CUSTOMERS).where(filter=FieldFilter("customerId", "==", customer)).limit(1)
+    for snap in query.stream(retry=None, timeout=10.0):
+        return snap.id
+    return None
+
+
+def _resolve_user(attempt: Attempt, user: Snapshot | None, uid: str | None, user_exists: UserExists) -> bool:
+    """Whether the event's user is known: an account, or a Firebase Auth user whose account the
+    commit opens (sign-up grant pending, as for an admin's grant to a new user).
+    """
+    if uid is None or user is None:
+        return False
+    return user.exists or user_exists(uid)
+
+
+def _grant(
+    client: firestore.Client, clock: Clock, event: Event, paid: Paid, deadline: Deadline | None, user_exists: UserExists
+) -> str:
+    """A paid pack or plan period: the grant (debt first), the payment, pending reversals.
+
+    The user is the checkout's ``client_reference_id`` (or the metadata's uid), else the owner
+    of the event's customer. A customer not yet stored for the user is stored with the grant.
+    """
+    uid = _safe_id(paid.uid) or _safe_id(customer_owner(client, paid.customer))
     pay_ref = payment_ref(client, paid.payment_id)
     user_ref = accounts.user_ref(client, uid) if uid else None
     cust_ref = customer_ref(client, uid) if uid else None
@@ -323,12 +369,14 @@ def _grant(client: firestore.Client, clock: Clock, event: Event, paid: Paid, dea
         cust = got[cust_ref.path] if cust_ref else None
         stored_customer = (cust.to_dict() or {}).get("customerId") if cust is not None and cust.exists else None
         ids = {"paymentId": paid.payment_id, "customer": paid.customer, "userId": uid, "productId": paid.product_id}
-        if user is None or not user.exists or stored_customer is None or stored_customer != paid.customer:
+        if not _resolve_user(attempt, user, uid, user_exists):
             return _unmatched(plan, client, event, now, "unknown_customer", **{k: v for k, v in ids.items() if v})
-        product, credits = _product_for(config, paid)
+        product_id, product, credits = _product_for(config, paid)
         if product is None or credits is None:
             return _unmatched(plan, client, event, now, "unknown_product", **{k: v for k, v in ids.items() if v})
-        assert uid is not None and paid.product_id is not None
+        assert uid is not None and user is not None and product_id is not None
+        if cust is not None and stored_customer is None and paid.customer:
+            plan.put(cust, {"customerId": paid.customer, "userId": uid, "createdAt": now})
         account = accounts.prepare(attempt, user, None, config, now, None)
         posting = _Posting(account, _debt(account), [], {})
         already_granted = got[period_ref.path].exists  # this plan period was granted by another invoice
@@ -353,7 +401,7 @@ def _grant(client: firestore.Client, clock: Clock, event: Event, paid: Paid, dea
         payment: dict[str, Any] = {
             "userId": uid,
             "kind": paid.kind,
-            "productId": paid.product_id,
+            "productId": product_id,
             "amount": paid.amount,
             "currency": paid.currency,
             "credits": granted,
@@ -367,13 +415,15 @@ def _grant(client: firestore.Client, clock: Clock, event: Event, paid: Paid, dea
             "createdAt": now,
             "updatedAt": now,
         }
+        if stored_customer is not None and stored_customer != paid.customer:
+            payment["customerMismatch"] = stored_customer  # paid under another customer of this user
         if paid.kind == "plan":
             payment["planId"] = product.planId
             payment["periodStart"] = _from_ts(paid.period_start)
             payment["periodEnd"] = _from_ts(paid.period_end)
             if already_granted:
                 payment["note"] = "this period was already granted"
-            _track_period(posting, paid, product)
+            _track_period(posting, paid, product_id, product)
         outcome = "granted" if granted else "period_already_granted"
         if pi_ref is not None:
             ref_snap = got[pi_ref.path]
@@ -417,7 +467,7 @@ def _grant(client: firestore.Client, clock: Clock, event: Event, paid: Paid, dea
     return run(client, step, lock_key=f"user:{uid}" if uid else None, deadline=deadline)
 
 
-def _track_period(posting: _Posting, paid: Paid, product: Product) -> None:
+def _track_period(posting: _Posting, paid: Paid, product_id: str, product: Product) -> None:
     """The user's subscription as invoices report it: the newest paid period wins."""
     current = (posting.account.account.data if posting.account.account else {}).get("subscription")
     current = current if isinstance(current, dict) else {}
@@ -427,7 +477,7 @@ def _track_period(posting: _Posting, paid: Paid, product: Product) -> None:
     posting.fields["subscription"] = {
         **(current if same else {"status": "active", "renews": True}),
         "id": paid.subscription,
-        "productId": paid.product_id,
+        "productId": product_id,
         "planId": product.planId,
         "periodStart": int(paid.period_start or 0),
         "periodEnd": int(paid.period_end or 0),
@@ -551,7 +601,12 @@ def _plan_product(config: CreditConfig, sub: events.Subscription) -> tuple[str |
 
 
 def _subscription(
-    client: firestore.Client, clock: Clock, event: Event, sub: events.Subscription, deadline: Deadline | None
+    client: firestore.Client,
+    clock: Clock,
+    event: Event,
+    sub: events.Subscription,
+    deadline: Deadline | None,
+    user_exists: UserExists,
 ) -> str:
     """``customer.subscription.updated`` / ``.deleted``: a plan change, or the end of renewals.
 
@@ -559,7 +614,7 @@ def _subscription(
     it renews at all. Events of one subscription apply in Stripe's order (``created``): an
     older one delivered late changes nothing, and a deleted subscription stays ended.
     """
-    uid = _safe_id(sub.uid)
+    uid = _safe_id(sub.uid) or _safe_id(customer_owner(client, sub.customer))
     deleted = event.type == "customer.subscription.deleted"
     ev_ref = event_ref(client, event.id)
     cfg_ref = config_store.applied_ref(client)
