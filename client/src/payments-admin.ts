@@ -137,8 +137,8 @@ export function watchUserPayments(firestore: Firestore, uid: string, callback: (
 
 /** Webhook deliveries refused for their signature since `sinceMs` (the hourly shards summed). */
 export function watchWebhookFailures(firestore: Firestore, sinceMs: number, callback: (count: number) => void, options: LiveOptions = {}): Unsubscribe {
-  // 8 shards an hour: a week of hours is 1,344 documents at most; the limit keeps it bounded.
-  const q = query(collection(firestore, "stripe_webhook_failures"), where("hour", ">=", Timestamp.fromMillis(sinceMs)), limitTo(2000));
+  // 8 shards an hour: 24 hours are at most 192 documents, within the dashboards' bound of 200.
+  const q = query(collection(firestore, "stripe_webhook_failures"), where("hour", ">=", Timestamp.fromMillis(sinceMs)), limitTo(boundedLimit(options.max, 200)));
   return onSnapshot(
     q,
     (snap) => callback(snap.docs.reduce((sum, d) => sum + (typeof d.data().count === "number" ? (d.data().count as number) : 0), 0)),
