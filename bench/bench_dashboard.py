@@ -279,7 +279,11 @@ def main() -> None:
         {
             "defaultCredits": 100_000,
             "rateLimits": {"image": 10_000, "video": 10_000, "voice": 10_000, "chat": 10_000, "ipRequests": 10_000},
-            "signup": {"grantsPerIpPerDay": 1_000_000},  # each phase's users share the same addresses
+            "signup": {
+                "grantsPerIpPerDay": 1_000_000,
+                "grantsPerNetworkPerDay": 1_000_000,
+                "grantsPerAllocationPerDay": 1_000_000,
+            },  # each phase's users share the same addresses
         },
         admin,
     )

@@ -9,7 +9,7 @@ from credits.api.admin import grant_credits_to_user as grantCreditsToUser
 from credits.api.admin import set_ip_block as setIpBlock
 from credits.api.admin import set_user_status as setUserStatus
 from credits.api.admin import update_credit_configuration as updateCreditConfiguration
-from credits.api.scheduled import cleanupOldData, onConfigWritten, resetRateLimits, rollupUsageStats
+from credits.api.scheduled import cleanupOldData, onAppliedConfigWritten, onConfigWritten, resetRateLimits, rollupUsageStats
 from credits.api.user import get_credit_status as getCreditStatus
 from credits.api.user import update_ai_activity_status as updateAIActivityStatus
 from credits.api.user import validate_and_deduct_credits as validateAndDeductCredits
@@ -27,6 +27,7 @@ __all__ = [
     "getCreditStatus",
     "getUsageStats",
     "grantCreditsToUser",
+    "onAppliedConfigWritten",
     "onConfigWritten",
     "resetRateLimits",
     "rollupUsageStats",

@@ -10,6 +10,12 @@ suspensions also notify the admins.
 
 A record's id is derived from the call that caused it, so a commit whose answer was lost and
 is retried (``Attempt.ambiguous``) recognises its own record instead of writing a second one.
+
+Bounded (``policy.abuse``): at most ``MAX_RECORDS_PER_DAY`` records a user a day; one admin
+notification per user and hour (``admin_notifications/abuse_{uid}_{hour}``, updated in place by
+later events), and new ones within the hour's budget, counted in shards
+(``rate_limits/notify_{hour}_{shard}``, the shard of the user's uid): past it, one overflow
+notice for the hour. Each is a document of one user or one shard; nothing is written by all.
 """
 
 from __future__ import annotations
@@ -48,7 +54,7 @@ class Event:
 class Outcome:
     """What recording an event decided."""
 
-    record_id: str
+    record_id: str | None  # None when the user's daily record budget is spent
     severity: Severity
     score: int
     suspended: bool
@@ -94,6 +100,8 @@ def record(
     threshold = thresholds.suspendScore
     score = scoring.add_event(stored.get("events"), to_millis(now), event.kind, event.severity, threshold, already_suspended)
     target = record_ref(client, call_token, event.kind)
+    now_ms = to_millis(now)
+    budget = scoring.record_budget(stored, now_ms)
     data: dict[str, Any] = {
         "userId": uid,
         "kind": event.kind,
@@ -111,10 +119,20 @@ def record(
     }
     if event.detail:
         data["detail"] = event.detail
-    plan.create(target, data)
+    if budget.record:
+        plan.create(target, data)
     plan.put(
         score_snap,
-        {"userId": uid, "events": score.events, "score": score.after, "updatedAt": now, "lastEventAt": now},
+        {
+            "userId": uid,
+            "events": score.events,
+            "score": score.after,
+            "updatedAt": now,
+            "lastEventAt": now,
+            "recordsDay": budget.day,
+            "recordsToday": budget.recorded,
+            "suppressedRecords": budget.suppressed,
+        },
     )
     suspension: dict[str, Any] | None = None
     if score.suspend:
@@ -130,22 +148,89 @@ def record(
             "statusChangedBy": "system:abuse",
         }
     if scoring.RANK[score.severity] >= scoring.RANK["high"] or score.suspend:
-        notifications.add(
-            plan,
+        _notify(attempt, plan, now, uid, event, score.severity, score.suspend, target.id if budget.record else None)
+    return Outcome(target.id if budget.record else None, score.severity, score.after, score.suspend, suspension)
+
+
+def _notify(
+    attempt: Attempt,
+    plan: Plan[Any],
+    now: dt.datetime,
+    uid: str,
+    event: Event,
+    severity: Severity,
+    suspended: bool,
+    record_id: str | None,
+) -> None:
+    """The user's notification for this hour: updated if it exists, else created within the
+    hour's budget (one more read of two small documents, only for high events).
+    """
+    client = attempt.client
+    hour = to_millis(now) // 3_600_000
+    shard = int(hashlib.sha256(uid.encode()).hexdigest()[:8], 16) % scoring.NOTIFICATION_SHARDS
+    note_ref = notifications.ref(client, f"abuse_{uid}_{hour}")
+    budget_ref = client.collection(db.RATE_LIMITS).document(f"notify_{hour}_{shard}")
+    got = attempt.get([note_ref, budget_ref])
+    note, budget = got[note_ref.path], got[budget_ref.path]
+    message = _message(event, severity, suspended, uid)
+    if note.exists:
+        stored = note.to_dict() or {}
+        before = stored.get("severity")
+        worst = scoring.worse(severity, before) if before in scoring.RANK else severity
+        events = stored.get("events")
+        plan.put(
+            note,
+            {
+                "severity": worst,
+                "message": message,
+                "events": (events if isinstance(events, int) and not isinstance(events, bool) else 1) + 1,
+                "suspended": bool(stored.get("suspended")) or suspended,
+                "lastEventAt": now,
+                "lastAbuseRecordId": record_id,
+                "read": False,
+            },
+        )
+        return
+    sent = (budget.to_dict() or {}).get("count") if budget.exists else 0
+    sent = sent if isinstance(sent, int) and not isinstance(sent, bool) and sent > 0 else 0
+    if not scoring.notification_allowed(sent):
+        notifications.once(
             client,
+            f"abuse_overflow_{hour}",
             notifications.document(
                 "abuse",
-                score.severity,
-                _message(event, score.severity, score.suspend, uid),
+                "high",
+                "more users raised abuse alarms this hour than are notified one by one; see abuse_detection",
                 now,
-                userId=uid,
-                abuseRecordId=target.id,
-                eventKind=event.kind,
-                category=event.category,
-                suspended=score.suspend,
+                overflow=True,
             ),
         )
-    return Outcome(target.id, score.severity, score.after, score.suspend, suspension)
+        return
+    plan.put(
+        budget,
+        {
+            "count": sent + 1,
+            "shard": db.index_shard(budget_ref.id),
+            "expiresAt": now + dt.timedelta(hours=2),
+            "updatedAt": now,
+        },
+    )
+    plan.put(
+        note,
+        notifications.document(
+            "abuse",
+            severity,
+            message,
+            now,
+            userId=uid,
+            abuseRecordId=record_id,
+            eventKind=event.kind,
+            category=event.category,
+            suspended=suspended,
+            events=1,
+            lastEventAt=now,
+        ),
+    )
 
 
 def _message(event: Event, severity: str, suspended: bool, uid: str) -> str:

@@ -12,8 +12,10 @@ user ever called) has no such facts: it opens with ``signupGrant: "pending"`` an
 first own call decides.
 
 A user document deleted by hand in the console is not a new user: the next call recreates it
-from the ledger (the balance the entries sum to, the same sign-up decision), records a 0-delta
-``restore`` entry and tells the admins; it never grants again and never loops.
+from the ledger (the balance the entries sum to, the same sign-up decision) and the audit
+trail (the status: the latest of the user's ``setUserStatus`` audit entries and automatic
+suspensions in ``abuse_detection``), records a 0-delta ``restore`` entry and tells the
+admins; it never grants again, never loops, and never lifts a suspension.
 
 Reading an account goes through ``parse``: a balance that is not a non-negative integer, an
 unknown status, counters that are not integers are ``data_invalid`` naming the document, for
@@ -32,6 +34,7 @@ from google.cloud.firestore_v1.base_query import FieldFilter
 
 from . import db, ledger, notifications
 from .atomic import Attempt, Plan
+from .clock import from_millis, to_millis
 from .config import CreditConfig
 from .context import Caller
 from .db import Snapshot
@@ -145,11 +148,14 @@ def signup_leg(uid: str, decision: SignupDecision) -> Leg:
 
 @dataclass(frozen=True)
 class SignupFacts:
-    """What the sign-up policy needs about the caller's address."""
+    """What the sign-up policy needs about the caller's address (the wider networks' counts
+    and the product's hourly count are read only when the narrow rules would grant).
+    """
 
     ip_known: bool
     ip_blocked: bool
     grants_from_ip: tuple[int, ...]
+    ip: str | None = None
 
 
 @dataclass
@@ -170,6 +176,8 @@ class Prepared:
     fields: dict[str, Any] = field(default_factory=dict)
     notices: list[dict[str, Any]] = field(default_factory=list)
     decision: SignupDecision | None = None  # a sign-up decision made by this call
+    # Other documents the account's opening writes (a grant's wider-network and hourly counts).
+    writes: list[tuple[Snapshot, dict[str, Any]]] = field(default_factory=list)
 
     @property
     def balance(self) -> int:
@@ -229,6 +237,8 @@ class Prepared:
         """Post the account's legs, then the call's ``legs``, with ``usage`` and ``fields``."""
         for notice in self.notices:
             notifications.add(plan, client, notice)
+        for snapshot, data in self.writes:
+            plan.put(snapshot, data)
         return ledger.post(
             plan,
             client,
@@ -264,7 +274,7 @@ def prepare(
     if account is not None:
         prepared = Prepared(uid, snapshot, account)
         if account.signup_grant == "pending" and facts is not None and caller is not None:
-            decided = _decide(caller, config, facts)
+            decided = _decide(attempt, prepared, caller, config, facts, now)
             prepared.decision = decided
             prepared.legs.append(signup_leg(uid, decided))
             prepared.fields.update(_signup_fields(decided))
@@ -272,25 +282,122 @@ def prepare(
     past = history(attempt, uid)
     if past.existed:
         return _restored(snapshot, past, caller, now)
-    decision = _decide(caller, config, facts) if facts is not None and caller is not None else None
-    prepared = Prepared(uid, snapshot, None, opening={**_identity_fields(uid, caller, now), **_signup_fields(decision)})
+    prepared = Prepared(uid, snapshot, None)
+    decision = _decide(attempt, prepared, caller, config, facts, now) if facts is not None and caller is not None else None
+    prepared.opening = {**_identity_fields(uid, caller, now), **_signup_fields(decision)}
     if decision is not None:
         prepared.decision = decision
         prepared.legs.append(signup_leg(uid, decision))
     return prepared
 
 
-def _decide(caller: Caller, config: CreditConfig, facts: SignupFacts) -> SignupDecision:
-    return signup_policy.decide(
+def network_ref(client: firestore.Client, network: str) -> firestore.DocumentReference:
+    """``rate_limits/net_{network}``: a wider network's sign-up grants (IPv4 /24, IPv6 /56 or /48)."""
+    return client.collection(db.RATE_LIMITS).document("net_" + network.replace("/", "_"))
+
+
+def hourly_ref(client: firestore.Client, hour: int, shard: int) -> firestore.DocumentReference:
+    """``rate_limits/signups_{hour}_{shard}``: one shard of the product's sign-up grants in a clock hour."""
+    return client.collection(db.RATE_LIMITS).document(f"signups_{hour}_{shard}")
+
+
+def _decide(
+    attempt: Attempt, prepared: Prepared, caller: Caller, config: CreditConfig, facts: SignupFacts, now: dt.datetime
+) -> SignupDecision:
+    """The sign-up decision: the account's and the address's own rules first (no read), then,
+    for a sign-up they would grant, the wider networks and the hour (one more round trip, on a
+    first call only). A grant's counts go into ``prepared.writes``.
+    """
+    signup = config.signup
+    narrow = dict(
         amount=config.defaultCredits,
         anonymous=caller.anonymous,
         email_verified=caller.email_verified,
-        require_verified_email=config.signup.requireVerifiedEmail,
+        require_verified_email=signup.requireVerifiedEmail,
         ip_known=facts.ip_known,
         ip_blocked=facts.ip_blocked,
         grants_from_ip=facts.grants_from_ip,
-        grants_per_ip_per_day=config.signup.grantsPerIpPerDay,
+        grants_per_ip_per_day=signup.grantsPerIpPerDay,
     )
+    first = signup_policy.decide(**narrow)  # type: ignore[arg-type]
+    if not first.granted or facts.ip is None:
+        return first
+    client = attempt.client
+    now_ms = to_millis(now)
+    hour = signup_policy.hour_of(now_ms)
+    nets = signup_policy.networks_of(facts.ip)
+    refs = {f"hour_{shard}": hourly_ref(client, hour, shard) for shard in range(signup_policy.GLOBAL_SHARDS)}
+    refs["network"] = network_ref(client, nets.network)
+    if nets.allocation is not None:
+        refs["allocation"] = network_ref(client, nets.allocation)
+    got = attempt.get(list(refs.values()))
+    snaps = {name: got[ref.path] for name, ref in refs.items()}
+    logs = {
+        name: signup_policy.live_grants((snaps[name].to_dict() or {}).get("signupGrants"), now_ms) if name in snaps else ()
+        for name in ("network", "allocation")
+    }
+    this_hour = sum(_count(snaps[f"hour_{shard}"]) for shard in range(signup_policy.GLOBAL_SHARDS))
+    decision = signup_policy.decide(
+        **narrow,  # type: ignore[arg-type]
+        grants_from_network=logs["network"],
+        grants_per_network_per_day=signup.grantsPerNetworkPerDay,
+        grants_from_allocation=logs["allocation"],
+        grants_per_allocation_per_day=signup.grantsPerAllocationPerDay,
+        grants_this_hour=this_hour,
+        grants_per_hour=signup.grantsPerHour,
+    )
+    if decision.rule == "global_limit":
+        # Once an hour, not once an account: the notification's id is the hour's.
+        notifications.once(
+            client,
+            f"signup_cap_{hour}",
+            notifications.document(
+                "signup_cap",
+                "high",
+                f"the hourly cap on sign-up grants ({signup.grantsPerHour}) was reached; new accounts get no "
+                "grant until the hour ends (signupGrantRule global_limit)",
+                now,
+                limit=signup.grantsPerHour,
+                hour=from_millis(hour * signup_policy.HOUR_MS),
+            ),
+        )
+    if not decision.granted:
+        return decision
+    for name, per_day in (("network", signup.grantsPerNetworkPerDay), ("allocation", signup.grantsPerAllocationPerDay)):
+        if name in snaps:
+            network = nets.network if name == "network" else str(nets.allocation)
+            grants = signup_policy.with_grant(logs[name], now_ms, per_day)
+            prepared.writes.append((snaps[name], _network_fields(network, grants, now)))
+    mine = snaps[f"hour_{signup_policy.shard_of(prepared.uid)}"]
+    prepared.writes.append(
+        (
+            mine,
+            {
+                "count": _count(mine) + 1,
+                "hour": from_millis(hour * signup_policy.HOUR_MS),
+                "shard": db.index_shard(mine.id),
+                "expiresAt": from_millis((hour + 2) * signup_policy.HOUR_MS),
+                "updatedAt": now,
+            },
+        )
+    )
+    return decision
+
+
+def _count(snapshot: Snapshot) -> int:
+    value = (snapshot.to_dict() or {}).get("count") if snapshot.exists else 0
+    return value if isinstance(value, int) and not isinstance(value, bool) and value > 0 else 0
+
+
+def _network_fields(network: str, grants: list[int], now: dt.datetime) -> dict[str, Any]:
+    doc_id = "net_" + network.replace("/", "_")
+    return {
+        "network": network,
+        "signupGrants": grants,
+        "shard": db.index_shard(doc_id),
+        "expiresAt": from_millis(max(grants) + signup_policy.GRANT_WINDOW_MS) if grants else None,
+        "updatedAt": now,
+    }
 
 
 def signup_ref(client: firestore.Client, uid: str) -> firestore.DocumentReference:
@@ -299,12 +406,23 @@ def signup_ref(client: firestore.Client, uid: str) -> firestore.DocumentReferenc
 
 
 @dataclass(frozen=True)
+class StatusRecord:
+    """The latest status change the audit trail knows of (an admin's or the abuse score's)."""
+
+    status: AccountStatus
+    reason: str | None
+    at: dt.datetime
+    by: str
+
+
+@dataclass(frozen=True)
 class History:
-    """What the ledger knows of a user whose document is missing."""
+    """What the ledger (and the audit trail) know of a user whose document is missing."""
 
     entries: int
     balance: int
     signup: Snapshot
+    status: StatusRecord | None = None
 
     @property
     def existed(self) -> bool:
@@ -328,7 +446,53 @@ def history(attempt: Attempt, uid: str) -> History:
     attempt.reads += entries // 1000 + 1  # an aggregation is billed per 1,000 entries scanned
     ref = signup_ref(client, uid)
     signup = attempt.get([ref])[ref.path]
-    return History(entries=entries, balance=int(results.get("balance") or 0), signup=signup)
+    status = latest_status(attempt, uid) if entries or signup.exists else None
+    return History(entries=entries, balance=int(results.get("balance") or 0), signup=signup, status=status)
+
+
+def latest_status(attempt: Attempt, uid: str) -> StatusRecord | None:
+    """The user's latest status change: ``set_user_status`` audit entries (an admin's, before
+    and after) and automatic suspensions (``abuse_detection`` records with ``action:
+    suspended``). Equality filters only (no composite index); a user has few of either.
+    """
+    client = attempt.client
+    timeout = max(0.05, attempt.deadline.remaining())
+    found: list[StatusRecord] = []
+    audits = (
+        client.collection(db.ADMIN_AUDIT_LOGS)
+        .where(filter=FieldFilter("target", "==", path_of(uid)))
+        .where(filter=FieldFilter("action", "==", "set_user_status"))
+        .limit(_STATUS_LOOKUP_LIMIT)
+    )
+    for doc in audits.stream(retry=None, timeout=timeout):
+        attempt.reads += 1
+        data = doc.to_dict() or {}
+        after = data.get("after")
+        status = after.get("status") if isinstance(after, dict) else None
+        at = data.get("createdAt")
+        if status in ("active", "suspended") and isinstance(at, dt.datetime):
+            found.append(StatusRecord(status, _text(data.get("note")), at, str(data.get("actorId") or "admin")))
+    suspensions = (
+        client.collection(db.ABUSE_DETECTION)
+        .where(filter=FieldFilter("userId", "==", uid))
+        .where(filter=FieldFilter("action", "==", "suspended"))
+        .limit(_STATUS_LOOKUP_LIMIT)
+    )
+    for doc in suspensions.stream(retry=None, timeout=timeout):
+        attempt.reads += 1
+        data = doc.to_dict() or {}
+        at = data.get("createdAt")
+        if isinstance(at, dt.datetime):
+            reason = f"automatic: {data.get('severity')} {data.get('kind')} event"
+            found.append(StatusRecord("suspended", reason, at, "system:abuse"))
+    return max(found, key=lambda r: r.at) if found else None
+
+
+_STATUS_LOOKUP_LIMIT = 500
+
+
+def _text(value: object) -> str | None:
+    return value if isinstance(value, str) else None
 
 
 def _restored(snapshot: Snapshot, past: History, caller: Caller | None, now: dt.datetime) -> Prepared:
@@ -344,6 +508,16 @@ def _restored(snapshot: Snapshot, past: History, caller: Caller | None, now: dt.
         reason = (past.signup.to_dict() or {}).get("reason")
         grant = "withheld" if reason == Reason.SIGNUP_GRANT_WITHHELD.value else "granted"
     opening = {**_identity_fields(uid, caller, now), "signupGrant": grant, "restoredAt": now}
+    if past.status is not None:
+        opening.update(
+            {
+                "status": past.status.status,
+                "statusReason": past.status.reason,
+                "statusChangedAt": past.status.at,
+                "statusChangedBy": past.status.by,
+            }
+        )
+    status = opening["status"]
     leg = Leg(
         0,
         EntryId(EntryKind.RESTORE, f"{uid}_{past.entries}"),
@@ -354,8 +528,8 @@ def _restored(snapshot: Snapshot, past: History, caller: Caller | None, now: dt.
     notice = notifications.document(
         "account_restored",
         "medium",
-        f"users/{uid} was missing and was rebuilt from the ledger (balance {past.balance}; "
-        "status active, usage counters restarted)",
+        f"users/{uid} was missing and was rebuilt from the ledger and the audit trail (balance "
+        f"{past.balance}; status {status}; usage counters restarted)",
         now,
         userId=uid,
         document=path_of(uid),

@@ -146,14 +146,24 @@ class CallerState:
         """The public configuration in force."""
         return self.applied.credits
 
-    def ip_fields(self, ip: str, hits: list[int] | tuple[int, ...]) -> dict[str, Any]:
-        """The address record to store: ``hits``, and its sign-up grant log with this call's grant."""
+    @property
+    def user_tag(self) -> str:
+        """The caller's tag in its address's log."""
+        return rate_limit.user_tag(self.account.uid)
+
+    def ip_fields(
+        self, ip: str, hits: list[int] | tuple[int, ...], users: list[str] | tuple[str, ...] | None = None
+    ) -> dict[str, Any]:
+        """The address record to store: ``hits`` (tagged by ``users``, as stored if None), and
+        its sign-up grant log with this call's grant.
+        """
         now_ms = to_millis(self.now)
         grants = list(live_grants(list(self.ip_record.grants), now_ms))
         if self.account.granted_now:
             grants = with_grant(grants, now_ms, self.config.signup.grantsPerIpPerDay)
         rates = self.config.rateLimits
-        return rate_limit.ip_record_fields(ip, hits, grants, rates.ipRequests, rates.ipWindowSeconds, self.now)
+        tags = self.ip_record.users if users is None else users
+        return rate_limit.ip_record_fields(ip, hits, grants, rates.ipRequests, rates.ipWindowSeconds, self.now, tags)
 
 
 def read_caller(
@@ -188,7 +198,7 @@ def parse_caller(
     ip_record = rate_limit.parse_ip_record(snap["ip"].to_dict() if "ip" in snap and snap["ip"].exists else None)
     limits_snap = snap["limits"]
     limits = rate_limit.parse_user_limits(limits_snap.reference.path, limits_snap.to_dict() if limits_snap.exists else None)
-    facts = accounts.SignupFacts(ctx.ip is not None, blocked, live_grants(list(ip_record.grants), to_millis(now)))
+    facts = accounts.SignupFacts(ctx.ip is not None, blocked, live_grants(list(ip_record.grants), to_millis(now)), ctx.ip)
     account = accounts.prepare(attempt, snap["user"], caller, applied.credits, now, facts)
     return CallerState(snap, applied, account, limits, ip_record, blocked, now)
 
@@ -208,6 +218,7 @@ def checks_state(read: CallerState, kind: GenerationType, cost: int, ctx: Client
         ip_window=Window(read.ip_record.hits, rates.ipRequests, rates.ipWindowSeconds) if ctx.ip else None,
         verdict=verdict,
         now_ms=to_millis(read.now),
+        ip_share=Window(read.ip_record.hits_of(read.user_tag), rates.ip_share(), rates.ipWindowSeconds) if ctx.ip else None,
     )
 
 
@@ -337,8 +348,10 @@ def _approval_plan(call: _Call, read: CallerState, approval: Approval, unit_cost
     }
     limits_fields = rate_limit.user_limits_fields(call.uid, windows, read.limits.refusals, now)
     plan.put(read.snap["limits"], {**limits_fields, "lastCall": call.token})
-    if approval.ip_hits is not None:
-        _put_ip(plan, call, read, approval.ip_hits)
+    if approval.ip_hits is not None and call.ctx.ip:
+        rates = config.rateLimits
+        hits, users = read.ip_record.with_request(to_millis(now), rates.ipWindowSeconds, rates.ipRequests, read.user_tag)
+        plan.put(read.snap["ip"], {**read.ip_fields(call.ctx.ip, hits, users), "lastCall": call.token})
     plan.result = response
     return plan
 
@@ -350,18 +363,18 @@ def _refusal_plan(attempt: Attempt, call: _Call, read: CallerState, refusal: Ref
     plan: Plan[dict[str, Any]] = Plan(error=refusal.error)
     request, now, account = call.request, read.now, read.account
     suspension: dict[str, Any] | None = None
-    if call.ctx.ip and (refusal.count_ip or account.granted_now):
-        hits = charge_policy.ip_hits_with_request(state) if refusal.count_ip else list(read.ip_record.hits)
-        _put_ip(plan, call, read, hits or [])
+    if call.ctx.ip and account.granted_now:  # a refusal takes no place in the address's window
+        _put_ip(plan, call, read, list(read.ip_record.hits))
     event: abuse.Event | None = None
     if refusal.user_refusal:
         counter = abuse_policy.count_refusal(read.limits.refusals, now)
-        counter["lastScope"] = "user"
+        scope = str(refusal.error.details.get("scope", "user"))
+        counter["lastScope"] = scope
         limits_fields = rate_limit.user_limits_fields(call.uid, read.limits.stored_windows(), counter, now)
         plan.put(read.snap["limits"], {**limits_fields, "lastCall": call.token})
         milestone = abuse_policy.refusal_milestone(int(counter["count"]))
         if milestone is not None:
-            detail = {"refusals": counter["count"], "scope": "user", "type": request.type}
+            detail = {"refusals": counter["count"], "scope": scope, "reason": refusal.reason, "type": request.type}
             event = abuse.Event(kind="rate_limit", severity=milestone, device_id=request.device_id, detail=detail)
     if refusal.abuse_severity is not None and state.verdict is not None:
         event = abuse.Event(

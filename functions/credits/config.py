@@ -105,6 +105,12 @@ class RateLimits(BaseModel):
     windowSeconds: Annotated[StrictInt, Field(ge=1, le=7 * 86_400)] = 3600
     ipRequests: Limit = 100
     ipWindowSeconds: Annotated[StrictInt, Field(ge=1, le=86_400)] = 600
+    # One user's share of its address's window, in percent (see policy.charge).
+    ipSharePercent: Annotated[StrictInt, Field(ge=1, le=100)] = 50
+
+    def ip_share(self) -> int:
+        """How many of the address's window one user may hold (at least one)."""
+        return max(1, self.ipRequests * self.ipSharePercent // 100)
 
     def of(self, generation_type: GenerationType) -> int:
         """The per-user limit of a generation type."""
@@ -118,7 +124,10 @@ class Signup(BaseModel):
     model_config = _STRICT
 
     requireVerifiedEmail: StrictBool = False
-    grantsPerIpPerDay: Annotated[StrictInt, Field(ge=0, le=1_000_000)] = 3
+    grantsPerIpPerDay: Annotated[StrictInt, Field(ge=0, le=1_000_000)] = 3  # IPv4 address, IPv6 /64
+    grantsPerNetworkPerDay: Annotated[StrictInt, Field(ge=0, le=1_000_000)] = 4  # IPv4 /24, IPv6 /56
+    grantsPerAllocationPerDay: Annotated[StrictInt, Field(ge=0, le=1_000_000)] = 5  # IPv6 /48
+    grantsPerHour: Annotated[StrictInt, Field(ge=0, le=10_000_000)] = 10_000  # the whole product
 
 
 class Lifecycle(BaseModel):

@@ -10,7 +10,14 @@ use is never the editable documents themselves but the *applied* configuration:
   only when ``moderationVersion`` changes; the compiled matcher is cached per version.
 
 Only this module writes them, always in the same commit as the editable documents and an
-audit entry:
+audit entry. The rules let no client write them (admins included); the console can (the Admin
+SDK's authority is above the rules), so each carries a ``seal``, the SHA-256 of its content,
+and a copy whose seal does not match is never used: charges read the editable documents,
+checked, instead, and the ``onAppliedConfigWritten`` trigger (``check_applied``) puts the copy
+back from them within seconds, with an audit entry (actor ``console``) and an admin
+notification (issue 20, hole 4: an image cost of 0 written there used to be charged at once,
+silently). The seal is no secret: it stops silent and accidental edits, not someone who
+recomputes it on purpose, who could as well write any balance with the same authority.
 
 * the callable (``update``) merges a patch onto the stored settings (or, where a stored
   document does not validate, onto the applied ones), so a repair keeps every setting it does
@@ -33,6 +40,7 @@ writes and does nothing.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import json
 import logging
 import threading
@@ -132,7 +140,27 @@ def parse_applied(data: dict[str, Any] | None) -> Applied | None:
     return parsed
 
 
+def seal(data: dict[str, Any]) -> str:
+    """The seal of an applied document: the SHA-256 of its content (``seal`` itself left out)."""
+    content = {k: v for k, v in data.items() if k != "seal"}
+    text = json.dumps(content, sort_keys=True, default=_sealed_value, separators=(",", ":"))
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def _sealed_value(value: Any) -> str:
+    if isinstance(value, dt.datetime):
+        return value.astimezone(dt.UTC).isoformat(timespec="microseconds")
+    return str(value)
+
+
+def sealed(data: dict[str, Any] | None) -> bool:
+    """Whether a stored applied document is exactly what this module wrote."""
+    return bool(data) and isinstance(data, dict) and data.get("seal") == seal(data)
+
+
 def _parse_applied(data: dict[str, Any]) -> Applied | None:
+    if not sealed(data):
+        return None
     version = data.get("version")
     if not isinstance(version, int) or isinstance(version, bool) or version < 0:
         return None
@@ -180,6 +208,15 @@ def moderator(attempt: Attempt, applied: Applied) -> Moderator:
     if cached is not None:
         return cached
     snap = attempt.get([terms_ref(attempt.client)])[terms_ref(attempt.client).path]
+    if not sealed(snap.to_dict() if snap.exists else None):
+        # Edited by hand (or missing): the checked editable document instead, not cached;
+        # the trigger puts the applied copy back.
+        private_ref = editable_ref(attempt.client, "moderation")
+        private_snap = attempt.get([private_ref])[private_ref.path]
+        try:
+            return moderator_for(parse_private(private_snap.to_dict() if private_snap.exists else None).moderation.terms)
+        except ConfigProblems:
+            return moderator_for(Moderation().terms)
     terms = _applied_terms(snap)
     compiled = moderator_for(terms.terms)
     with _moderators_guard:
@@ -230,11 +267,13 @@ def _stored_settings(credits_snap: Snapshot, private_snap: Snapshot) -> Settings
 def _applied_document(settings: Settings) -> dict[str, Any]:
     private = settings.private.to_firestore()
     private.pop("moderation")
-    return {"public": settings.credits.to_firestore(), "private": private, "version": settings.version}
+    document = {"public": settings.credits.to_firestore(), "private": private, "version": settings.version}
+    return {**document, "seal": seal(document)}
 
 
 def _terms_document(settings: Settings) -> dict[str, Any]:
-    return {"terms": settings.private.content()["moderation"]["terms"], "version": settings.private.version}
+    document = {"terms": settings.private.content()["moderation"]["terms"], "version": settings.private.version}
+    return {**document, "seal": seal(document)}
 
 
 @dataclass
@@ -256,7 +295,7 @@ class _Read:
     def applied_settings(self) -> Settings | None:
         """The applied configuration as ``Settings`` (terms included); None when absent."""
         applied = parse_applied(self.current.to_dict() if self.current.exists else None)
-        if applied is None:
+        if applied is None or not sealed(self.terms.to_dict() if self.terms.exists else None):
             return None
         private = applied.private.model_copy(update={"moderation": _applied_terms(self.terms)})
         return Settings(applied.credits, private, applied.version)
@@ -291,8 +330,11 @@ def _write(
     applied = _applied_document(final)
     if not read.current.exists or read.current.to_dict() != applied:
         _replace(plan, read.current, applied)
-    if "moderation" in touched or not read.terms.exists or read.applied_settings() is None:
-        _replace(plan, read.terms, _terms_document(final))
+    terms = _terms_document(final)
+    if not read.terms.exists or read.terms.to_dict() != terms:
+        # Whenever the terms in force differ, a rewrite (a migration, a revert) included:
+        # comparing is free, the document was read anyway.
+        _replace(plan, read.terms, terms)
     return final
 
 
@@ -395,7 +437,9 @@ def check_edit(client: firestore.Client, clock: Clock, name: str) -> str:
         snap = read.credits if doc_name == "credits" else read.private
         applied = read.applied_settings()
         data = snap.to_dict() if snap.exists else None
-        if doc_name == "credits" and data and split_legacy(data)[1] is not None and applied is None:
+        if doc_name == "credits" and data and split_legacy(data)[1] is not None:
+            # The older shape, or an admin's paste of it: either way what it holds is the
+            # newest word, even where an applied copy exists (see ``_migration_plan``).
             return _migration_plan(client, read, now)
         base = applied or _base_or_defaults(read)
         expected = base.credits if doc_name == "credits" else base.private
@@ -508,6 +552,59 @@ def _audit_console(
     audit.add(plan, client, entry)
 
 
+def check_applied(client: firestore.Client, clock: Clock, name: str) -> str:
+    """Check ``applied_config/{name}`` after a write (the trigger). Returns ``ignored``,
+    ``unchanged`` (this module's own write: the seal matches) or ``reverted`` (a hand edit or
+    a deletion, rebuilt from the checked editable documents, audited and notified).
+    """
+    if name not in (CURRENT_DOC, TERMS_DOC):
+        return "ignored"
+
+    def step(attempt: Attempt) -> Plan[str]:
+        now = clock.now()
+        read = _Read.of(attempt)
+        snap = read.current if name == CURRENT_DOC else read.terms
+        data = snap.to_dict() if snap.exists else None
+        if sealed(data) and read.applied_settings() is not None:
+            return Plan(result="unchanged")
+        # Name the document that was edited (either trigger may be the first to see it).
+        edited = name
+        if name == TERMS_DOC and not sealed(read.current.to_dict() if read.current.exists else None):
+            edited, data = CURRENT_DOC, read.current.to_dict() if read.current.exists else None
+        base = _base_or_defaults(read)
+        plan: Plan[str] = Plan()
+        _write(plan, client, read, base, frozenset(), now, CONSOLE)
+        after = _applied_document(base) if edited == CURRENT_DOC else _terms_document(base)
+        path = f"{db.APPLIED_CONFIG}/{edited}"
+        entry = audit.entry(
+            CONSOLE,
+            ClientContext(user_agent="firestore-trigger"),
+            "revert_applied_configuration",
+            path,
+            _bounded(data),
+            after,
+            now,
+            note="the applied configuration is written by the backend only; rebuilt from system_config",
+        )
+        audit.add(plan, client, entry)
+        notifications.add(
+            plan,
+            client,
+            notifications.document(
+                "config_reverted",
+                "high",
+                f"{path} was {'deleted' if data is None else 'edited by hand'}; it is written by the backend "
+                "only and was rebuilt from system_config (change the configuration there)",
+                now,
+                document=path,
+            ),
+        )
+        plan.result = "reverted"
+        return plan
+
+    return run(client, step, lock_key="config")
+
+
 # ------------------------------------------------------------------ migration
 
 
@@ -552,12 +649,22 @@ def _migration_plan(client: firestore.Client, read: _Read, now: dt.datetime) -> 
     except ConfigProblems as err:
         errors.update(err.errors)
         credits = CreditConfig()
+    # The embedded part wins over an existing system_config/moderation: the migration removes
+    # the embedded part in the same commit that writes the separate document, so both exist
+    # only when the older shape was written again (an admin's paste, an old deployment's
+    # script), and that write is the newest word. Preferring the separate document made the
+    # outcome depend on a race: a trigger that had just restored system_config/moderation
+    # (from the applied copy, or the defaults) beat the migration, and the migrated settings
+    # lost to what it restored.
     existing_private = read.private.to_dict() if read.private.exists else None
     try:
-        private = parse_private(existing_private if existing_private else private_part)
+        private = parse_private(private_part if private_part else existing_private)
     except ConfigProblems as err:
         errors.update({f"moderation:{k}": v for k, v in err.errors.items()})
-        private = PrivateConfig()
+        try:
+            private = parse_private(existing_private) if existing_private else PrivateConfig()
+        except ConfigProblems:
+            private = PrivateConfig()
     version = max(credits.version, private.version)
     settings = Settings(credits.model_copy(update={"version": version}), private.model_copy(update={"version": version}), version)
     plan: Plan[str] = Plan()
@@ -585,6 +692,7 @@ __all__ = [
     "SERVER_FIELDS",
     "Applied",
     "applied_ref",
+    "check_applied",
     "check_edit",
     "current_settings",
     "editable_ref",

@@ -173,12 +173,21 @@ def _plan(
     plan: Plan[dict[str, Any]] = Plan()
     fields = dict(outcome.activity_fields)
     settlement = outcome.settlement
-    if settlement is None:  # progress only
-        result = _response(state.id, outcome.status, state.credits_charged, 0, account.balance, None)
+    if settlement is None:  # progress, or the owner's confirmation: the activity as it stands
+        refunded, took = state.data.get("refundedCredits"), state.data.get("processingTimeMs")
+        result = _response(
+            state.id,
+            outcome.status,
+            state.credits_charged,
+            refunded if isinstance(refunded, int) and not isinstance(refunded, bool) else 0,
+            account.balance,
+            took if isinstance(took, int) and not isinstance(took, bool) else None,
+        )
         if account.must_write:
             account.post(plan, client, now=now, low_balance_below=config.lowBalanceThreshold)
-        fields["lastUpdate"] = {"token": token, "response": result}
-        plan.put(activity_snap, fields)
+        if fields:  # empty: the owner's confirmation of an ended generation writes nothing
+            fields["lastUpdate"] = {"token": token, "response": result}
+            plan.put(activity_snap, fields)
         plan.result = result
         return plan
 

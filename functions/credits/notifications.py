@@ -28,7 +28,7 @@ from .errors import ConfigurationInvalid, DataInvalid
 
 log = logging.getLogger(__name__)
 
-Kind = Literal["abuse", "data_invalid", "config_reverted", "config_invalid", "account_restored"]
+Kind = Literal["abuse", "data_invalid", "config_reverted", "config_invalid", "account_restored", "signup_cap", "proxy_hops"]
 
 _seen: set[str] = set()
 _seen_guard = threading.Lock()

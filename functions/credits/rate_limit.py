@@ -19,6 +19,7 @@ rounded up to whole seconds.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import math
 from dataclasses import dataclass
 from typing import Any
@@ -143,11 +144,34 @@ def parse_user_limits(path: str, data: dict[str, Any] | None) -> UserLimits:
 
 @dataclass(frozen=True)
 class IpRecord:
-    """One address bucket's request log and sign-up grant log."""
+    """One address bucket's request log and sign-up grant log. ``users`` tags each request
+    with the user who made it (``user_tag``, aligned with ``hits``; empty for a log written
+    before tags existed), which is how a user's share of the window is counted.
+    """
 
     hits: tuple[int, ...]
     grants: tuple[int, ...]
     damaged: bool = False
+    users: tuple[str, ...] = ()
+
+    def hits_of(self, tag: str) -> tuple[int, ...]:
+        """The requests of the user tagged ``tag`` in the log (unpruned)."""
+        if len(self.users) != len(self.hits):
+            return ()
+        return tuple(t for t, user in zip(self.hits, self.users, strict=True) if user == tag)
+
+    def with_request(self, now_ms: int, window_seconds: int, limit: int, tag: str) -> tuple[list[int], list[str]]:
+        """The log, pruned to the window, with one more request by ``tag``: the newest ``limit``."""
+        users = self.users if len(self.users) == len(self.hits) else ("",) * len(self.hits)
+        start = now_ms - window_seconds * 1000
+        pairs = sorted((t, u) for t, u in zip(self.hits, users, strict=True) if t > start)
+        pairs = [*pairs, (now_ms, tag)][-limit:]
+        return [t for t, _ in pairs], [u for _, u in pairs]
+
+
+def user_tag(uid: str) -> str:
+    """A short pseudonymous tag for a user in an address's log (not the uid itself)."""
+    return hashlib.sha256(uid.encode()).hexdigest()[:10]
 
 
 def parse_ip_record(data: dict[str, Any] | None) -> IpRecord:
@@ -161,7 +185,9 @@ def parse_ip_record(data: dict[str, Any] | None) -> IpRecord:
     grants = _int_log(data.get("signupGrants", []))
     if hits is None or grants is None:
         return IpRecord(hits or (), grants or (), damaged=True)
-    return IpRecord(hits, grants)
+    users = data.get("hitUsers")
+    tags = tuple(users) if isinstance(users, list) and all(isinstance(u, str) for u in users) else ()
+    return IpRecord(hits, grants, users=tags if len(tags) == len(hits) else ())
 
 
 def ip_record_fields(
@@ -171,13 +197,15 @@ def ip_record_fields(
     limit: int,
     window_seconds: int,
     now: dt.datetime,
+    users: list[str] | tuple[str, ...] = (),
 ) -> dict[str, Any]:
-    """The address record to store: both logs and when all of it is spent."""
+    """The address record to store: both logs (requests tagged by user) and when all of it is spent."""
     expiries = [ms for ms in (expires_at_ms(hits, window_seconds), max(grants) + GRANT_LOG_MS if grants else None) if ms]
     return {
         "ip": bucket(ip),
         "shard": db.index_shard(IP_PREFIX + bucket_id(ip)),
         "hits": list(hits),
+        "hitUsers": list(users) if len(users) == len(hits) else [],
         "limit": limit,
         "windowSeconds": window_seconds,
         "signupGrants": list(grants),

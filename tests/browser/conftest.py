@@ -86,7 +86,11 @@ def _open_limits(admin: emu.User) -> None:
         admin,
         {
             "rateLimits": {"ipRequests": 10_000, "image": 10_000, "video": 10_000, "voice": 10_000, "chat": 10_000},
-            "signup": {"grantsPerIpPerDay": 1_000_000},
+            "signup": {
+                "grantsPerIpPerDay": 1_000_000,
+                "grantsPerNetworkPerDay": 1_000_000,
+                "grantsPerAllocationPerDay": 1_000_000,
+            },
         },
     )
 

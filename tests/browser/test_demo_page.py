@@ -175,7 +175,16 @@ def test_a_withheld_sign_up_grant_is_explained(page: Any, shots: Any, admin: emu
         expect(page.get_by_test_id("upgrade")).to_be_visible()
         page.screenshot(path=shots / "09-withheld-grant.png")
     finally:
-        configure(admin, {"signup": {"grantsPerIpPerDay": 1_000_000}})
+        configure(
+            admin,
+            {
+                "signup": {
+                    "grantsPerIpPerDay": 1_000_000,
+                    "grantsPerNetworkPerDay": 1_000_000,
+                    "grantsPerAllocationPerDay": 1_000_000,
+                }
+            },
+        )
 
 
 def test_the_low_balance_warning_appears_live_when_the_balance_falls_below_the_threshold(page: Any) -> None:

@@ -54,6 +54,36 @@ def test_a_deleted_user_document_is_rebuilt_from_the_ledger(user: emu.User, admi
     assert_books_balance(db, user.uid)
 
 
+def test_a_deleted_suspended_account_comes_back_suspended_without_a_second_grant(
+    user: emu.User, admin: emu.User, db: firestore.Client
+) -> None:
+    """Was: deleting a suspended user's document in the console brought the account back active,
+    and the restore said "status active". The latest setUserStatus audit entry decides."""
+    assert charge(user).ok
+    for status in ("suspended", "active", "suspended"):
+        r = emu.call("setUserStatus", {"userId": user.uid, "status": status, "reason": "review"}, admin)
+        assert r.ok, r.body
+    db.collection("users").document(user.uid).delete()
+    got = emu.call("getCreditStatus", {}, user).result
+    assert (got["credits"], got["status"], got["signupGrant"]) == (90, "suspended", "granted"), got
+    assert charge(user).reason == "account_suspended"
+    doc = db.collection("users").document(user.uid).get().to_dict() or {}
+    assert doc["status"] == "suspended" and doc["statusChangedBy"] == admin.uid
+    entries = [s.id for s in db.collection("credit_logs").where(filter=FieldFilter("userId", "==", user.uid)).stream()]
+    assert sum(1 for e in entries if e.startswith("signup_")) == 1
+    assert_books_balance(db, user.uid)
+
+
+def test_a_deleted_account_suspended_by_the_abuse_score_comes_back_suspended(user: emu.User, db: firestore.Client) -> None:
+    r = charge(user, prompt="c h i l d p o r n")
+    assert r.reason == "prompt_rejected"
+    assert charge(user).reason == "account_suspended"
+    db.collection("users").document(user.uid).delete()
+    got = emu.call("getCreditStatus", {}, user).result
+    assert (got["credits"], got["status"]) == (100, "suspended"), got
+    assert charge(user).reason == "account_suspended"
+
+
 def test_a_user_document_at_its_size_bound_can_still_be_suspended(user: emu.User, admin: emu.User, db: firestore.Client) -> None:
     """Was: a user grew their own document toward 1 MiB through preferences; suspending failed."""
     assert emu.call("getCreditStatus", {}, user).ok

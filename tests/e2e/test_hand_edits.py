@@ -200,3 +200,27 @@ def test_the_older_single_document_shape_is_migrated_without_losing_a_setting(
     settings = config_store.current_settings(db)
     assert str(settings.credits.costs.chat) == "0.02" and settings.credits.version >= 12
     assert settings.private.abuse.refundRateMinGenerations == 8
+
+
+def test_a_console_edit_of_the_applied_configuration_is_never_used_and_is_put_back_audited(
+    db: firestore.Client, config: Callable[[dict[str, Any]], Any]
+) -> None:
+    """Was: an image cost of 0 written into applied_config/current in the console was charged at
+    once, silently. Now the edited copy fails its seal (charges fall back to the checked
+    documents) and the trigger puts it back, with an audit entry and an admin notification."""
+    user = emu.sign_up()
+    before = db.document("applied_config/current").get().to_dict() or {}
+    console_write(db, "applied_config/current", {"public": {"costs": {"image": 0}}})
+    r = emu.call("validateAndDeductCredits", {"type": "image", "prompt": "a lantern"}, user)
+    assert r.result["creditsCharged"] == 10
+    wait_for(lambda: (db.document("applied_config/current").get().to_dict() or {}) == before)
+    reverts = [a for a in console_audits(db, "revert_applied_configuration") if a["target"] == "applied_config/current"]
+    assert reverts and reverts[-1]["before"]["public"]["costs"]["image"] == 0
+    assert reverts[-1]["after"]["public"]["costs"]["image"] == 10
+    notes = [
+        n.to_dict() or {}
+        for n in db.collection("admin_notifications").where(filter=FieldFilter("kind", "==", "config_reverted")).stream()
+    ]
+    assert any(n.get("document") == "applied_config/current" for n in notes)
+    assert emu.call("validateAndDeductCredits", {"type": "image", "prompt": "a lantern"}, user).result["creditsCharged"] == 10
+    assert_books_balance(db, user.uid)

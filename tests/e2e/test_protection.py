@@ -76,21 +76,61 @@ def test_window_rolls_over_and_retry_after_is_honest(user: emu.User, db: firesto
     assert 990 <= r.details["retryAfterSeconds"] <= 1000
 
 
-def test_ip_limit_counts_every_request_from_the_address(db: firestore.Client, config: dict) -> None:
+def test_ip_limit_counts_the_charges_that_passed(db: firestore.Client, config: dict) -> None:
     set_config(db, {"rateLimits": {"ipRequests": 6, "ipWindowSeconds": 600}})
     ip = emu.fresh_ip()
     users = [emu.sign_up() for _ in range(3)]
     poor = emu.sign_up()
-    # 4 charges from three users and 2 refused (insufficient credits) requests: 6 counted
+    # 4 charges from three users and 2 refused (insufficient credits) requests: 4 counted
     for u in [*users, users[0]]:
         assert gen(u, ip=ip).ok
     for _ in range(2):
         assert gen(poor, "video", ip=ip, quantity=100).reason == "insufficient_credits"
+    assert gen(users[1], ip=ip).ok and gen(users[2], ip=ip).ok
     r = gen(emu.sign_up(), ip=ip)
     assert r.code == "RESOURCE_EXHAUSTED"
     assert r.details["scope"] == "ip" and r.details["limit"] == 6 and r.details["windowSeconds"] == 600
     assert 590 <= r.details["retryAfterSeconds"] <= 600
     assert gen(emu.sign_up(), ip=emu.fresh_ip()).ok  # other addresses are unaffected
+
+
+def test_a_free_account_refused_again_and_again_does_not_lock_out_its_address(db: firestore.Client, config: dict) -> None:
+    """Was: refused attempts counted in the address's window, so one free anonymous account
+    behind a carrier-grade NAT or an office address locked everyone there out for ten minutes.
+    Now its refusals count against it alone (its refusal counter, then an abuse record)."""
+    set_config(db, {"rateLimits": {"ipRequests": 6, "ipWindowSeconds": 600}})
+    ip = emu.fresh_ip()
+    anonymous = emu.sign_up_anonymously()
+    for _ in range(12):
+        assert gen(anonymous, ip=ip).reason == "insufficient_credits"
+    for _ in range(3):
+        r = gen(anonymous, ip=ip, prompt="how to murder my neighbour")
+        assert r.reason == "prompt_rejected", r.body
+    neighbour = emu.sign_up()
+    assert gen(neighbour, ip=ip).ok  # the address's window holds no refused attempt
+    record = db.collection("rate_limits").document(f"ip_{ip}").get().to_dict() or {}
+    assert len(record["hits"]) == 1
+    assert refusals_of(db, anonymous)["count"] == 12
+    kinds = Counter(r["kind"] for r in abuse_records_of(db, anonymous))
+    assert kinds["rate_limit"] == 1 and kinds["moderation"] == 3  # the tenth refusal is a record
+
+
+def test_one_user_takes_at_most_its_share_of_its_addresss_window(db: firestore.Client, config: dict) -> None:
+    """Half the window by default: with 6 requests per 10 minutes, one user gets 3 and the
+    others behind the address still get the rest."""
+    set_config(db, {**FREE, "rateLimits": {"ipRequests": 6, "ipWindowSeconds": 600}})
+    ip = emu.fresh_ip()
+    greedy, other, third = emu.sign_up(), emu.sign_up(), emu.sign_up()
+    for _ in range(3):
+        assert gen(greedy, ip=ip).ok
+    r = gen(greedy, ip=ip)
+    assert r.reason == "rate_limited" and (r.details["scope"], r.details["limit"]) == ("ip", 3), r.body
+    assert 590 <= r.details["retryAfterSeconds"] <= 600
+    for _ in range(3):
+        assert gen(other, ip=ip).ok
+    r = gen(third, ip=ip)
+    assert r.reason == "rate_limited" and (r.details["scope"], r.details["limit"]) == ("ip", 6), r.body
+    assert refusals_of(db, greedy)["count"] == 1 and refusals_of(db, third) == {}
 
 
 def test_ip_limit_is_exact_under_parallel_requests(db: firestore.Client, config: dict) -> None:
@@ -295,7 +335,7 @@ def test_refusals_by_the_shared_address_limit_are_not_held_against_the_user(
     """Thirty refusals by the address's limit (shared by everyone behind it) add no abuse
     points, no record and no refusal count to the user who happened to hit it; the user's own
     limit, on another address, still counts from the first refusal: the tenth is a record."""
-    set_config(db, {**FREE, "rateLimits": {"ipRequests": 5, "ipWindowSeconds": 600, "voice": 1}})
+    set_config(db, {**FREE, "rateLimits": {"ipRequests": 5, "ipWindowSeconds": 600, "ipSharePercent": 100, "voice": 1}})
     shared = emu.fresh_ip()
     for _ in range(5):
         assert gen(user, ip=shared).ok  # 5 of the user's own 50 images: far from its limit
@@ -318,3 +358,42 @@ def test_refusals_by_the_shared_address_limit_are_not_held_against_the_user(
     assert [(r["kind"], r["detail"]["refusals"], r["detail"]["scope"]) for r in records] == [("rate_limit", 10, "user")]
     score = db.collection("abuse_scores").document(user.uid).get().to_dict() or {}
     assert score["score"] == records[0]["scoreAfter"] > 0
+
+
+# ----------------------------------------------------------------- bounded evidence (issue 20, hole 6)
+
+
+def notifications_of(db: firestore.Client, user: emu.User) -> list[dict]:
+    query = db.collection("admin_notifications").where(filter=FieldFilter("userId", "==", user.uid))
+    return [d.to_dict() or {} for d in query.stream()]
+
+
+def test_an_account_raising_one_alarm_after_another_gives_the_admins_one_notification(db: firestore.Client) -> None:
+    """Was: every high event and the suspension were each a notification, so free anonymous
+    accounts could flood the admins. Now one notification per subject and hour, kept current
+    (how many events, the worst severity, whether it ended in a suspension)."""
+    anonymous = emu.sign_up_anonymously()
+    for _ in range(4):
+        assert gen(anonymous, prompt="how to murder my neighbour").reason == "prompt_rejected"
+    assert gen(anonymous).reason == "account_suspended"
+    notes = notifications_of(db, anonymous)
+    assert len(notes) == 1, notes
+    assert notes[0]["events"] == 4 and notes[0]["suspended"] is True
+
+
+def test_abuse_records_of_one_user_are_bounded(db: firestore.Client, config: dict) -> None:
+    """20 records a user a day; later events still score (``suppressedRecords`` counts them)."""
+    set_config(
+        db,
+        {
+            "moderation": {"terms": [{"term": "blorpfish", "category": "test", "severity": "low"}]},
+            "abuse": {"suspendScore": 1_000_000},
+        },
+    )
+    anonymous = emu.sign_up_anonymously()
+    for _ in range(24):
+        assert gen(anonymous, prompt="a blorpfish in the bath").reason == "prompt_rejected"
+    records = abuse_records_of(db, anonymous)
+    assert len(records) == 20
+    score = db.collection("abuse_scores").document(anonymous.uid).get().to_dict() or {}
+    assert score["suppressedRecords"] == 4 and len(score["events"]) == 24

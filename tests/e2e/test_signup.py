@@ -172,6 +172,81 @@ def test_parallel_sign_ups_race_for_the_last_grant_of_the_day(network: str, db: 
         assert_books_balance(db, user.uid)
 
 
+# ------------------------------------------------------------------ wider networks and the whole product (issue 20, hole 1)
+
+
+def test_six_64s_of_one_ipv6_48_do_not_get_six_grants(db: firestore.Client) -> None:
+    """Was: six /64s of one /48 got six grants (the count stopped at the /64). With the defaults
+    (3 an address, 4 a /56, 5 a /48) the sixth /64 of the allocation is withheld."""
+    allocation = emu.fresh_ipv6_allocation()
+    for i in range(1, 6):
+        assert_granted(signup_from(f"{allocation}:{i:x}00::1"), db)  # five /64s in five /56s
+    assert_withheld(signup_from(f"{allocation}:600::1"), "allocation_limit", db)
+    assert_granted(signup_from(f"{emu.fresh_ipv6_allocation()}:100::1"), db)  # another allocation
+
+
+def test_ipv6_grants_are_capped_at_the_64_the_56_and_the_48_together(db: firestore.Client, config: Config) -> None:
+    config({"signup": {"grantsPerIpPerDay": 1, "grantsPerNetworkPerDay": 2, "grantsPerAllocationPerDay": 3}})
+    allocation = emu.fresh_ipv6_allocation()
+    assert_granted(signup_from(f"{allocation}:100::1"), db)
+    assert_withheld(signup_from(f"{allocation}:100:1:2:3:4"), "ip_limit", db)  # the same /64
+    assert_granted(signup_from(f"{allocation}:101::1"), db)  # another /64 of the same /56
+    assert_withheld(signup_from(f"{allocation}:1ff::1"), "network_limit", db)  # a third /64 of that /56
+    assert_granted(signup_from(f"{allocation}:200::1"), db)  # another /56: the third of the /48
+    assert_withheld(signup_from(f"{allocation}:ff00::1"), "allocation_limit", db)
+
+
+def test_ipv4_grants_are_capped_at_the_address_and_its_24(db: firestore.Client, config: Config) -> None:
+    config({"signup": {"grantsPerIpPerDay": 1, "grantsPerNetworkPerDay": 2}})
+    network = emu.fresh_ip().rsplit(".", 1)[0]
+    assert_granted(signup_from(f"{network}.10"), db)
+    assert_withheld(signup_from(f"{network}.10"), "ip_limit", db)
+    assert_granted(signup_from(f"{network}.11"), db)
+    assert_withheld(signup_from(f"{network}.12"), "network_limit", db)
+    assert_granted(signup_from(emu.fresh_ip()), db)  # another /24
+
+
+def test_a_block_of_a_48_or_56_range_holds_for_every_64_in_it(admin: emu.User) -> None:
+    for prefix in (48, 56):
+        allocation = emu.fresh_ipv6_allocation()
+        network = f"{allocation}::/{prefix}" if prefix == 48 else f"{allocation}:ab00::/56"
+        assert emu.call("setIpBlock", {"ip": network, "blocked": True, "reason": "farming"}, admin).ok
+        inside = signup_from(f"{allocation}:abcd:1:2:3:4" if prefix == 48 else f"{allocation}:abff:1:2:3:4")
+        r = emu.call("validateAndDeductCredits", {"type": "image", "prompt": "a tin robot"}, inside)
+        assert r.reason == "ip_blocked", (prefix, r.body)
+        assert status(inside)["signupGrantRule"] == "ip_blocked"
+
+
+def test_the_hourly_cap_on_all_sign_up_grants_withholds_and_notifies_the_admins_once(
+    db: firestore.Client, config: Config
+) -> None:
+    """A botnet signing up from many networks meets the product-wide cap; the admins hear of it
+    once for the hour, not once per account."""
+    config({"signup": {"grantsPerHour": 1}})
+    status(signup_from(emu.fresh_ip()))  # the hour's one grant is taken (now or by earlier tests)
+    users = [signup_from(emu.fresh_ip()) for _ in range(4)]
+    for user in users:
+        assert_withheld(user, "global_limit", db)
+    notes = [
+        n.to_dict() or {}
+        for n in db.collection("admin_notifications").where(filter=FieldFilter("kind", "==", "signup_cap")).stream()
+    ]
+    assert len(notes) == 1, notes
+    assert notes[0]["limit"] == 1 and notes[0]["severity"] == "high"
+
+
+def test_withheld_sign_ups_do_not_use_up_the_addresss_grants(db: firestore.Client, config: Config) -> None:
+    """Hole 3: anonymous and unverified accounts from an address take none of its daily grants."""
+    config({"signup": {"grantsPerIpPerDay": 1, "requireVerifiedEmail": True}})
+    ip = emu.fresh_ip()
+    for _ in range(3):
+        anonymous = emu.sign_up_anonymously()
+        assert_withheld(anonymous, "anonymous", db, ip)
+        assert_withheld(signup_from(ip), "email_unverified", db)
+    assert grants_recorded(db, ip) == []
+    assert_granted(emu.verify_email(signup_from(ip)), db)
+
+
 # ------------------------------------------------------------------ after the decision
 
 

@@ -91,11 +91,35 @@ def test_the_owner_reports_progress(user: emu.User, db: firestore.Client) -> Non
     assert activity_doc(db, activity)["progress"] == 40
 
 
-def test_the_owner_may_complete_keeping_the_full_charge(user: emu.User, db: firestore.Client) -> None:
+def test_the_owners_completion_is_a_confirmation_that_ends_nothing(user: emu.User, db: firestore.Client) -> None:
+    """Contract revision 3: recorded (``ownerConfirmedAt``), answered with the activity as it stands."""
     activity = start(user)
     r = report(user, activity, "completed").result
-    assert r["creditsCharged"] == 50 and r["refundedCredits"] == 0
+    assert (r["status"], r["creditsCharged"], r["refundedCredits"], r["remainingCredits"]) == ("pending", 50, 0, 50)
+    doc = activity_doc(db, activity)
+    assert doc["status"] == "pending" and doc.get("ownerConfirmedAt") is not None and "completedAt" not in doc
+    assert not db.collection("usage_logs").document(activity).get().exists
     assert balance(db, user.uid) == 50
+
+
+def test_the_owners_completion_does_not_cut_off_the_generators_settlement(
+    user: emu.User, generator: emu.User, db: firestore.Client
+) -> None:
+    """Was: after the generator's ``processing`` the owner sent ``completed`` (no units), the
+    activity was final, and the generator's ``completed`` with ``actualQuantity`` 1,000 tokens on
+    a 1-credit charge (100 tokens at 0.01) was refused: charged 1 instead of 10."""
+    activity = start(user, "chat", 100)
+    assert report(generator, activity, "processing").ok
+    confirmed = report(user, activity, "completed")
+    assert confirmed.ok and confirmed.result["status"] == "processing", confirmed.body
+    assert activity_doc(db, activity)["status"] == "processing"
+    r = report(generator, activity, "completed", actualQuantity=1000)
+    assert r.ok, r.body
+    assert (r.result["status"], r.result["creditsCharged"]) == ("completed", 10)
+    assert balance(db, user.uid) == 90
+    doc = activity_doc(db, activity)
+    assert doc["status"] == "completed" and doc["endedBy"] == "generator" and doc.get("ownerConfirmedAt") is not None
+    assert_books_balance(db, user.uid)
 
 
 def test_exploit_owner_settles_to_zero_units_is_not_allowed(user: emu.User, db: firestore.Client) -> None:
@@ -231,7 +255,9 @@ def test_owner_cancel_races_generator_processing(user: emu.User, generator: emu.
     assert_books_balance(db, user.uid)
 
 
-def test_owner_completion_races_generator_failure(user: emu.User, generator: emu.User, db: firestore.Client) -> None:
+def test_owner_confirmation_races_generator_failure(user: emu.User, generator: emu.User, db: firestore.Client) -> None:
+    """The owner's confirmation ends nothing, so both reports are accepted and the generator's
+    failure is the one ending: refunded exactly once."""
     from concurrent.futures import ThreadPoolExecutor
 
     for _ in range(4):
@@ -241,8 +267,8 @@ def test_owner_completion_races_generator_failure(user: emu.User, generator: emu
             done = pool.submit(report, user, activity, "completed")
             fail = pool.submit(report, generator, activity, "failed", error="crashed")
             results = [done.result(), fail.result()]
-        assert sum(r.ok for r in results) == 1, [r.body for r in results]
-        assert [r.reason for r in results if not r.ok] == ["invalid_transition"]
-        refunds = db.collection("credit_logs").document(f"refund_{activity}").get()
-        assert refunds.exists == (activity_doc(db, activity)["status"] == "failed")
+        assert all(r.ok for r in results), [r.body for r in results]
+        doc = activity_doc(db, activity)
+        assert doc["status"] == "failed" and doc["refundedCredits"] == 10
+        assert db.collection("credit_logs").document(f"refund_{activity}").get().exists
     assert_books_balance(db, user.uid)

@@ -18,6 +18,8 @@ from google.cloud.firestore_v1.base_query import FieldFilter
 from tests.support import config as cfg
 from tests.support.ledger import assert_books_balance, balance
 
+GENERATOR = Caller(uid="it-generator", is_generator=True)  # the owner's "completed" only confirms
+
 
 def start(client: firestore.Client, clock: ManualClock, caller: Caller, ctx: ClientContext, **data: object) -> str:
     payload = {"type": "image", "prompt": "p", **data}
@@ -35,7 +37,7 @@ def test_stuck_activities_are_failed_and_refunded_exactly_once(
     processing = start(client, clock, caller, ctx)
     update_status(client, clock, caller, ctx, StatusRequest(processing, "processing"))
     done = start(client, clock, caller, ctx)
-    update_status(client, clock, caller, ctx, StatusRequest(done, "completed"))
+    update_status(client, clock, GENERATOR, ctx, StatusRequest(done, "completed"))
     assert balance(client, caller.uid) == 60
 
     clock.advance(29 * 60)
@@ -104,7 +106,12 @@ def test_expired_rate_limit_windows_are_removed(
     assert limits.document(f"u_{other.uid}").get().exists
     assert limits.document(f"ip_{ctx.ip}").get().exists
     clock.advance(24 * 3600)
-    assert maintenance.expire_rate_limits(client, clock).deleted["rate_limits"] == 3
+    # the rest: the second user's hour, both addresses, the sign-up grant logs of their /24s
+    # and the hour's shards of the product-wide grant count
+    left = {d.id for d in limits.stream()}
+    assert {f"u_{other.uid}", f"ip_{ctx.ip}", "ip_198.18.250.1", "net_198.18.250.0_24"} <= left
+    assert maintenance.expire_rate_limits(client, clock).deleted["rate_limits"] == len(left)
+    assert not list(limits.stream())
     assert not limits.document(f"ip_{ctx.ip}").get().exists
     assert not limits.document("ip_198.18.250.1").get().exists
 
@@ -137,7 +144,7 @@ def test_retention_follows_the_configuration_and_works_in_batches(
     ids = []
     for _ in range(7):
         activity = start(client, clock, caller, ctx, quantity=1)
-        update_status(client, clock, caller, ctx, StatusRequest(activity, "completed"))
+        update_status(client, clock, GENERATOR, ctx, StatusRequest(activity, "completed"))
         ids.append(activity)
     clock.advance(2 * 86400)
     first = maintenance.cleanup_old_activities(client, clock, 1, max_docs=5)

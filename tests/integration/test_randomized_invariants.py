@@ -43,7 +43,7 @@ def test_thousands_of_mixed_operations_keep_every_invariant(client: firestore.Cl
         {
             "rateLimits": {"image": 10_000, "video": 10_000, "voice": 10_000, "chat": 10_000, "ipRequests": 10_000},
             "defaultCredits": 200,
-            "signup": {"grantsPerIpPerDay": 1_000},
+            "signup": {"grantsPerIpPerDay": 1_000, "grantsPerNetworkPerDay": 1_000, "grantsPerAllocationPerDay": 1_000},
         },
     )
     users = [Caller(uid=f"rnd-{i}-{uuid.uuid4().hex[:8]}", email=f"u{i}@example.com") for i in range(USERS)]

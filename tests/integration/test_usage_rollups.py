@@ -183,8 +183,8 @@ class Workload:
         self.admin = Caller(uid="st-admin", email="admin@example.com", is_admin=True)
         self.generator = Caller(uid="st-generator", is_generator=True)
         self.ctx = ClientContext(ip="198.18.7.7")
-        # each user signs up from an address of their own (the sign-up grant counts addresses)
-        self.ctxs = {u.uid: ClientContext(ip=f"198.18.8.{i + 1}") for i, u in enumerate(self.users)}
+        # each user signs up from a /24 of their own (the sign-up grant counts addresses and their /24s)
+        self.ctxs = {u.uid: ClientContext(ip=f"198.18.{10 + i}.1") for i, u in enumerate(self.users)}
         self.open: list[tuple[Caller, str, str]] = []  # (owner, activity id, type)
         self.done = defaultdict(int)
 

@@ -444,3 +444,15 @@ def test_the_owners_live_view_query_is_allowed(collection: str, me: dict[str, An
     response = fs.run_query(me["caller"], q)
     fs.assert_allowed(response)
     assert [doc["name"] for doc in fs.query_documents(response)] == [fs.doc_name(me[collection])]
+
+
+def test_the_applied_configuration_is_written_by_no_client_admins_included(fresh_owner: fs.Caller, admin: fs.Caller) -> None:
+    """Issue 20, hole 4: what charges use is written only by the backend. A client, an admin's
+    included, can neither change, replace, create nor delete it; the console (the Admin SDK's
+    authority, past the rules) is met by the seal and the trigger (tests/e2e/test_hand_edits.py)."""
+    for path in ("applied_config/current", "applied_config/terms"):
+        for caller in (fresh_owner, admin):
+            fs.assert_denied(fs.update(caller, path, {"public": {"costs": {"image": 0}}}, ["public.costs.image"]))
+            fs.assert_denied(fs.update(caller, path, {"version": 1}, must_exist=None))
+            fs.assert_denied(fs.delete(caller, path))
+    fs.assert_denied(fs.create(admin, "applied_config", "shadow", {"version": 1}))

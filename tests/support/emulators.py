@@ -45,10 +45,18 @@ def session() -> requests.Session:
 
 
 def fresh_ip() -> str:
-    """A distinct client address per test user (198.18.0.0/15 is reserved for testing), so
-    IP rate limits of one test never leak into another."""
-    n = next(_ip_counter) % (2**17 - 2) + 1
-    return f"198.{18 + (n >> 16)}.{(n >> 8) & 255}.{n & 255}"
+    """A distinct client address per test user, each in a /24 of its own (the shared address
+    space 100.64.0.0/10: 16,384 /24s, cycled), so neither the IP rate limits nor the sign-up
+    grant caps (an address and its /24) of one test leak into another."""
+    n = next(_ip_counter)
+    network = n % (64 * 256)
+    host = 1 + (n // (64 * 256)) % 254
+    return f"100.{64 + (network >> 8)}.{network & 255}.{host}"
+
+
+def fresh_ipv6_allocation() -> str:
+    """The first three groups of a /48 no other test uses (within 2001:db8::/32)."""
+    return f"2001:db8:{random.getrandbits(16):x}"
 
 
 def fresh_ipv6_prefix() -> str:

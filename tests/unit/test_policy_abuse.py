@@ -99,3 +99,29 @@ def test_the_refund_rate_counts_after_enough_generations() -> None:
 def test_a_score_stored_in_the_wrong_shape_counts_as_no_events() -> None:
     assert live_events(None, NOW) == [] and live_events({"at": NOW, "points": 10}, NOW) == []
     assert add_event("junk", NOW, "rate_limit", "low", 100, already_suspended=False).before == 0
+
+
+# ------------------------------------------------------------------ bounded evidence (issue 20, hole 6)
+
+
+def test_a_user_gets_at_most_twenty_records_a_day_and_later_events_are_counted_not_recorded() -> None:
+    from credits.policy.abuse import DAY_MS, MAX_RECORDS_PER_DAY, record_budget
+
+    now = 1_000 * DAY_MS + 5
+    stored: dict = {}
+    outcomes = []
+    for _ in range(MAX_RECORDS_PER_DAY + 3):
+        budget = record_budget(stored, now)
+        outcomes.append(budget.record)
+        stored = {"recordsDay": budget.day, "recordsToday": budget.recorded, "suppressedRecords": budget.suppressed}
+    assert outcomes == [True] * MAX_RECORDS_PER_DAY + [False] * 3
+    assert stored["suppressedRecords"] == 3
+    assert record_budget(stored, now + DAY_MS).record  # a new day, a new budget
+
+
+def test_the_hours_notification_budget_is_shared_by_its_shards() -> None:
+    from credits.policy.abuse import NOTIFICATION_SHARDS, NOTIFICATIONS_PER_HOUR, notification_allowed, worse
+
+    per_shard = -(-NOTIFICATIONS_PER_HOUR // NOTIFICATION_SHARDS)
+    assert notification_allowed(per_shard - 1) and not notification_allowed(per_shard)
+    assert worse("medium", "critical") == "critical" and worse("high", "low") == "high"

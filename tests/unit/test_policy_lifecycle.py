@@ -183,12 +183,40 @@ def test_progress_without_a_figure_keeps_the_stored_one_and_the_first_start() ->
     assert "progress" not in outcome.activity_fields and "startedAt" not in outcome.activity_fields
 
 
-def test_an_owner_completion_without_units_keeps_the_charge_and_writes_no_entry() -> None:
-    outcome = decide(activity(), Report("completed"), Role.OWNER, balance=90, owner_reports_outcome=False, now=T0)
-    assert outcome.settlement is not None and outcome.delta == 0 and outcome.entry is None
+@pytest.mark.parametrize("current", ["pending", "processing"])
+def test_with_owner_reports_off_the_owners_completion_is_only_a_confirmation(current: str) -> None:
+    """Contract revision 3: the owner's ``completed`` (no units) is recorded and ends nothing;
+    the generator's later ``completed`` with ``actualQuantity`` still settles."""
+    started = activity(current)
+    outcome = decide(started, Report("completed"), Role.OWNER, balance=90, owner_reports_outcome=False, now=T0)
+    assert outcome.status == current and outcome.settlement is None and outcome.entry is None
+    assert outcome.activity_fields == {"ownerConfirmedAt": T0}  # not updatedAt: the sweep still sees it stuck
+    assert not outcome.usage and not outcome.owner_refund
+    # the generator settles afterwards: 1,000 tokens at 0.01 on a 1-credit charge collects 9 more
+    later = decide(
+        activity(current, charged=1, unit="0.01", kind="chat"),
+        Report("completed", actual_quantity=Decimal(1000)),
+        Role.GENERATOR,
+        balance=99,
+        owner_reports_outcome=False,
+        now=T0,
+    )
+    assert later.status == "completed" and later.delta == -9 and later.activity_fields["creditsCharged"] == 10
+
+
+@pytest.mark.parametrize("final", ["completed", "failed"])
+def test_the_owner_may_confirm_a_generation_that_already_ended(final: str) -> None:
+    authorize(Role.OWNER, final, Report("completed"), owner_reports_outcome=False)  # type: ignore[arg-type]
+    outcome = decide(activity(final), Report("completed"), Role.OWNER, balance=90, owner_reports_outcome=False, now=T0)
+    assert outcome.status == final and outcome.settlement is None
+    assert outcome.activity_fields == {}  # nothing is written after an ending
+
+
+def test_with_owner_reports_on_the_owners_completion_ends_the_generation_keeping_the_charge() -> None:
+    outcome = decide(activity(), Report("completed"), Role.OWNER, balance=90, owner_reports_outcome=True, now=T0)
+    assert outcome.status == "completed" and outcome.settlement is not None and outcome.delta == 0
     assert outcome.activity_fields["creditsCharged"] == 10 and outcome.activity_fields["refundedCredits"] == 0
-    assert "actualQuantity" not in outcome.activity_fields and not outcome.owner_refund
-    assert not outcome.usage  # nothing to count: the generation was counted when it was charged
+    assert not outcome.usage and not outcome.owner_refund
 
 
 def test_a_generation_never_started_is_timed_from_its_creation() -> None:

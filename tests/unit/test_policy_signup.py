@@ -63,3 +63,57 @@ def test_the_grant_log_stays_bounded() -> None:
 
 def test_a_grant_log_stored_in_the_wrong_shape_counts_as_no_grants() -> None:
     assert live_grants(None, NOW) == () and live_grants({"t": NOW}, NOW) == ()
+
+
+# ------------------------------------------------------------------ wider networks (issue 20, hole 1)
+
+
+def test_the_networks_of_an_address() -> None:
+    from credits.policy.signup import networks_of
+
+    assert networks_of("203.0.113.77") == networks_of("203.0.113.1")
+    assert networks_of("203.0.113.77").network == "203.0.113.0/24" and networks_of("203.0.113.77").allocation is None
+    six = networks_of("2001:db8:1:2a3:4:5:6:7")
+    assert (six.network, six.allocation) == ("2001:db8:1:200::/56", "2001:db8:1::/48")
+
+
+def test_six_64s_of_one_48_get_five_grants_with_the_defaults() -> None:
+    """Each /64 in a /56 of its own: the /64 and /56 counts are empty, the /48 holds five."""
+    caps = {"grants_per_network_per_day": 4, "grants_per_allocation_per_day": 5}
+    allocation: list[int] = []
+    outcomes = []
+    for _ in range(6):
+        d = decision(grants_from_allocation=tuple(allocation), **caps)
+        outcomes.append(d.rule)
+        if d.granted:
+            allocation.append(NOW)
+    assert outcomes == [None] * 5 + ["allocation_limit"]
+
+
+def test_the_narrowest_exhausted_network_names_the_rule() -> None:
+    full = (NOW - 1, NOW - 2)
+    assert (
+        decision(grants_from_ip=full, grants_per_ip_per_day=2, grants_from_network=full, grants_per_network_per_day=2).rule
+        == "ip_limit"
+    )
+    assert decision(grants_from_network=full, grants_per_network_per_day=2).rule == "network_limit"
+    assert decision(grants_from_allocation=full, grants_per_allocation_per_day=2).rule == "allocation_limit"
+
+
+def test_the_hourly_cap_of_the_whole_product_withholds_once_reached() -> None:
+    assert decision(grants_this_hour=999, grants_per_hour=1000).granted
+    assert decision(grants_this_hour=1000, grants_per_hour=1000).rule == "global_limit"
+    assert (
+        decision(anonymous=True, grants_this_hour=1000, grants_per_hour=1000).rule == "anonymous"
+    )  # the account's own rule first
+
+
+def test_the_shard_of_a_sign_up_is_stable_and_spread() -> None:
+    from collections import Counter
+
+    from credits.policy.signup import GLOBAL_SHARDS, hour_of, shard_of
+
+    assert shard_of("abc") == shard_of("abc")
+    counts = Counter(shard_of(f"user-{i}") for i in range(1600))
+    assert set(counts) == set(range(GLOBAL_SHARDS)) and max(counts.values()) < 2 * 1600 / GLOBAL_SHARDS
+    assert hour_of(3_600_000 * 5 + 1) == 5

@@ -59,3 +59,17 @@ def test_lowered_limit_refuses_until_enough_entries_leave() -> None:
 def test_expiry_is_the_newest_entry_plus_the_window() -> None:
     assert rate_limit.expires_at_ms([T, T + 5], 10) == T + 5 + 10_000
     assert rate_limit.expires_at_ms([], 10) is None
+
+
+def test_an_address_log_tags_each_request_with_its_user_for_the_fair_share() -> None:
+    from credits.rate_limit import IpRecord, parse_ip_record, user_tag
+
+    a, b = user_tag("alice"), user_tag("bob")
+    assert a != b and len(a) == 10 and "alice" not in a
+    record = parse_ip_record({"hits": [1_000, 2_000, 3_000], "hitUsers": [a, b, a], "signupGrants": []})
+    assert record.hits_of(a) == (1_000, 3_000) and record.hits_of(b) == (2_000,)
+    hits, users = record.with_request(601_500, 600, 3, b)  # the first entry has left the window
+    assert (hits, users) == ([2_000, 3_000, 601_500], [b, a, b])
+    untagged = IpRecord((1_000, 2_000), ())
+    assert untagged.hits_of(a) == ()  # a log from before the tags counts toward no one's share
+    assert untagged.with_request(2_500, 600, 5, a) == ([1_000, 2_000, 2_500], ["", "", a])

@@ -37,6 +37,28 @@ def test_client_ip_falls_back_to_the_peer() -> None:
     assert transport.client_ip(request_with({"X-Forwarded-For": "not an ip"})) == "10.9.8.7"
 
 
+def test_fewer_forwarded_hops_than_configured_is_an_error_not_a_silent_fallback(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Was: with CREDITS_TRUSTED_PROXY_HOPS too high the peer (a Google front end) became every
+    user's address. Now the address is unknown (no grant, no address limit to share) and the
+    request is reported."""
+    monkeypatch.setenv("CREDITS_TRUSTED_PROXY_HOPS", "2")
+    request = request_with({"X-Forwarded-For": "203.0.113.5, 35.1.1.1"})
+    assert transport.forwarding(request) == (None, "too_few_hops")
+    assert transport.client_ip(request) is None
+
+
+def test_a_private_address_where_the_client_should_be_means_too_few_hops_are_trusted(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Hops set too low behind a proxy of your own: its private address would be everyone's."""
+    monkeypatch.setenv("CREDITS_TRUSTED_PROXY_HOPS", "0")
+    assert transport.forwarding(request_with({"X-Forwarded-For": "203.0.113.5, 10.0.0.7"})) == ("10.0.0.7", "proxy_address")
+    monkeypatch.setenv("CREDITS_TRUSTED_PROXY_HOPS", "1")
+    assert transport.forwarding(request_with({"X-Forwarded-For": "203.0.113.5, 10.0.0.7"})) == ("203.0.113.5", None)
+
+
+def test_a_request_without_the_header_and_no_hops_configured_is_a_direct_connection() -> None:
+    assert transport.forwarding(request_with({})) == ("10.9.8.7", None)
+
+
 def test_country_header_is_validated() -> None:
     assert transport.client_country(request_with({"X-Appengine-Country": "de"})) == "DE"
     assert transport.client_country(request_with({"X-Appengine-Country": "ZZ"})) is None

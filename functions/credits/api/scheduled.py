@@ -57,3 +57,12 @@ def onConfigWritten(event: firestore_fn.Event[Change[db.Snapshot | None]]) -> No
     name = str(event.params.get("docId", ""))
     outcome = config_store.check_edit(db.client(), SystemClock(), name)
     log.info("configuration edit of %s/%s: %s", db.SYSTEM_CONFIG, name, outcome)
+
+
+@firestore_fn.on_document_written(document="applied_config/{docId}", timeout_sec=60)
+def onAppliedConfigWritten(event: firestore_fn.Event[Change[db.Snapshot | None]]) -> None:  # noqa: N802 - a function name
+    """Put back a hand edit of the applied configuration (``applied_config/current``, ``/terms``)."""
+    name = str(event.params.get("docId", ""))
+    outcome = config_store.check_applied(db.client(), SystemClock(), name)
+    if outcome != "ignored":
+        log.info("applied configuration %s/%s: %s", db.APPLIED_CONFIG, name, outcome)

@@ -27,6 +27,7 @@ and admins alike, needs a valid App Check token (the SDK still verifies any toke
 from __future__ import annotations
 
 import functools
+import ipaddress
 import json
 import logging
 import os
@@ -34,14 +35,14 @@ import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 import flask
 from firebase_functions import https_fn
 from google.api_core import exceptions as gexc
 from google.cloud import firestore
 
-from .. import db
+from .. import db, notifications
 from ..atomic import Deadline, Stats
 from ..clock import Clock, SystemClock
 from ..context import Caller, ClientContext
@@ -121,27 +122,113 @@ def caller_from(req: https_fn.CallableRequest[Any]) -> Caller:
     )
 
 
-def context_from(request: flask.Request) -> ClientContext:
-    """Where the call comes from: the client's address, country and user agent."""
-    return ClientContext(ip=client_ip(request), country=client_country(request), user_agent=user_agent(request))
+def context_from(request: flask.Request, client: firestore.Client | None = None) -> ClientContext:
+    """Where the call comes from: the client's address, country and user agent. With a
+    ``client``, a request that shows ``CREDITS_TRUSTED_PROXY_HOPS`` is wrong is reported.
+    """
+    ip, problem = forwarding(request)
+    if problem is not None and client is not None:
+        hops = _int_env("CREDITS_TRUSTED_PROXY_HOPS", 0)
+        report_forwarding_problem(client, _clock, problem, hops=hops, seen=len(forwarded_entries(request)))
+    return ClientContext(ip=ip, country=client_country(request), user_agent=user_agent(request))
 
 
 def client_ip(request: flask.Request) -> str | None:
-    """The client's address as the nearest trusted proxy saw it.
+    """The client's address as the nearest trusted proxy saw it (see ``forwarding``)."""
+    return forwarding(request)[0]
+
+
+ForwardingProblem = Literal["too_few_hops", "proxy_address"]
+# Where a proxy of your own stands, never a client as Google's front end sees one: private
+# and link-local networks, loopback, and Google Cloud load balancers' own source ranges.
+_PROXY_NETWORKS = tuple(
+    ipaddress.ip_network(n)
+    for n in (
+        "10.0.0.0/8",
+        "172.16.0.0/12",
+        "192.168.0.0/16",
+        "127.0.0.0/8",
+        "169.254.0.0/16",
+        "35.191.0.0/16",
+        "130.211.0.0/22",
+        "::1/128",
+        "fc00::/7",
+        "fe80::/10",
+    )
+)
+
+
+def forwarding(request: flask.Request) -> tuple[str | None, ForwardingProblem | None]:
+    """The client's address, and what is wrong with ``CREDITS_TRUSTED_PROXY_HOPS`` if the
+    request shows it.
 
     Google's front end appends the connecting address to ``X-Forwarded-For``; entries to its
     left are whatever the client sent and cannot be trusted (taking the first one would let
     anyone pick their IP and walk around IP limits and blocks). ``CREDITS_TRUSTED_PROXY_HOPS``
-    counts extra proxies of your own (a load balancer) that append after it.
+    counts the proxies of your own between the front end and the function (Firebase Hosting,
+    a load balancer; docs/design.md says how to set it), each of which appends the address it
+    saw. A wrong count is not silently worked around:
+
+    * too high: the header has fewer entries than the hops say (``too_few_hops``). The client
+      is unknown (no sign-up grant, no address limit to share; the peer, a Google front end,
+      would be every user's address);
+    * too low: the entry taken is one of your proxies' (a private address, a load balancer's
+      source range: ``proxy_address``). It is used as it is (nothing better is known), and
+      reported, since every user behind that proxy now shares one address.
+
+    No header at all with no hops configured is a direct connection (the emulator, a test):
+    the peer's address, no problem.
     """
-    forwarded = request.headers.get("X-Forwarded-For", "")
     hops = _int_env("CREDITS_TRUSTED_PROXY_HOPS", 0)
-    parts = [p.strip() for p in forwarded.split(",") if p.strip()]
-    if len(parts) > hops:
-        ip = normalize_ip(parts[len(parts) - 1 - hops])
-        if ip:
-            return ip
-    return normalize_ip(request.remote_addr)
+    parts = forwarded_entries(request)
+    if not parts:
+        if hops == 0:
+            return normalize_ip(request.remote_addr), None
+        return None, "too_few_hops"
+    if len(parts) <= hops:
+        return None, "too_few_hops"
+    ip = normalize_ip(parts[len(parts) - 1 - hops])
+    if ip is None:
+        return normalize_ip(request.remote_addr), None
+    address = ipaddress.ip_address(ip)
+    if any(address in network for network in _PROXY_NETWORKS if network.version == address.version):
+        return ip, "proxy_address"
+    return ip, None
+
+
+def forwarded_entries(request: flask.Request) -> list[str]:
+    """The ``X-Forwarded-For`` entries, left to right."""
+    return [p.strip() for p in request.headers.get("X-Forwarded-For", "").split(",") if p.strip()]
+
+
+_reported: set[tuple[str, int]] = set()
+
+
+def report_forwarding_problem(
+    client: firestore.Client, clock: Clock, problem: ForwardingProblem, *, hops: int, seen: int
+) -> None:
+    """Log an error (once per instance and kind; never an address) and notify the admins once."""
+    explanation = {
+        "too_few_hops": "the X-Forwarded-For header has fewer entries than the trusted hops: the setting is too high",
+        "proxy_address": "the entry taken as the client's is a proxy's (private or load-balancer address): "
+        "the setting is too low",
+    }[problem]
+    if (problem, hops) not in _reported:
+        _reported.add((problem, hops))
+        log.error("CREDITS_TRUSTED_PROXY_HOPS=%d looks wrong: %s (%d entries seen)", hops, explanation, seen)
+    notifications.once(
+        client,
+        f"proxy_hops_{problem}_{hops}",
+        notifications.document(
+            "proxy_hops",
+            "high",
+            f"CREDITS_TRUSTED_PROXY_HOPS={hops} looks wrong: {explanation}; see docs/design.md (7. Addresses are buckets)",
+            clock.now(),
+            problem=problem,
+            configuredHops=hops,
+            seenEntries=seen,
+        ),
+    )
 
 
 def client_country(request: flask.Request) -> str | None:
@@ -204,11 +291,12 @@ def dispatch(
             raise AppCheckRequired()
         if admin and not caller.is_admin:
             raise AdminRequired()
+        client = db.client()
         call = Call(
             caller=caller,
-            ctx=context_from(req.raw_request),
+            ctx=context_from(req.raw_request, client),
             clock=_clock,
-            client=db.client(),
+            client=client,
             deadline=Deadline(call_budget(timeout_seconds)),
             stats=stats,
         )

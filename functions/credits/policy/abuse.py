@@ -13,6 +13,13 @@ medium, 10 points each (the sixth finds a score of 50, half the threshold, which
 floor to medium: no change); the ninth finds 80, past three quarters, and is recorded as high,
 25 points: 105, and the account is suspended in the same commit.
 
+Evidence is bounded, so free accounts cannot flood it (issue 20, hole 6): a user gets at
+most ``MAX_RECORDS_PER_DAY`` ``abuse_detection`` records a UTC day (later events still score;
+``suppressedRecords`` on the score counts them), and the admins at most one notification per
+user and hour (kept current: events, worst severity, suspension) and, across all users,
+``NOTIFICATIONS_PER_HOUR`` new ones an hour, counted in ``NOTIFICATION_SHARDS`` shards (each
+with its share); past that, one overflow notice for the hour.
+
 Rate-limit refusals become events at milestones (10, 25, 50, 100, 200 refusals in an hour,
 then every 100th). Only refusals by the user's own limit count: a refusal caused by the
 shared per-address limit says nothing about the individual who happened to hit it.
@@ -32,6 +39,11 @@ POINTS: dict[Severity, int] = {"low": 1, "medium": 10, "high": 25, "critical": 1
 RANK: dict[Severity, int] = {"low": 1, "medium": 2, "high": 3, "critical": 4}
 WINDOW_MS = 24 * 3600 * 1000
 MAX_EVENTS = 200  # a score past any sane threshold; older events fall off the list
+
+MAX_RECORDS_PER_DAY = 20
+DAY_MS = 24 * 3600 * 1000
+NOTIFICATIONS_PER_HOUR = 160
+NOTIFICATION_SHARDS = 16
 
 REFUSAL_MILESTONES: dict[int, Severity] = {10: "low", 25: "low", 50: "medium", 100: "medium", 200: "high"}
 REFUSAL_WINDOW_SECONDS = 3600
@@ -124,3 +136,38 @@ def refund_rate_exceeded(owner_refunds: int, generations: int, min_generations: 
     if generations < max(1, min_generations):
         return False
     return Decimal(owner_refunds) / Decimal(generations) >= threshold
+
+
+@dataclass(frozen=True)
+class RecordBudget:
+    """Whether an event gets its own record, and the day's counts to store on the score."""
+
+    record: bool
+    day: int
+    recorded: int
+    suppressed: int
+
+
+def record_budget(stored: dict[str, Any], now_ms: int) -> RecordBudget:
+    """One more event against the user's daily record budget (counts restart each UTC day)."""
+    day = now_ms // DAY_MS
+    same_day = stored.get("recordsDay") == day
+    recorded = _count(stored.get("recordsToday")) if same_day else 0
+    suppressed = _count(stored.get("suppressedRecords")) if same_day else 0
+    if recorded < MAX_RECORDS_PER_DAY:
+        return RecordBudget(True, day, recorded + 1, suppressed)
+    return RecordBudget(False, day, recorded, suppressed + 1)
+
+
+def notification_allowed(sent_in_shard: int) -> bool:
+    """Whether a shard of the hour's notification budget has room for a new subject."""
+    return sent_in_shard < -(-NOTIFICATIONS_PER_HOUR // NOTIFICATION_SHARDS)
+
+
+def worse(a: Severity, b: Severity) -> Severity:
+    """The worse of two severities."""
+    return a if RANK[a] >= RANK[b] else b
+
+
+def _count(value: object) -> int:
+    return value if isinstance(value, int) and not isinstance(value, bool) and value > 0 else 0

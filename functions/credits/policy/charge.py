@@ -4,12 +4,17 @@ Input (already validated), IP block, account status, rate limits (the user's, th
 address's), moderation, balance. The first check that fails decides the refusal; a refusal
 still records what the contract names:
 
-* the address's request log counts every request that reaches it, refused ones included,
-  except those it refuses itself (so ``retryAfterSeconds`` stays honest for a client that
-  keeps knocking) and those refused before it (a blocked address, a suspended account);
-* a refusal by the user's own rate limit counts toward the user's refusal milestones (abuse
-  events); one by the shared per-address limit does not: it says nothing about the
-  individual who happened to hit it;
+* the address's request log counts the charges that passed, and nothing else: a refused
+  attempt (a rejected prompt, too few credits, any rate limit) takes no place in it, so one
+  free account knocking again and again behind a shared address (a carrier-grade NAT, an
+  office) cannot lock everyone else there out;
+* the address's window is shared fairly: one user may hold at most its share of it
+  (``rateLimits.ipSharePercent``, half by default), counted in the address's log, whose
+  entries are tagged with the user who made them (``rate_limit.IpRecord``). Past it the user is refused with ``scope: ip``
+  and its share as ``limit``, and that refusal is held against the user;
+* a refusal by the user's own limits (its rate limits, its share of the address, its
+  balance) counts toward the user's refusal milestones (abuse events); one by the shared
+  per-address limit does not: it says nothing about the individual who happened to hit it;
 * a rejected prompt is an abuse event of the matched term's severity.
 
 The same function answers a preview (``getCreditStatus``): there is no prompt, so no
@@ -19,7 +24,7 @@ Worked examples (``tests/unit/test_policy_charge.py``): a suspended user behind 
 address is refused ``ip_blocked`` (the address comes first); a user with 50 images in the hour
 asks for one more and is refused ``rate_limited`` with ``scope: user`` and the seconds until the
 oldest of the 50 leaves the window; a user with 5 credits asks for an image at 10 and is
-refused ``insufficient_credits`` (required 10, available 5), the request counted on the address.
+refused ``insufficient_credits`` (required 10, available 5), counted on the user, not the address.
 """
 
 from __future__ import annotations
@@ -54,6 +59,9 @@ class ChargeState:
     ip_window: Window | None  # None when the address is unknown
     verdict: Match | None  # moderation's verdict on the prompt (None: clean, or a preview)
     now_ms: int
+    # The user's own charges in the address's window and its share of that window (None:
+    # the address is unknown).
+    ip_share: Window | None = None
 
 
 @dataclass(frozen=True)
@@ -61,7 +69,6 @@ class Refusal:
     """A refused charge and what it still records."""
 
     error: CreditsError
-    count_ip: bool = False
     user_refusal: bool = False  # counts toward the user's refusal milestones
     abuse_severity: Severity | None = None  # a moderation event of this severity
 
@@ -93,16 +100,22 @@ def decide(state: ChargeState) -> Refusal | Approval:
         ip = rate_limit.decide(state.ip_window.hits, state.now_ms, state.ip_window.limit, state.ip_window.seconds)
     if not user.allowed:
         error = RateLimited("user", state.user_window.limit, state.user_window.seconds, user.retry_after_seconds)
-        return Refusal(error, count_ip=ip is not None and ip.allowed, user_refusal=True)
+        return Refusal(error, user_refusal=True)
     if ip is not None and not ip.allowed:
         assert state.ip_window is not None
         return Refusal(RateLimited("ip", state.ip_window.limit, state.ip_window.seconds, ip.retry_after_seconds))
-    counted = ip is not None
+    if ip is not None and state.ip_share is not None:
+        # Checked after the full window: a refusal the whole address would get anyway is not
+        # held against the user; one only its own share explains is.
+        share = rate_limit.decide(state.ip_share.hits, state.now_ms, state.ip_share.limit, state.ip_share.seconds)
+        if not share.allowed:
+            error = RateLimited("ip", state.ip_share.limit, state.ip_share.seconds, share.retry_after_seconds)
+            return Refusal(error, user_refusal=True)
     if state.verdict is not None:
         severity = cast(Severity, state.verdict.severity)
-        return Refusal(PromptRejected(state.verdict.category), count_ip=counted, abuse_severity=severity)
+        return Refusal(PromptRejected(state.verdict.category), abuse_severity=severity)
     if state.balance < state.cost:
-        return Refusal(InsufficientCredits(required=state.cost, available=state.balance), count_ip=counted)
+        return Refusal(InsufficientCredits(required=state.cost, available=state.balance), user_refusal=True)
     ip_hits = None
     if ip is not None and state.ip_window is not None:
         ip_hits = ip.with_hit(state.now_ms, state.ip_window.limit)
@@ -112,11 +125,3 @@ def decide(state: ChargeState) -> Refusal | Approval:
         user_hits=user.with_hit(state.now_ms, state.user_window.limit),
         ip_hits=ip_hits,
     )
-
-
-def ip_hits_with_request(state: ChargeState) -> list[int] | None:
-    """The address log once a refused request is counted on it (for ``Refusal.count_ip``)."""
-    if state.ip_window is None:
-        return None
-    ip = rate_limit.decide(state.ip_window.hits, state.now_ms, state.ip_window.limit, state.ip_window.seconds)
-    return ip.with_hit(state.now_ms, state.ip_window.limit)

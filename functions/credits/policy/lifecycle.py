@@ -11,8 +11,10 @@ Who may report what (the money is at stake, so the owner's word is not enough):
 * the generator (the pipeline that runs the models), an admin, and the sweep: every
   transition, with ``actualQuantity`` and ``error``, on any activity;
 * the owner, by default: ``processing`` with ``progress``; ``completed`` without
-  ``actualQuantity`` (the full charge stands); ``failed`` only while ``pending`` (a cancel
-  before work started, refunded);
+  ``actualQuantity`` as a *confirmation* only (contract revision 3: recorded as
+  ``ownerConfirmedAt`` and answered with the activity as it stands, in any state; it never
+  ends the generation, so it cannot cut off the generator's settlement); ``failed`` only while
+  ``pending`` (a cancel before work started, refunded);
 * the owner, when ``lifecycle.ownerReportsOutcome`` is on (products whose web client calls the
   model itself): also ``completed`` with ``actualQuantity`` and ``failed`` from ``processing``;
 * anyone else: ``not_owner``.
@@ -82,6 +84,19 @@ def role_of(caller_uid: str, *, is_admin: bool, is_generator: bool, owner_uid: s
     raise NotOwner()
 
 
+def is_confirmation(role: Role, report: Report, owner_reports_outcome: bool) -> bool:
+    """Whether ``report`` is the owner's confirmation: ``completed`` without units while the
+    owner does not report outcomes. It is recorded and ends nothing (contract revision 3).
+    """
+    return (
+        role is Role.OWNER
+        and not owner_reports_outcome
+        and report.status == "completed"
+        and report.actual_quantity is None
+        and report.error is None
+    )
+
+
 def authorize(role: Role, current: Status, report: Report, owner_reports_outcome: bool) -> None:
     """Raise ``NotAllowed`` or ``InvalidTransition`` unless ``role`` may report ``report`` now."""
     owner_limited = role is Role.OWNER and not owner_reports_outcome
@@ -89,6 +104,8 @@ def authorize(role: Role, current: Status, report: Report, owner_reports_outcome
         raise NotAllowed("actualQuantity", "Only the generator reports how many units a generation really produced.")
     if owner_limited and report.error is not None:
         raise NotAllowed("error", "Only the generator reports why a generation failed; an owner can only cancel.")
+    if is_confirmation(role, report, owner_reports_outcome):
+        return  # a confirmation changes no state, so every state accepts it
     if report.status not in TRANSITIONS[current]:
         raise InvalidTransition(current, report.status)
     if owner_limited and report.status == "failed" and current != "pending":
@@ -128,6 +145,12 @@ def decide(
     now: dt.datetime,
 ) -> Outcome:
     """What an authorized report does (call ``authorize`` first)."""
+    if is_confirmation(role, report, owner_reports_outcome):
+        # Not ``updatedAt``: a confirmation is no sign of life from the pipeline, so a
+        # generation the generator abandoned is still swept after 30 minutes. An ended
+        # generation is answered as it stands and not written again.
+        confirmed = {} if activity.status in FINAL else {"ownerConfirmedAt": now}
+        return Outcome(status=activity.status, activity_fields=confirmed)
     fields: dict[str, Any] = {"status": report.status, "updatedAt": now}
     if activity.status == "pending" and report.status == "processing":
         fields["startedAt"] = now
