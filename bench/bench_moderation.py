@@ -1,6 +1,13 @@
-"""Throughput of ``credits.moderation`` on a 500-term list.
+"""Throughput of ``credits.moderation``: the verdict a charge computes (category rules under
+the default configuration), and the configured-term matcher on a 500-term list.
 
-    .venv/bin/python bench/bench_moderation.py [--json PATH] [--baseline FILE]
+    .venv/bin/python bench/bench_moderation.py [--json PATH] [--baseline FILE] [--verdict-only]
+
+The verdict part times ``judge(prompt, Policy())`` on the same English-like prompts of 100,
+2,000 and 20,000 characters, warm (a live instance: its per-chunk memo full) and cold (the
+memo emptied before every check), and prints prompts per second, µs per 1,000 characters (flat
+when the cost is linear in the length) and whether 2,000-character prompts reach the goal of
+5,000 a second warm in one process; then adversarial prompts, one by one.
 
 Builds 500 terms (the defaults plus deterministic pseudo-words and pseudo-phrases), then checks
 English-like prompts of 100, 2,000 and 20,000 characters and prints, per size, prompts per
@@ -31,7 +38,9 @@ import sys
 import time
 from typing import Any
 
-from credits.moderation import DEFAULT_TERMS, Moderator
+from credits.moderation import Policy, judge
+from credits.moderation import categories as category_rules
+from credits.moderation.terms import DEFAULT_TERMS, Moderator
 
 SEED = 20240601
 TERM_COUNT = 500
@@ -180,11 +189,96 @@ def best_ms(action: Any, repeat: int = 3) -> float:
     return min(runs)
 
 
+GOAL_PER_SECOND = 5_000  # prompts of 2,000 characters, warm, one process
+VERDICT_ADVERSARIAL = {
+    **ADVERSARIAL,
+    "4,000 harm verbs": "kill " * 4_000,
+    "1,200 first-person threats": "i will kill you " * 1_200,
+    "1,800 minor markers beside sexual terms": "child nude " * 1_800,
+    "2,000 masked phrases": "murder mystery " * 1_300,
+}
+
+
+def measure_verdict() -> dict[str, Any]:
+    """``judge`` under the default policy, per size and family, warm and cold (best of slices)."""
+    policy = Policy()
+    rows = []
+    for size in SIZES:
+        for family in ("plain", "near"):
+            family_rng = random.Random(f"{SEED}-{size}-{family}")
+            prompts = [build_prompt(family_rng, size, near=family == "near") for _ in range(PROMPTS_PER_SIZE[size])]
+            for cold in (False, True):
+                for prompt in prompts:
+                    judge(prompt, policy)
+                best = 0.0
+                timings: list[float] = []
+                for _ in range(SLICES):
+                    count, spent = 0, 0.0
+                    deadline = time.perf_counter() + BUDGET_SECONDS / SLICES
+                    while time.perf_counter() < deadline:
+                        for prompt in prompts:
+                            if cold:
+                                category_rules._chunk_memo.clear()
+                            started = time.perf_counter()
+                            judge(prompt, policy)
+                            elapsed = time.perf_counter() - started
+                            timings.append(elapsed)
+                            spent += elapsed
+                            count += 1
+                    best = max(best, count / spent)
+                timings.sort()
+                rows.append(
+                    {
+                        "chars": size,
+                        "family": family,
+                        "memo": "cold" if cold else "warm",
+                        "prompts_per_second": best,  # the least disturbed slice: the machine is shared
+                        "us_per_1000_chars": 1e9 / best / size,
+                        "p99_ms": timings[int(len(timings) * 0.99)] * 1e3,
+                    }
+                )
+    adversarial = {}
+    for name, prompt in VERDICT_ADVERSARIAL.items():
+
+        def check(prompt: str = prompt) -> None:
+            category_rules._chunk_memo.clear()
+            judge(prompt, policy)
+
+        adversarial[name] = best_ms(check)
+    return {"rows": rows, "adversarial_ms": adversarial}
+
+
+def print_verdict(figures: dict[str, Any]) -> None:
+    print("verdict (category rules, default configuration):")
+    print(f"{'chars':>7} {'family':>6} {'memo':>5} {'prompts/s':>11} {'µs/1k chars':>12} {'p99 ms':>8}")
+    for row in figures["rows"]:
+        print(
+            f"{row['chars']:>7} {row['family']:>6} {row['memo']:>5} {row['prompts_per_second']:>11,.0f}"
+            f" {row['us_per_1000_chars']:>12.1f} {row['p99_ms']:>8.3f}"
+        )
+    warm = [r for r in figures["rows"] if r["chars"] == 2_000 and r["memo"] == "warm"]
+    slowest = min(r["prompts_per_second"] for r in warm)
+    verdict = "met" if slowest >= GOAL_PER_SECOND else "NOT met"
+    print(f"goal: >= {GOAL_PER_SECOND:,} prompts of 2,000 characters a second warm: {slowest:,.0f} ({verdict})")
+    print("adversarial prompts, memo emptied, best of 3 (ms):")
+    for name, ms in figures["adversarial_ms"].items():
+        print(f"  {name:<42} {ms:>7.1f}")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--json", type=pathlib.Path, help="also write the figures to this file")
     parser.add_argument("--baseline", type=pathlib.Path, help="an older moderation.py to compare with, in the same run")
+    parser.add_argument("--verdict-only", action="store_true", help="time only the verdict, not the 500-term list")
     args = parser.parse_args()
+
+    verdict = measure_verdict()
+    print_verdict(verdict)
+    if args.verdict_only:
+        if args.json:
+            args.json.parent.mkdir(parents=True, exist_ok=True)
+            args.json.write_text(json.dumps({"verdict": verdict}, indent=2) + "\n")
+        return 0
 
     modules: dict[str, Any] = {"current": sys.modules[Moderator.__module__]}
     if args.baseline:
@@ -254,6 +348,7 @@ def main() -> int:
             "machine": platform.machine(),
             "results": rows,
             "adversarial_ms": adversarial,
+            "verdict": verdict,
         }
         args.json.parent.mkdir(parents=True, exist_ok=True)
         args.json.write_text(json.dumps(payload, indent=2) + "\n")

@@ -28,7 +28,7 @@ from typing import Any
 
 import benchlib
 import requests
-from credits.moderation_provider import ProviderSettings, SecondOpinion, make_client
+from credits.moderation.provider import ProviderSettings, SecondOpinion, make_client
 from google.cloud import language_v2
 
 from tests.support.fake_language import PATH, FakeLanguageServer

@@ -1,6 +1,9 @@
-"""False positives and catches of the default moderation list, measured on fixed corpora.
+"""False positives and catches of the former default term list, measured on fixed corpora.
 
-    .venv/bin/python bench/moderation_false_positives.py [--quiet] [--functions DIR]
+    .venv/bin/python bench/moderation_false_positives.py [--quiet] [--functions DIR] [--categories]
+
+``--categories`` measures the category rules (``judge`` under the default configuration, as a
+charge decides) on the same corpora instead, for comparison with the term list.
 
 Reads, one prompt per line (blank lines ignored):
   tests/data/ordinary_prompts.txt          ordinary creative prompts: none should be refused
@@ -20,12 +23,13 @@ from __future__ import annotations
 import argparse
 import pathlib
 import sys
+from typing import Any
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 _FUNCTIONS = sys.argv[sys.argv.index("--functions") + 1] if "--functions" in sys.argv[:-1] else str(ROOT / "functions")
 sys.path.insert(0, _FUNCTIONS)
 
-from credits.moderation import DEFAULT_TERMS, Moderator  # noqa: E402
+from credits.moderation.terms import DEFAULT_TERMS, Moderator  # noqa: E402
 
 DATA = ROOT / "tests" / "data"
 ORDINARY = DATA / "ordinary_prompts.txt"
@@ -37,7 +41,7 @@ def read_corpus(path: pathlib.Path) -> list[str]:
     return [line.strip() for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
 
 
-def false_positives(moderator: Moderator, prompts: list[str]) -> list[tuple[str, str]]:
+def false_positives(moderator: Any, prompts: list[str]) -> list[tuple[str, str]]:
     found = []
     for prompt in prompts:
         match = moderator.check(prompt)
@@ -46,7 +50,7 @@ def false_positives(moderator: Moderator, prompts: list[str]) -> list[tuple[str,
     return found
 
 
-def report_ordinary(label: str, moderator: Moderator, path: pathlib.Path, *, quiet: bool) -> None:
+def report_ordinary(label: str, moderator: Any, path: pathlib.Path, *, quiet: bool) -> None:
     prompts = read_corpus(path)
     refused = false_positives(moderator, prompts)
     if not quiet:
@@ -56,11 +60,38 @@ def report_ordinary(label: str, moderator: Moderator, path: pathlib.Path, *, qui
     print(f"{label}: {len(refused)} of {len(prompts)} ordinary prompts refused, false-positive rate {rate:.2%}")
 
 
+class _CategoryModel:
+    """The category rules with the term list's ``check`` shape (a refusal's category as its "term")."""
+
+    def __init__(self) -> None:
+        from credits.moderation import Policy, judge
+
+        self._judge, self._policy = judge, Policy()
+
+    def check(self, prompt: str) -> Any:
+        verdict = self._judge(prompt, self._policy)
+        return None if verdict.action != "refuse" else type("Refusal", (), {"term": verdict.category})()
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quiet", action="store_true", help="print only the totals")
     parser.add_argument("--functions", default=_FUNCTIONS, help="import credits.moderation from this directory")
+    parser.add_argument("--categories", action="store_true", help="measure the category rules instead of the term list")
     args = parser.parse_args()
+    if args.categories:
+        model: Any = _CategoryModel()
+        print("model: the category rules (default configuration)")
+        report_ordinary("ordinary", model, ORDINARY, quiet=args.quiet)
+        if HOLDOUT.exists():
+            report_ordinary("holdout", model, HOLDOUT, quiet=args.quiet)
+        harmful = read_corpus(HARMFUL)
+        missed = [prompt for prompt in harmful if model.check(prompt) is None]
+        if not args.quiet:
+            for prompt in missed:
+                print(f"  missed: {prompt}")
+        print(f"harmful: {len(harmful) - len(missed)} of {len(harmful)} caught, catch rate {1 - len(missed) / len(harmful):.2%}")
+        return 0
 
     moderator = Moderator(DEFAULT_TERMS)
     print(f"module: {sys.modules[Moderator.__module__].__file__}; default list: {len(DEFAULT_TERMS)} terms")

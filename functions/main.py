@@ -8,6 +8,7 @@ from credits.api.admin import get_usage_stats as getUsageStats
 from credits.api.admin import grant_credits_to_user as grantCreditsToUser
 from credits.api.admin import set_ip_block as setIpBlock
 from credits.api.admin import set_user_status as setUserStatus
+from credits.api.admin import test_moderation as testModeration
 from credits.api.admin import update_credit_configuration as updateCreditConfiguration
 from credits.api.scheduled import cleanupOldData, onAppliedConfigWritten, onConfigWritten, resetRateLimits, rollupUsageStats
 from credits.api.user import get_credit_status as getCreditStatus
@@ -33,6 +34,7 @@ __all__ = [
     "rollupUsageStats",
     "setIpBlock",
     "setUserStatus",
+    "testModeration",
     "updateAIActivityStatus",
     "updateCreditConfiguration",
     "validateAndDeductCredits",

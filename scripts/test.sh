@@ -24,6 +24,10 @@ scripts/setup.sh
 # shellcheck disable=SC1091
 source .tools/env.sh
 # shellcheck disable=SC1091
+# The moderation provider's endpoint for the Functions emulator's workers: the local
+# moderateText server the provider tests serve (tests/support/fake_language.py, emulator_port()).
+# Only tests that switch the provider on reach it; by default it is off.
+export CREDITS_LANGUAGE_ENDPOINT="${CREDITS_LANGUAGE_ENDPOINT:-http://127.0.0.1:$((7400 + ${CREDITS_EMULATOR_PORT_OFFSET:-0}))}"
 source scripts/emulators.sh
 trap stop_run_workers EXIT
 setup_seconds=$(($(date +%s) - run_started))

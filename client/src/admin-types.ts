@@ -104,6 +104,25 @@ export interface AdminActivity {
   startedAtMs: number | null;
   completedAtMs: number | null;
   final: boolean;
+  /** Set when moderation flagged the prompt: charged and allowed, recorded for review. */
+  moderation: ActivityModeration | null;
+}
+
+/** `ai_activity.moderation` of a flagged generation (contract revision 3, "Moderation"). */
+export interface ActivityModeration {
+  action: "flag";
+  category: string;
+  source: ModerationSource;
+}
+
+export type ModerationVerdict = "allow" | "flag" | "refuse";
+export type ModerationSource = "local" | "provider";
+
+/** `testModeration {prompt}` result: what a charge with this prompt would decide; nothing is charged or recorded. */
+export interface ModerationTestResult {
+  verdict: ModerationVerdict;
+  category?: string;
+  source: ModerationSource;
 }
 
 export type Severity = "low" | "medium" | "high" | "critical";

@@ -32,6 +32,7 @@ import {
 import { ALL_INDEX_SHARDS, boundedLimit } from "./admin-logic.js";
 import type {
   AbuseRecord,
+  ActivityModeration,
   AdminActivity,
   AdminNotification,
   AdminUser,
@@ -331,7 +332,15 @@ export function toAdminActivity(id: string, d: DocumentData): AdminActivity {
     startedAtMs: millisOf(d.startedAt),
     completedAtMs: millisOf(d.completedAt),
     final,
+    moderation: toActivityModeration(d.moderation),
   };
+}
+
+function toActivityModeration(value: unknown): ActivityModeration | null {
+  if (typeof value !== "object" || value === null) return null;
+  const m = value as Record<string, unknown>;
+  if (m.action !== "flag" || typeof m.category !== "string") return null;
+  return { action: "flag", category: m.category, source: m.source === "provider" ? "provider" : "local" };
 }
 
 export function toAbuseRecord(id: string, d: DocumentData): AbuseRecord {

@@ -43,7 +43,7 @@ import type {
   StatusUpdate,
   StatusUpdateResult,
 } from "./types.js";
-import type { SetIpBlockResult, SetUserStatusResult, UsageStats } from "./admin-types.js";
+import type { ModerationTestResult, SetIpBlockResult, SetUserStatusResult, UsageStats } from "./admin-types.js";
 
 export const DEFAULT_REGION = "us-central1";
 
@@ -169,6 +169,9 @@ export class CreditsClient {
       this.call<SetUserStatusResult>("setUserStatus", request, false),
     setIpBlock: (request: SetIpBlockRequest): Promise<SetIpBlockResult> => this.call<SetIpBlockResult>("setIpBlock", request, false),
     getUsageStats: (range?: StatsRange): Promise<UsageStats> => this.call<UsageStats>("getUsageStats", range ? { range } : {}, true),
+    /** The moderation verdict a charge with `prompt` would get now; charges and records nothing. */
+    testModeration: (prompt: string): Promise<ModerationTestResult> =>
+      this.call<ModerationTestResult>("testModeration", { prompt }, true),
   };
 
   private async call<T>(name: string, data: unknown, idempotent: boolean, retry?: RetryOptions): Promise<T> {

@@ -387,6 +387,26 @@ export interface StatusResponse {
   ownerConfirmedAt?: string | null;
 }
 /**
+ * ``testModeration`` (revision 3): a prompt to judge as a charge would.
+ *
+ * This interface was referenced by `CreditBackendContract`'s JSON-Schema
+ * via the `definition` "TestModerationRequest".
+ */
+export interface TestModerationRequest {
+  prompt: string;
+}
+/**
+ * The verdict a charge with this prompt would get; nothing is charged or recorded.
+ *
+ * This interface was referenced by `CreditBackendContract`'s JSON-Schema
+ * via the `definition` "TestModerationResponse".
+ */
+export interface TestModerationResponse {
+  verdict: "allow" | "flag" | "refuse";
+  category?: string | null;
+  source: "local" | "provider";
+}
+/**
  * One of the users with the most credits used in the range.
  *
  * This interface was referenced by `CreditBackendContract`'s JSON-Schema

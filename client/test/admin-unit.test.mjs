@@ -142,6 +142,15 @@ describe("document readers", () => {
     assert.equal(toAdminActivity("a2", { status: "failed" }).final, true);
   });
 
+  it("reads a flagged generation's moderation and ignores anything else there", () => {
+    const flagged = toAdminActivity("a3", { status: "pending", moderation: { action: "flag", category: "sexual", source: "provider" } });
+    assert.deepEqual(flagged.moderation, { action: "flag", category: "sexual", source: "provider" });
+    assert.equal(toAdminActivity("a4", { status: "pending" }).moderation, null);
+    assert.equal(toAdminActivity("a5", { moderation: { action: "refuse", category: "hate" } }).moderation, null);
+    assert.equal(toAdminActivity("a6", { moderation: "flag" }).moderation, null);
+    assert.equal(toAdminActivity("a7", { moderation: { action: "flag", category: "hate" } }).moderation.source, "local");
+  });
+
   it("prints timestamps inside an audit entry's before and after as ISO text", () => {
     const e = toAuditEntry("e1", { action: "update_configuration", before: { updatedAt: ts(0) }, after: { list: [ts(1000)] } });
     assert.deepEqual(e.before, { updatedAt: "1970-01-01T00:00:00.000Z" });

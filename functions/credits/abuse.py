@@ -234,8 +234,9 @@ def _notify(
 
 
 def _message(event: Event, severity: str, suspended: bool, uid: str) -> str:
+    flagged = (event.detail or {}).get("action") == "flag"
     what = {
-        "moderation": f"prompt rejected ({event.category})",
+        "moderation": f"prompt {'flagged' if flagged else 'rejected'} ({event.category})",
         "rate_limit": "repeated rate-limit refusals",
         "refund_rate": "refunds past the refund-rate threshold",
     }.get(event.kind, event.kind)

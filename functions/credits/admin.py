@@ -16,8 +16,8 @@ from typing import Any
 
 from google.cloud import firestore
 
-from . import accounts, audit, config_store, db, ip_blocks, ledger, notifications, rollup, stats
-from .atomic import Attempt, Deadline, Plan, run
+from . import accounts, audit, charging, config_store, db, ip_blocks, ledger, notifications, rollup, stats
+from .atomic import DEFAULT_BUDGET_SECONDS, Attempt, Deadline, Plan, run
 from .clock import Clock
 from .context import Caller, ClientContext
 from .errors import DataInvalid, InsufficientCredits, InvalidRequest, NotFound
@@ -387,3 +387,22 @@ def usage_stats(client: firestore.Client, clock: Clock, actor: Caller, ctx: Clie
 
     run(client, step)
     return result
+
+
+# ------------------------------------------------------------------ moderation
+
+
+def test_moderation(client: firestore.Client, actor: Caller, data: Any, *, deadline: Deadline | None = None) -> dict[str, Any]:
+    """``testModeration {prompt}``: the verdict a charge with this prompt would get now,
+    ``{verdict, category?, source}``, from the same configuration and the same code
+    (``charging.prompt_verdict``). It charges, records and audits nothing: it is a read.
+    """
+    del actor  # the transport checked the admin claim; a read leaves no trace
+    f = Fields(data, {"prompt"})
+    prompt = f.string("prompt", max_len=charging.PROMPT_MAX)
+    f.raise_if_any()
+    assert prompt is not None
+    attempt = Attempt(client=client, number=1, ambiguous=False, deadline=deadline or Deadline(DEFAULT_BUDGET_SECONDS))
+    ref = config_store.applied_ref(client)
+    applied = config_store.load(attempt, attempt.get([ref])[ref.path])
+    return charging.prompt_verdict(attempt, applied, prompt).to_json()

@@ -22,6 +22,13 @@ Reads per call: the applied configuration, the user, the user's limits, and with
 address its record and two block documents (one by id, the small range index); a key adds the
 activity and its charge entry. A first call adds the sign-up lookup (an aggregation and one
 document); a new moderation version adds the terms once per instance.
+
+Moderation (``prompt_verdict``, shared with ``testModeration``): the category rules, the
+operator's terms and the configured actions decide locally; a refused prompt is
+``prompt_rejected``, a flagged one is charged and carries ``moderation: {action: "flag",
+category, source}`` on its activity and an abuse event. With the provider switched on, the
+second opinion is asked once per call (not once per optimistic attempt), within what is
+left of the call's time budget.
 """
 
 from __future__ import annotations
@@ -44,9 +51,9 @@ from .clock import Clock, to_millis
 from .config import CreditConfig
 from .context import Caller, ClientContext
 from .db import Snapshot
-from .errors import InvalidRequest
+from .errors import InvalidRequest, ModerationProviderUnavailable
 from .ledger import EntryId, EntryKind, Leg, Reason, UsageChange
-from .moderation import Match
+from .moderation import ModerationUnavailable, Verdict, installed, judge
 from .policy import abuse as abuse_policy
 from .policy import charge as charge_policy
 from .policy.charge import Approval, ChargeState, Refusal, Window
@@ -203,7 +210,29 @@ def parse_caller(
     return CallerState(snap, applied, account, limits, ip_record, blocked, now)
 
 
-def checks_state(read: CallerState, kind: GenerationType, cost: int, ctx: ClientContext, verdict: Match | None) -> ChargeState:
+# What a provider call may use of the call's budget: the rest is kept for the commit.
+_COMMIT_RESERVE_SECONDS = 2.0
+
+
+def prompt_verdict(attempt: Attempt, applied: config_store.Applied, prompt: str) -> Verdict:
+    """The moderation verdict on ``prompt`` under the configuration in force: what a charge
+    decides, and what ``testModeration`` answers (one code path for both).
+
+    Raises ``ModerationProviderUnavailable`` when the provider could not answer and its
+    ``failMode`` is ``closed``.
+    """
+    policy = config_store.moderation_policy(attempt, applied)
+    budget = attempt.deadline.remaining() - _COMMIT_RESERVE_SECONDS
+    # The provider's module (and Google's client with it) is imported only once it is switched
+    # on: an instance that never asks pays nothing for it, not even on its first charge.
+    provider = installed() if policy.provider.enabled else None
+    try:
+        return judge(prompt, policy, provider, budget)
+    except ModerationUnavailable:
+        raise ModerationProviderUnavailable() from None
+
+
+def checks_state(read: CallerState, kind: GenerationType, cost: int, ctx: ClientContext, verdict: Verdict | None) -> ChargeState:
     """What the charge's checks decide on, from what a charge (or a preview) has read.
 
     The one place both build it, so that a preview and the charge never check different things.
@@ -244,6 +273,7 @@ def charge(
         token=uuid.uuid4().hex,
     )
     damaged_ip: list[bool] = [False]
+    verdicts: dict[int, Verdict] = {}  # per moderation version: asked once per call, not per attempt
 
     def step(attempt: Attempt) -> Plan[dict[str, Any]]:
         now = clock.now()
@@ -255,15 +285,18 @@ def charge(
 
         read = parse_caller(attempt, snap, caller, ctx, now)
         damaged_ip[0] = read.ip_record.damaged
-        verdict = config_store.moderator(attempt, read.applied).check(request.prompt)
+        version = read.applied.moderation_version
+        if version not in verdicts:
+            verdicts[version] = prompt_verdict(attempt, read.applied, request.prompt)
+        verdict = verdicts[version]
         unit_cost, cost = price(read.config.costs, request.type, request.quantity)
-        state = checks_state(read, request.type, cost, ctx, verdict)
+        state = checks_state(read, request.type, cost, ctx, None if verdict.action == "allow" else verdict)
         decision = charge_policy.decide(state)
         if isinstance(decision, Refusal):
             if attempt.ambiguous and _refusal_applied(snap, call.token):
                 return Plan(error=decision.error)  # an earlier, unanswered commit recorded it
             return _refusal_plan(attempt, call, read, decision, state)
-        return _approval_plan(call, read, decision, unit_cost)
+        return _approval_plan(attempt, call, read, decision, unit_cost)
 
     with notifications.reporting(client, clock, "validateAndDeductCredits"):
         result = run(client, step, lock_key=f"user:{uid}", deadline=deadline, stats=stats_out)
@@ -285,9 +318,36 @@ def _read(attempt: Attempt, call: _Call) -> dict[str, Snapshot]:
     return read_caller(attempt, call.caller, call.ctx, extra)
 
 
-def _approval_plan(call: _Call, read: CallerState, approval: Approval, unit_cost: Decimal) -> Plan[dict[str, Any]]:
+def _approval_plan(
+    attempt: Attempt, call: _Call, read: CallerState, approval: Approval, unit_cost: Decimal
+) -> Plan[dict[str, Any]]:
     client, request, target, now, config = call.client, call.request, call.target, read.now, read.config
     plan: Plan[dict[str, Any]] = Plan()
+    account_fields: dict[str, Any] = {"lastGenerationAt": now}
+    moderation: dict[str, Any] | None = None
+    flagged = approval.flagged
+    if flagged is not None:
+        # Charged and allowed, but recorded for review and counted toward the abuse score.
+        moderation = {"action": "flag", "category": flagged.category, "source": flagged.source}
+        outcome = abuse.record(
+            attempt,
+            plan,
+            now=now,
+            thresholds=read.applied.abuse,
+            uid=call.uid,
+            already_suspended=read.account.status == "suspended",
+            ctx=call.ctx,
+            event=abuse.Event(
+                kind="moderation",
+                severity=flagged.severity or "low",
+                category=flagged.category,
+                prompt_hash=request.prompt_hash,
+                device_id=request.device_id,
+                detail={"type": request.type, "action": "flag", "activityId": target.id},
+            ),
+            call_token=call.token,
+        )
+        account_fields.update(outcome.suspension or {})
     posting = read.account.post(
         plan,
         client,
@@ -303,7 +363,7 @@ def _approval_plan(call: _Call, read: CallerState, approval: Approval, unit_cost
             ),
         ),
         usage=UsageChange(generations=1, credits_used=approval.cost),
-        fields={"lastGenerationAt": now},
+        fields=account_fields,
     )
     response = {
         "activityId": target.id,
@@ -336,6 +396,7 @@ def _approval_plan(call: _Call, read: CallerState, approval: Approval, unit_cost
             "requestFingerprint": call.fingerprint,
             "response": response,
             "configVersion": config.version,
+            **({"moderation": moderation} if moderation is not None else {}),
             "createdAt": now,
             "updatedAt": now,
         },
@@ -429,4 +490,4 @@ def _replay(activity: dict[str, Any], uid: str, fingerprint: str) -> dict[str, A
     return dict(response)
 
 
-__all__ = ["PROMPT_MAX", "ChargeRequest", "activity_id_for", "charge", "prompt_hash"]
+__all__ = ["PROMPT_MAX", "ChargeRequest", "activity_id_for", "charge", "prompt_hash", "prompt_verdict"]

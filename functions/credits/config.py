@@ -6,7 +6,8 @@ Two documents, edited through ``updateCreditConfiguration`` or by hand in the co
   needs (prices, the sign-up grant and its policy, rate limits, the low-balance threshold, who
   reports a generation's outcome, retention);
 * ``system_config/moderation`` (``PrivateConfig``), readable by admins only: the moderation
-  terms and the abuse thresholds, which must not be probed.
+  categories' actions, the operator's own terms, the optional provider, and the abuse
+  thresholds, which must not be probed.
 
 ``Settings`` is the pair. What charges actually use is the last *valid* configuration, kept by
 ``config_store`` (hand edits are checked there). Prices are ``Decimal`` here and plain JSON
@@ -35,6 +36,7 @@ from pydantic import (
     ValidationInfo,
     field_validator,
     model_serializer,
+    model_validator,
 )
 
 from . import money
@@ -139,9 +141,10 @@ class Lifecycle(BaseModel):
 
 
 class Term(BaseModel):
-    """A moderation term. ``exceptions`` (optional, absent in lists stored before it existed):
-    phrases that contain the term and clear it where they stand, e.g. "kill" with
-    ["kill the engine"]; they add to the built-in ones (see credits.moderation).
+    """An operator's moderation term, refused (or flagged, or allowed) as its ``category``'s
+    action says; a category that is none of ours is refused. ``exceptions`` (optional, absent
+    in lists stored before it existed): phrases that contain the term and clear it where they
+    stand, e.g. "kill" with ["kill the engine"] (see credits.moderation.terms).
     """
 
     model_config = _STRICT
@@ -176,7 +179,7 @@ class Term(BaseModel):
             raise ValueError("an exception must not be blank")
         term = info.data.get("term")
         if term is not None:
-            from .moderation import exceptions_without_term
+            from .moderation.terms import exceptions_without_term
 
             useless = exceptions_without_term(term, value)
             if useless:
@@ -192,24 +195,146 @@ class Term(BaseModel):
         return data
 
 
-def _default_terms() -> tuple[Term, ...]:
-    from .moderation import DEFAULT_TERMS
-
-    return tuple(Term.model_validate(t) for t in DEFAULT_TERMS)
-
-
 class Moderation(BaseModel):
-    """The moderation term list."""
+    """The operator's own moderation terms, on top of the category rules (none by default).
+
+    Lists stored before the categories existed hold the former built-in terms; those are
+    superseded by the category rules (``credits.moderation.superseded``) and stay valid.
+    """
 
     model_config = _STRICT
 
-    terms: Annotated[tuple[Term, ...], Field(min_length=1, max_length=MAX_TERMS)] = Field(default_factory=_default_terms)
+    terms: Annotated[tuple[Term, ...], Field(max_length=MAX_TERMS)] = ()
 
     @field_validator("terms", mode="before")
     @classmethod
     def _list_to_tuple(cls, value: Any) -> Any:
         if isinstance(value, list):
             return tuple(value)
+        return value
+
+
+ModerationAction = Literal["refuse", "flag", "allow"]
+Severity = Literal["low", "medium", "high", "critical"]
+CategoryName = Literal[
+    "sexual_minors",
+    "real_people",
+    "sexual",
+    "weapons",
+    "threats",
+    "self_harm",
+    "hate",
+    "malware_fraud",
+    "drugs",
+    "harassment",
+    "violence",
+]
+# How much a refused or flagged prompt of each category weighs as an abuse event (mirrors
+# credits.moderation.DEFAULT_SEVERITY; a unit test keeps them equal).
+CATEGORY_SEVERITY: dict[str, Severity] = {
+    "sexual_minors": "critical",
+    "real_people": "high",
+    "weapons": "high",
+    "threats": "high",
+    "self_harm": "medium",
+    "hate": "high",
+    "malware_fraud": "high",
+    "drugs": "medium",
+    "harassment": "medium",
+    "violence": "medium",
+    "sexual": "low",
+}
+ALWAYS_REFUSED = "sexual_minors"
+
+
+class CategorySetting(BaseModel):
+    """What a charge does with a prompt of one category: ``refuse`` (``prompt_rejected``),
+    ``flag`` (charged, recorded on the activity, counted toward abuse) or ``allow``; and the
+    abuse severity of a refused or flagged one.
+    """
+
+    model_config = _STRICT
+
+    action: ModerationAction = "refuse"
+    severity: Severity = "medium"
+
+
+def _category_default(name: str) -> Any:
+    return Field(default_factory=lambda: CategorySetting(severity=CATEGORY_SEVERITY[name]))
+
+
+class Categories(BaseModel):
+    """``categories``: one setting per moderation category. Defaults: every category refused
+    (``sexual`` included: an operator of an adult product sets it to ``flag`` or ``allow``);
+    ``sexual_minors`` is always refused and takes no other action.
+    """
+
+    model_config = _STRICT
+
+    sexual_minors: CategorySetting = _category_default("sexual_minors")
+    real_people: CategorySetting = _category_default("real_people")
+    sexual: CategorySetting = _category_default("sexual")
+    weapons: CategorySetting = _category_default("weapons")
+    threats: CategorySetting = _category_default("threats")
+    self_harm: CategorySetting = _category_default("self_harm")
+    hate: CategorySetting = _category_default("hate")
+    malware_fraud: CategorySetting = _category_default("malware_fraud")
+    drugs: CategorySetting = _category_default("drugs")
+    harassment: CategorySetting = _category_default("harassment")
+    violence: CategorySetting = _category_default("violence")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _default_severities(cls, data: Any) -> Any:
+        # {"sexual": {"action": "flag"}} keeps the category's own severity, not the model's.
+        if isinstance(data, dict):
+            return {
+                name: {"severity": CATEGORY_SEVERITY[name], **value}
+                if isinstance(value, dict) and name in CATEGORY_SEVERITY
+                else value
+                for name, value in data.items()
+            }
+        return data
+
+    @field_validator(ALWAYS_REFUSED)
+    @classmethod
+    def _always_refused(cls, value: CategorySetting) -> CategorySetting:
+        if value.action != "refuse":
+            raise ValueError("action must be refuse: sexual content involving minors is always refused")
+        return value
+
+    def of(self, name: str) -> CategorySetting | None:
+        """The setting of one of our categories (None for any other name)."""
+        value = getattr(self, name, None) if name in CATEGORY_SEVERITY else None
+        return value if isinstance(value, CategorySetting) else None
+
+
+Threshold = Annotated[float, Field(gt=0, le=1, allow_inf_nan=False)]  # above 0: 0 would flag everything
+
+
+class Provider(BaseModel):
+    """``provider``: the optional second opinion of an external moderation service (off by
+    default). ``failMode`` says what a charge does when it cannot answer in ``timeoutMs``:
+    ``open`` keeps the local verdict, ``closed`` answers ``backend_unavailable``.
+    ``thresholds``: per category, the service's confidence (above 0, at most 1) from which it
+    counts; a category it does not name keeps the provider's default.
+    """
+
+    model_config = _STRICT
+
+    enabled: StrictBool = False
+    failMode: Literal["open", "closed"] = "open"
+    timeoutMs: Annotated[StrictInt, Field(ge=50, le=10_000)] = 1500
+    thresholds: dict[CategoryName, Threshold] = Field(default_factory=dict)
+
+    @field_validator("thresholds", mode="before")
+    @classmethod
+    def _numbers(cls, value: Any) -> Any:
+        if isinstance(value, dict):
+            for key, number in value.items():
+                if isinstance(number, bool) or not isinstance(number, (int, float)):
+                    raise ValueError(f"{key}: must be a number above 0 and at most 1")
+            return {key: float(number) for key, number in value.items()}
         return value
 
 
@@ -261,11 +386,13 @@ class CreditConfig(_ConfigDocument):
 
 
 class PrivateConfig(_ConfigDocument):
-    """``system_config/moderation``: the admin-only part (terms and abuse thresholds)."""
+    """``system_config/moderation``: the admin-only part (categories, terms, provider, abuse)."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     moderation: Moderation = Field(default_factory=Moderation)
+    categories: Categories = Field(default_factory=Categories)
+    provider: Provider = Field(default_factory=Provider)
     abuse: Abuse = Field(default_factory=Abuse)
     version: StrictInt = 0
     updatedAt: dt.datetime | None = None
@@ -368,8 +495,8 @@ def split_legacy(data: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any] |
 
 
 def merge_patch(current: Settings, patch: Any) -> tuple[Settings, frozenset[DocumentName]]:
-    """Apply a partial update to either document: maps merge key by key, lists and scalars
-    replace. Returns the merged, validated settings (versions unchanged: the caller bumps
+    """Apply a partial update to either document: maps merge key by key, lists, scalars and
+    ``provider.thresholds`` replace. Returns the merged, validated settings (versions unchanged: the caller bumps
     them) and which documents the patch touched. Raises ``InvalidRequest`` naming every
     offending field.
     """
@@ -416,6 +543,10 @@ def _safe(key: Any) -> str:
     return name if len(name) <= 64 else name[:61] + "..."
 
 
+# Maps whose keys are data, not fields: a patch replaces them whole, as it does a list.
+_REPLACED_WHOLE = frozenset({"provider.thresholds"})
+
+
 def _deep_merge(base: dict[str, Any], patch: dict[str, Any], path: str, errors: dict[str, str]) -> dict[str, Any]:
     result = dict(base)
     for key, value in patch.items():
@@ -423,7 +554,7 @@ def _deep_merge(base: dict[str, Any], patch: dict[str, Any], path: str, errors: 
         if key not in base:
             errors[where] = "is not a known field"
             continue
-        if isinstance(base[key], dict):
+        if isinstance(base[key], dict) and where not in _REPLACED_WHOLE:
             if not isinstance(value, dict):
                 errors[where] = "must be an object"
                 continue

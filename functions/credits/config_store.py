@@ -7,7 +7,8 @@ use is never the editable documents themselves but the *applied* configuration:
 * ``applied_config/current``: the last valid public configuration, the abuse thresholds and the
   versions (small: read in every charge's one batched read);
 * ``applied_config/terms``: the last valid moderation terms (up to 1,000), read by an instance
-  only when ``moderationVersion`` changes; the compiled matcher is cached per version.
+  only when ``moderationVersion`` changes; the moderation policy (categories' actions, the
+  operator's terms compiled, the provider's settings) is cached per version.
 
 Only this module writes them, always in the same commit as the editable documents and an
 audit entry. The rules let no client write them (admins included); the console can (the Admin
@@ -71,7 +72,7 @@ from .config import (
 from .context import Caller, ClientContext
 from .db import Snapshot
 from .errors import ConfigurationInvalid
-from .moderation import Moderator, moderator_for
+from .moderation import CategoryRule, Policy, ProviderSettings, superseded
 
 log = logging.getLogger(__name__)
 
@@ -193,37 +194,56 @@ def load(attempt: Attempt, snapshot: Snapshot) -> Applied:
     return Applied(settings.credits, settings.private, settings.version, terms=settings.private.moderation)
 
 
-_moderators: dict[int, Moderator] = {}
-_moderators_guard = threading.Lock()
+_policies: dict[int, Policy] = {}
+_policies_guard = threading.Lock()
 
 
-def moderator(attempt: Attempt, applied: Applied) -> Moderator:
-    """The compiled moderation matcher in force: cached per ``moderationVersion``, so a charge
-    reads the terms (up to 1,000) only on the first call after they change.
+def moderation_policy(attempt: Attempt, applied: Applied) -> Policy:
+    """The moderation policy in force: cached per ``moderationVersion``, so a charge reads the
+    terms (up to 1,000) only on the first call after they change.
     """
     if applied.terms is not None:
-        return moderator_for(applied.terms.terms)
-    with _moderators_guard:
-        cached = _moderators.get(applied.moderation_version)
+        return policy_of(applied.private, applied.terms)
+    with _policies_guard:
+        cached = _policies.get(applied.moderation_version)
     if cached is not None:
         return cached
     snap = attempt.get([terms_ref(attempt.client)])[terms_ref(attempt.client).path]
     if not sealed(snap.to_dict() if snap.exists else None):
-        # Edited by hand (or missing): the checked editable document instead, not cached;
-        # the trigger puts the applied copy back.
+        # Edited by hand (or missing): the checked editable document's terms instead, not
+        # cached; the trigger puts the applied copy back.
         private_ref = editable_ref(attempt.client, "moderation")
         private_snap = attempt.get([private_ref])[private_ref.path]
         try:
-            return moderator_for(parse_private(private_snap.to_dict() if private_snap.exists else None).moderation.terms)
+            terms = parse_private(private_snap.to_dict() if private_snap.exists else None).moderation
         except ConfigProblems:
-            return moderator_for(Moderation().terms)
-    terms = _applied_terms(snap)
-    compiled = moderator_for(terms.terms)
-    with _moderators_guard:
-        if len(_moderators) >= 8:
-            _moderators.clear()
-        _moderators[applied.moderation_version] = compiled
-    return compiled
+            terms = Moderation()
+        return policy_of(applied.private, terms)
+    policy = policy_of(applied.private, _applied_terms(snap))
+    with _policies_guard:
+        if len(_policies) >= 8:
+            _policies.clear()
+        _policies[applied.moderation_version] = policy
+    return policy
+
+
+def policy_of(private: PrivateConfig, terms: Moderation) -> Policy:
+    """The verdict's view of the private configuration: each category's action and severity,
+    the operator's own terms (the former built-in ones are superseded by the categories), and
+    the provider's settings.
+    """
+    categories = private.categories
+    rules = {
+        name: CategoryRule(setting.action, setting.severity)
+        for name in type(categories).model_fields
+        if (setting := categories.of(name)) is not None
+    }
+    provider = private.provider
+    settings = ProviderSettings(
+        provider.enabled, provider.failMode, provider.timeoutMs, {str(k): v for k, v in provider.thresholds.items()}
+    )
+    own = tuple(term for term in terms.terms if not superseded(term))
+    return Policy(rules, own, settings)
 
 
 def _applied_terms(snapshot: Snapshot) -> Moderation:
@@ -699,7 +719,8 @@ __all__ = [
     "field_errors",
     "load",
     "migrate",
-    "moderator",
+    "moderation_policy",
+    "policy_of",
     "terms_ref",
     "update",
 ]

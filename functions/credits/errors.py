@@ -221,6 +221,15 @@ class BackendUnavailable(CreditsError):
         super().__init__("The database is unavailable; retry shortly.")
 
 
+class ModerationProviderUnavailable(BackendUnavailable):
+    """The moderation provider could not answer and its ``failMode`` is ``closed``: nothing
+    was charged or recorded; a retry (with the same ``requestId``) is safe.
+    """
+
+    def __init__(self) -> None:
+        CreditsError.__init__(self, "Moderation is unavailable; retry shortly.")
+
+
 class ConfigurationInvalid(CreditsError):
     """No valid configuration can be found at all (the applied copy and the editable
     documents are all damaged): the call fails closed rather than price with a guess.

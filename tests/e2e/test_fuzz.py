@@ -490,7 +490,7 @@ def _audits(db: firestore.Client, actor: str, action: str | None = None) -> int:
 # ------------------------------------------------------------------ validateAndDeductCredits
 
 TYPES = ["image", "video", "voice", "chat"]
-TERMS = ["gory", "kill"]  # default moderation terms (low and medium): a refusal is recorded
+TERMS = ["gory", "kys"]  # refused on their own by the default categories: a refusal is recorded
 
 
 def _quantity(kind: str) -> st.SearchStrategy[Any]:

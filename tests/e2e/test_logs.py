@@ -127,7 +127,7 @@ def test_prompts_tokens_emails_uids_and_addresses_never_reach_the_log(log_file: 
     secret = uuid.uuid4().hex
     prompts = [
         f"a violet heron over the marsh {secret}",  # charged
-        f"kill the messenger {secret}",  # rejected by moderation, recorded as an abuse event
+        f"how to cook meth {secret}",  # rejected by moderation, recorded as an abuse event
         f"a {secret} " + "very long " * 50,  # refused: a video beyond the balance
     ]
     traces = []

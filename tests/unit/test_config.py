@@ -28,12 +28,15 @@ def test_defaults_are_the_contracts() -> None:
     assert (c.rateLimits.windowSeconds, c.rateLimits.ipRequests, c.rateLimits.ipWindowSeconds) == (3600, 100, 600)
     assert c.signup.requireVerifiedEmail is False and c.signup.grantsPerIpPerDay == 3
     assert c.lifecycle.ownerReportsOutcome is False
-    assert any(t.term == "kill" for t in PrivateConfig().moderation.terms)
+    private = PrivateConfig()
+    assert private.moderation.terms == ()  # the category rules replace the former built-in terms
+    assert all(setting["action"] == "refuse" for setting in private.to_firestore()["categories"].values())
+    assert private.provider.enabled is False and private.provider.failMode == "open"
 
 
 def test_terms_and_thresholds_are_not_in_the_public_document() -> None:
     assert PUBLIC_KEYS == {"costs", "defaultCredits", "lowBalanceThreshold", "rateLimits", "signup", "lifecycle", "retentionDays"}
-    assert PRIVATE_KEYS == {"moderation", "abuse"}
+    assert PRIVATE_KEYS == {"moderation", "categories", "provider", "abuse"}
     assert "moderation" not in CreditConfig().to_firestore() and "abuse" not in CreditConfig().to_firestore()
 
 

@@ -1,4 +1,4 @@
-"""The moderation second opinion (``credits.moderation_provider``): the official
+"""The moderation second opinion (``credits.moderation.provider``): the official
 ``google-cloud-language`` client, on its REST transport, against a local server that answers
 ``moderateText`` as the service documents it (tests/support/fake_language.py), and fails as a
 service does (slow, trickling, 429, 500, 503, garbage). No emulator is needed."""
@@ -17,8 +17,8 @@ import google.auth
 import google.auth.exceptions
 import pytest
 import requests
-from credits import moderation_provider as mp
-from credits.moderation_provider import (
+from credits.moderation import provider as mp
+from credits.moderation.provider import (
     COOL_DOWN_SECONDS,
     DEFAULT_THRESHOLDS,
     FAILURES_TO_OPEN,

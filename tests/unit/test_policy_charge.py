@@ -1,7 +1,7 @@
 """The charge decision, as worked examples of the contract's order of checks."""
 
 import pytest
-from credits.moderation import Match
+from credits.moderation import Verdict
 from credits.policy.charge import Approval, ChargeState, Refusal, Window, decide
 
 NOW = 10_000_000_000  # epoch ms
@@ -69,16 +69,27 @@ def test_a_refusal_by_the_shared_address_limit_is_not_held_against_the_user() ->
     assert decision.user_refusal is False and decision.abuse_severity is None
 
 
-def test_a_rejected_prompt_is_an_abuse_event_of_its_terms_severity() -> None:
-    decision = decide(state(verdict=Match("murder", "violence", "high")))
+def test_a_rejected_prompt_is_an_abuse_event_of_its_categorys_severity() -> None:
+    decision = decide(state(verdict=Verdict("refuse", "violence", "local", "high")))
     assert isinstance(decision, Refusal) and decision.reason == "prompt_rejected"
     assert decision.error.details["category"] == "violence"
     assert decision.abuse_severity == "high"
 
 
 def test_moderation_comes_before_the_balance() -> None:
-    decision = decide(state(balance=0, verdict=Match("kill", "violence", "medium")))
+    decision = decide(state(balance=0, verdict=Verdict("refuse", "violence", "local", "medium")))
     assert isinstance(decision, Refusal) and decision.reason == "prompt_rejected"
+
+
+def test_a_flagged_prompt_is_approved_and_carries_its_verdict() -> None:
+    flag = Verdict("flag", "sexual", "local", "low")
+    decision = decide(state(verdict=flag))
+    assert isinstance(decision, Approval) and decision.cost == 10 and decision.flagged == flag
+
+
+def test_a_flagged_prompt_still_needs_the_credits() -> None:
+    decision = decide(state(balance=5, verdict=Verdict("flag", "sexual", "local", "low")))
+    assert isinstance(decision, Refusal) and decision.reason == "insufficient_credits"
 
 
 def test_five_credits_do_not_buy_an_image_at_ten() -> None:
@@ -119,7 +130,7 @@ def test_the_users_limit_refuses_a_request_from_an_unknown_address_without_count
 
 @pytest.mark.parametrize(
     "refused,reason",
-    [({"balance": 5}, "insufficient_credits"), ({"verdict": Match("murder", "violence", "high")}, "prompt_rejected")],
+    [({"balance": 5}, "insufficient_credits"), ({"verdict": Verdict("refuse", "violence", "local", "high")}, "prompt_rejected")],
 )
 def test_refused_attempts_do_not_count_in_the_addresss_window_but_against_the_user(refused: dict, reason: str) -> None:
     """Was: every refused attempt took a place in the address's window, so one free account

@@ -14,6 +14,7 @@ CALLABLES = {
     "setIpBlock",
     "getUsageStats",
     "getCreditStatus",
+    "testModeration",
 }
 
 

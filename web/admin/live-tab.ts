@@ -35,6 +35,7 @@ type Section = "stream" | "abuse" | "suspended" | "notifications" | "audit";
 interface Card {
   root: HTMLElement;
   what: HTMLElement;
+  flag: HTMLElement;
   badge: HTMLElement;
   user: HTMLElement;
   fill: HTMLElement;
@@ -69,6 +70,10 @@ export class LiveTab {
       if (this.stops.length) this.watchAudit();
     });
     $("ip-block").addEventListener("click", () => void this.ipAction(true));
+    $("moderation-form").addEventListener("submit", (e) => {
+      e.preventDefault();
+      void this.tryPrompt();
+    });
     $("ip-unblock").addEventListener("click", () => void this.ipAction(false));
     ctx.stats.onResult((range, stats) => {
       if (range === "24h") this.showStats(stats);
@@ -384,6 +389,33 @@ export class LiveTab {
     if (result) this.ctx.toast(`${result.ip} (${result.kind}) is ${result.blocked ? "blocked" : "unblocked"}.`);
   }
 
+  /** "Try a prompt": the verdict a charge would get, from `testModeration` (charges and records nothing). */
+  private async tryPrompt(): Promise<void> {
+    const prompt = $<HTMLTextAreaElement>("moderation-prompt").value;
+    const out = $("moderation-result");
+    if (!prompt.trim()) {
+      this.ctx.toast("Enter a prompt first.", "bad");
+      return;
+    }
+    const button = $<HTMLButtonElement>("moderation-test");
+    button.disabled = true;
+    try {
+      const result = await this.ctx.client.admin.testModeration(prompt);
+      const category = result.category ? ` · ${result.category.replace(/_/g, " ")}` : "";
+      const words = { refuse: "Refused", flag: "Flagged (charged, recorded for review)", allow: "Allowed" } as const;
+      out.textContent = `${words[result.verdict]}${category} · decided by ${result.source === "provider" ? "the provider" : "the local rules"}`;
+      out.dataset.verdict = result.verdict;
+      out.dataset.category = result.category ?? "";
+      out.dataset.source = result.source;
+    } catch (err) {
+      out.textContent = `The prompt could not be tested (${toCreditsError(err).reason.replace(/_/g, " ")}).`;
+      out.dataset.verdict = "error";
+    } finally {
+      out.hidden = false;
+      button.disabled = false;
+    }
+  }
+
   private async ipAction(blocked: boolean): Promise<void> {
     const ip = $<HTMLInputElement>("ip-target").value.trim();
     if (!ip) {
@@ -400,6 +432,8 @@ const STATUS_TEXT: Record<AdminActivity["status"], string> = { pending: "pending
 
 function makeCard(a: AdminActivity): Card {
   const what = h("span.what");
+  const flag = h("span.flag", { testid: "moderation-flag" });
+  flag.hidden = true;
   const badge = h("span.badge");
   const user = h("div.user");
   const fill = h("div.fill");
@@ -410,18 +444,25 @@ function makeCard(a: AdminActivity): Card {
   const root = h(
     "article.act",
     { testid: "activity-card", "data-activity-id": a.id, "data-created-ms": a.createdAtMs ?? "" },
-    h("header", null, typeIcon(a.type), h("strong.kind", { text: kind }), what, badge),
+    h("header", null, typeIcon(a.type), h("strong.kind", { text: kind }), what, flag, badge),
     user,
     bar,
     h("footer", null, money, time),
   );
-  return { root, what, badge, user, fill, bar, money, time, signature: "" };
+  return { root, what, flag, badge, user, fill, bar, money, time, signature: "" };
 }
 
 function updateCard(card: Card, a: AdminActivity): void {
-  const signature = `${a.status}|${a.progress}|${a.creditsCharged}|${a.refundedCredits}|${a.processingTimeMs}|${a.userEmail}|${a.quantity}`;
+  const signature = `${a.status}|${a.progress}|${a.creditsCharged}|${a.refundedCredits}|${a.processingTimeMs}|${a.userEmail}|${a.quantity}|${a.moderation?.category ?? ""}`;
   if (signature === card.signature) return;
   card.signature = signature;
+  // A flagged generation: charged and allowed, shown for review.
+  card.flag.hidden = !a.moderation;
+  setText(card.flag, a.moderation ? `flagged · ${a.moderation.category.replace(/_/g, " ")}` : "");
+  if (a.moderation) {
+    setAttr(card.root, "data-flagged", a.moderation.category);
+    setAttr(card.flag, "title", `Moderation flagged this prompt (${a.moderation.category}, ${a.moderation.source}); it was charged and allowed.`);
+  } else card.root.removeAttribute("data-flagged");
   setAttr(card.root, "data-status", a.status);
   setText(card.what, a.type && a.quantity !== null ? `${fmtInt(a.quantity)} ${a.quantity === 1 ? UNITS[a.type][0] : UNITS[a.type][1]}` : "");
   setText(card.badge, STATUS_TEXT[a.status]);

@@ -52,3 +52,9 @@ def set_ip_block(call: Call, data: Any) -> dict[str, Any]:
 def get_usage_stats(call: Call, data: Any) -> dict[str, Any]:
     """For a range (24h, 7d, 30d, 90d): totals, by type, series, top users, active now."""
     return admin.usage_stats(call.client, call.clock, call.caller, call.ctx, data)
+
+
+@callable_endpoint("testModeration", admin=True)
+def test_moderation(call: Call, data: Any) -> dict[str, Any]:
+    """The moderation verdict a charge with this prompt would get; charges and records nothing."""
+    return admin.test_moderation(call.client, call.caller, data, deadline=call.deadline)

@@ -200,6 +200,20 @@ class SetIpBlockResponse(Wire):
     kind: str
 
 
+class TestModerationRequest(Wire):
+    """``testModeration`` (revision 3): a prompt to judge as a charge would."""
+
+    prompt: str
+
+
+class TestModerationResponse(Wire):
+    """The verdict a charge with this prompt would get; nothing is charged or recorded."""
+
+    verdict: Literal["allow", "flag", "refuse"]
+    category: str | None = None
+    source: Literal["local", "provider"]
+
+
 class UsageStatsRequest(Wire):
     """``getUsageStats``: the range to report."""
 
@@ -284,4 +298,7 @@ CALLABLES: dict[str, Callable] = {
     "setUserStatus": Callable(SetUserStatusRequest, SetUserStatusResponse, ("admin",), "Suspend or reactivate an account."),
     "setIpBlock": Callable(SetIpBlockRequest, SetIpBlockResponse, ("admin",), "Block or unblock an address or range."),
     "getUsageStats": Callable(UsageStatsRequest, UsageStatsResponse, ("admin",), "Usage statistics for a range."),
+    "testModeration": Callable(
+        TestModerationRequest, TestModerationResponse, ("admin",), "The moderation verdict a charge would get."
+    ),
 }

@@ -15,7 +15,9 @@ still records what the contract names:
 * a refusal by the user's own limits (its rate limits, its share of the address, its
   balance) counts toward the user's refusal milestones (abuse events); one by the shared
   per-address limit does not: it says nothing about the individual who happened to hit it;
-* a rejected prompt is an abuse event of the matched term's severity.
+* a rejected prompt is an abuse event of its category's (or term's) severity;
+* a flagged prompt is approved like any other, and the approval carries the verdict: the
+  charge records it on the activity and as an abuse event of the category's severity.
 
 The same function answers a preview (``getCreditStatus``): there is no prompt, so no
 moderation, and nothing is recorded.
@@ -30,11 +32,10 @@ refused ``insufficient_credits`` (required 10, available 5), counted on the user
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import cast
 
 from .. import rate_limit
 from ..errors import AccountSuspended, CreditsError, InsufficientCredits, IpBlocked, PromptRejected, RateLimited
-from ..moderation import Match
+from ..moderation import Verdict
 from .abuse import Severity
 
 
@@ -57,7 +58,7 @@ class ChargeState:
     cost: int
     user_window: Window
     ip_window: Window | None  # None when the address is unknown
-    verdict: Match | None  # moderation's verdict on the prompt (None: clean, or a preview)
+    verdict: Verdict | None  # moderation's verdict on the prompt (None: allowed, or a preview)
     now_ms: int
     # The user's own charges in the address's window and its share of that window (None:
     # the address is unknown).
@@ -86,6 +87,7 @@ class Approval:
     remaining: int
     user_hits: list[int]
     ip_hits: list[int] | None
+    flagged: Verdict | None = None  # moderation flagged the prompt: recorded, not refused
 
 
 def decide(state: ChargeState) -> Refusal | Approval:
@@ -111,9 +113,10 @@ def decide(state: ChargeState) -> Refusal | Approval:
         if not share.allowed:
             error = RateLimited("ip", state.ip_share.limit, state.ip_share.seconds, share.retry_after_seconds)
             return Refusal(error, user_refusal=True)
-    if state.verdict is not None:
-        severity = cast(Severity, state.verdict.severity)
-        return Refusal(PromptRejected(state.verdict.category), abuse_severity=severity)
+    verdict = state.verdict
+    if verdict is not None and verdict.action == "refuse":
+        severity: Severity = verdict.severity or "medium"
+        return Refusal(PromptRejected(verdict.category or "other"), abuse_severity=severity)
     if state.balance < state.cost:
         return Refusal(InsufficientCredits(required=state.cost, available=state.balance), user_refusal=True)
     ip_hits = None
@@ -124,4 +127,5 @@ def decide(state: ChargeState) -> Refusal | Approval:
         remaining=state.balance - state.cost,
         user_hits=user.with_hit(state.now_ms, state.user_window.limit),
         ip_hits=ip_hits,
+        flagged=verdict if verdict is not None and verdict.action == "flag" else None,
     )

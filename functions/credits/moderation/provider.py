@@ -32,7 +32,9 @@ The endpoint is ``CREDITS_LANGUAGE_ENDPOINT`` (default: the real service). An ``
 endpoint is a local test server and gets anonymous credentials (no token ever goes over plain
 HTTP); any other uses the functions' default credentials (the runtime service account).
 
-This module imports nothing from the rest of the package, so that it can move as it is.
+The shapes it shares with the verdict (``ProviderSettings``, ``ProviderOpinion``,
+``ProviderUnavailable``, our categories and the default thresholds) live in the pure
+``second_opinion`` module, so that the verdict can name them without importing Google's client.
 """
 
 from __future__ import annotations
@@ -44,7 +46,7 @@ import os
 import threading
 import time
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Literal
 
@@ -53,25 +55,16 @@ from google.api_core.client_options import ClientOptions
 from google.auth.credentials import AnonymousCredentials
 from google.cloud import language_v2
 
+from .second_opinion import DEFAULT_THRESHOLDS as DEFAULT_THRESHOLDS
+from .second_opinion import OUR_CATEGORIES as OUR_CATEGORIES
+from .second_opinion import ProviderOpinion as ProviderOpinion
+from .second_opinion import ProviderSettings as ProviderSettings
+from .second_opinion import ProviderUnavailable as ProviderUnavailable
+
 log = logging.getLogger(__name__)
 
 ENDPOINT_VARIABLE = "CREDITS_LANGUAGE_ENDPOINT"
 DEFAULT_ENDPOINT = "language.googleapis.com"
-
-# Our moderation categories (the local layer's); the provider can speak for some of them only.
-OUR_CATEGORIES: tuple[str, ...] = (
-    "sexual_minors",
-    "sexual",
-    "violence",
-    "threats",
-    "weapons",
-    "drugs",
-    "self_harm",
-    "hate",
-    "harassment",
-    "malware_fraud",
-    "real_people",
-)
 
 
 @dataclass(frozen=True)
@@ -110,22 +103,6 @@ SERVICE_CATEGORIES: tuple[ServiceCategory, ...] = (
 )
 _OURS_BY_NAME: Mapping[str, str | None] = MappingProxyType({c.name: c.ours for c in SERVICE_CATEGORIES})
 
-# Starting points, not measured on this project's corpora (the service cannot be reached from
-# the machines the tests run on): high, so that the second opinion adds refusals only where the
-# service is nearly sure. Topic-like categories get a higher bar than harm-like ones. Tune them
-# per category in the private configuration's ``provider.thresholds``.
-DEFAULT_THRESHOLDS: Mapping[str, float] = MappingProxyType(
-    {
-        "sexual": 0.80,
-        "violence": 0.80,
-        "hate": 0.80,
-        "harassment": 0.90,
-        "weapons": 0.90,
-        "drugs": 0.90,
-        "self_harm": 0.95,
-    }
-)
-
 # Breaker: five failures in a row is an outage, not bad luck (one slow answer in a hundred is
 # normal). Thirty seconds is short next to an outage and long next to a call: at most one call
 # in 30 s per instance waits on a service that is down.
@@ -137,62 +114,6 @@ MIN_CALL_SECONDS = 0.05
 # Workers that wait on the service. A call abandoned at its timeout keeps its worker until the
 # HTTP timeout (the same length) ends it, so this bounds the threads a dead service can hold.
 MAX_WORKERS = 8
-
-
-@dataclass(frozen=True)
-class ProviderSettings:
-    """The private configuration's ``provider`` section: ``{enabled, failMode, timeoutMs, thresholds}``."""
-
-    enabled: bool = False
-    fail_mode: Literal["open", "closed"] = "open"
-    timeout_ms: int = 1500
-    thresholds: Mapping[str, float] = field(default_factory=dict)  # our category -> min confidence
-
-    def __post_init__(self) -> None:
-        if self.fail_mode not in ("open", "closed"):
-            raise ValueError(f"failMode must be 'open' or 'closed', not {self.fail_mode!r}")
-        if isinstance(self.timeout_ms, bool) or not isinstance(self.timeout_ms, int) or not 0 < self.timeout_ms <= 60_000:
-            raise ValueError(f"timeoutMs must be an integer from 1 to 60000, not {self.timeout_ms!r}")
-        for category, threshold in self.thresholds.items():
-            if category not in OUR_CATEGORIES:
-                raise ValueError(f"thresholds: {category!r} is not a moderation category")
-            if isinstance(threshold, bool) or not isinstance(threshold, int | float) or not 0.0 < threshold <= 1.0:
-                raise ValueError(f"thresholds.{category} must be a number above 0 and at most 1, not {threshold!r}")
-        # A read-only copy: the caller's dict may change after the settings were made.
-        object.__setattr__(self, "thresholds", MappingProxyType(dict(self.thresholds)))
-
-    def __hash__(self) -> int:  # kept by dataclass; its own would fail on the mapping
-        return hash((self.enabled, self.fail_mode, self.timeout_ms, frozenset(self.thresholds.items())))
-
-    def effective_thresholds(self) -> Mapping[str, float]:
-        """The defaults with this configuration's thresholds over them."""
-        return {**DEFAULT_THRESHOLDS, **self.thresholds}
-
-
-@dataclass(frozen=True)
-class ProviderOpinion:
-    """What the service said, in our terms.
-
-    ``category`` is our category whose confidence crossed its threshold (the highest such
-    confidence), or None. ``confidence`` is that category's confidence; with no category, the
-    highest confidence among the categories the service can speak for (how close it came).
-    """
-
-    category: str | None
-    confidence: float
-
-
-class ProviderUnavailable(Exception):
-    """No opinion: timeout, HTTP error (429/500), garbage, no time left, or breaker open.
-
-    ``reason`` says which, for logs and counters: ``timeout``, ``http_<status>``, ``garbage``,
-    ``error`` (anything else the client raised, e.g. no credentials), ``no_budget``,
-    ``circuit_open``.
-    """
-
-    def __init__(self, reason: str) -> None:
-        super().__init__(reason)
-        self.reason = reason
 
 
 def judge(scores: Iterable[tuple[str, float]], thresholds: Mapping[str, float]) -> ProviderOpinion:
