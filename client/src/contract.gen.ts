@@ -119,7 +119,18 @@ export interface CreditStatusResponse {
     [k: string]: RateLimitStatus;
   };
   signupGrant: "granted" | "withheld" | "pending";
-  signupGrantRule?: string | null;
+  signupGrantRule?:
+    | (
+        | "anonymous"
+        | "email_unverified"
+        | "ip_unknown"
+        | "ip_blocked"
+        | "ip_limit"
+        | "network_limit"
+        | "allocation_limit"
+        | "global_limit"
+      )
+    | null;
   preview?: Preview | null;
   buckets?: BucketView[] | null;
   nextExpiry?: NextExpiry | null;

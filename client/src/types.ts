@@ -1,7 +1,9 @@
 /**
  * The wire shapes of the credit backend's callables and of the documents a signed-in client
- * may read (docs/contract.md, revision 2). Field names are the backend's, unchanged.
+ * may read (docs/contract.md, revision 3). Field names are the backend's, unchanged.
  */
+
+import type { CreditStatusResponse } from "./contract.gen.js";
 
 /** What a generation produces. Units: image = one image, video = one second, voice = one minute, chat = one token. */
 export type GenerationType = "image" | "video" | "voice" | "chat";
@@ -11,7 +13,7 @@ export type ActivityStatus = "pending" | "processing" | "completed" | "failed";
 export type AccountStatus = "active" | "suspended";
 export type SignupGrant = "granted" | "withheld";
 /** The sign-up policy rule that withheld the grant. */
-export type SignupGrantRule = "anonymous" | "email_unverified" | "ip_limit";
+export type SignupGrantRule = NonNullable<CreditStatusResponse["signupGrantRule"]>;
 
 /** `validateAndDeductCredits` input. `requestId` is filled in by {@link CreditsClient.generate}. */
 export interface GenerateRequest {

@@ -10,6 +10,17 @@ GenerationType = Literal["image", "video", "voice", "chat"]
 ActivityStatus = Literal["pending", "processing", "completed", "failed"]
 AccountStatus = Literal["active", "suspended"]
 SignupGrant = Literal["granted", "withheld", "pending"]
+# The sign-up policy's rule that withheld a grant (``credits.policy.signup`` decides it).
+SignupGrantRule = Literal[
+    "anonymous",
+    "email_unverified",
+    "ip_unknown",
+    "ip_blocked",
+    "ip_limit",
+    "network_limit",
+    "allocation_limit",
+    "global_limit",
+]
 
 
 class Wire(BaseModel):

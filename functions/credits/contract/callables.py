@@ -13,7 +13,7 @@ from typing import Any, Literal
 
 from pydantic import Field
 
-from .base import AccountStatus, ActivityStatus, GenerationType, Open, SignupGrant, Wire
+from .base import AccountStatus, ActivityStatus, GenerationType, Open, SignupGrant, SignupGrantRule, Wire
 
 Who = Literal["user", "admin", "generator"]
 
@@ -130,7 +130,7 @@ class CreditStatusResponse(Wire):
     costs: dict[GenerationType, float]
     rateLimits: dict[GenerationType, RateLimitStatus]
     signupGrant: SignupGrant
-    signupGrantRule: str | None = None
+    signupGrantRule: SignupGrantRule | None = None
     preview: Preview | None = None
     buckets: list[BucketView] | None = None
     nextExpiry: NextExpiry | None = None

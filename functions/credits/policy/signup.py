@@ -38,18 +38,9 @@ import hashlib
 import ipaddress
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Literal
 
-WithholdRule = Literal[
-    "anonymous",
-    "email_unverified",
-    "ip_unknown",
-    "ip_blocked",
-    "ip_limit",
-    "network_limit",
-    "allocation_limit",
-    "global_limit",
-]
+from ..contract.base import SignupGrantRule as WithholdRule
+
 GRANT_WINDOW_MS = 24 * 3600 * 1000
 HOUR_MS = 3600 * 1000
 GLOBAL_SHARDS = 16
