@@ -22,7 +22,7 @@ own code expects (its own ``bench_charge.ensure_config``), with the defaults, wh
 same in both: 50 images an hour per user, 100 requests per 10 minutes per address. Each user makes at
 most 26 charges here and has its own address, so no limit is reached.
 
-What is measured (in process, ``credits.charging.charge`` called directly, as in
+What is measured (in process, ``credits.features.charging.charge`` called directly, as in
 ``bench_charge.py`` section 1):
 
 1. **Latency**: rounds of one steady-state charge on each side (users round robin, balances
@@ -146,10 +146,10 @@ def worker_main(label: str, project: str) -> int:
 
     import bench_charge as bc
     import credits
-    from credits import atomic, db
-    from credits.atomic import Stats
-    from credits.context import Caller
-    from credits.lifecycle import StatusRequest, update_status
+    from credits.features.lifecycle import StatusRequest, update_status
+    from credits.store import atomic, db
+    from credits.store.atomic import Stats
+    from credits.vocab.context import Caller
 
     from tests.support import emulators as emu
 
@@ -262,9 +262,9 @@ def worker_main(label: str, project: str) -> int:
 
     def reconcile() -> dict[str, Any]:
         try:
-            from credits.reconcile import reconcile as check
+            from credits.features.reconcile import reconcile as check
         except ImportError:
-            from credits.maintenance import reconcile as check
+            from credits.features.maintenance import reconcile as check
         drifts = check(client)
         return {"drifts": len(drifts), "detail": [str(vars(d)) for d in drifts[:10]]}
 
@@ -368,7 +368,7 @@ def normalised(path: str, uid: str) -> str:
 
 def run(args: argparse.Namespace, sides: dict[str, Side]) -> dict[str, Any]:
     from bench_charge import floor_call
-    from credits import db
+    from credits.store import db
 
     from tests.support import emulators as emu
 

@@ -29,11 +29,11 @@ from typing import Any
 
 import benchlib
 from bench_charge import CLOCK, InProcessUser, do_charge, ensure_config, grant
-from credits import config_store, db, ip_blocks
-from credits.atomic import Stats
-from credits.config import CreditConfig, PrivateConfig
-from credits.context import Caller, ClientContext
 from credits.moderation import DEFAULT_TERMS
+from credits.store import config_store, db, ip_blocks
+from credits.store.atomic import Stats
+from credits.vocab.config import CreditConfig, PrivateConfig
+from credits.vocab.context import Caller, ClientContext
 from google.cloud import firestore
 
 from tests.support import emulators as emu

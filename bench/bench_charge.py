@@ -5,7 +5,7 @@
 
 Runs against the Emulator Suite that ``bench/run.sh`` starts (loopback only) and prints:
 
-1. In-process latency (``credits.charging.charge`` called directly with a Firestore client on
+1. In-process latency (``credits.features.charging.charge`` called directly with a Firestore client on
    the emulator) beside the *floor*, one bare Firestore transaction that reads and writes one
    document (``client.transaction()`` + ``@firestore.transactional``), and beside a *baseline
    charge* written here (same optimistic engine: read the user, write user + ledger entry +
@@ -23,7 +23,7 @@ Runs against the Emulator Suite that ``bench/run.sh`` starts (loopback only) and
    and the ledger checked afterwards. The Functions emulator starts one Python worker per
    concurrent request, so a 50-wide warm-up burst runs first.
 
-Finally ``credits.reconcile.reconcile`` checks every ledger invariant over everything the
+Finally ``credits.features.reconcile.reconcile`` checks every ledger invariant over everything the
 run wrote (0 drifts expected). The whole run takes one to three minutes.
 """
 
@@ -40,16 +40,17 @@ from decimal import Decimal
 from typing import Any
 
 import benchlib
-from credits import accounts, admin, db, ledger, migrations
-from credits.atomic import Attempt, Plan, Stats, run
-from credits.charging import ChargeRequest, charge
-from credits.clock import SystemClock
-from credits.context import Caller, ClientContext
-from credits.errors import CreditsError, InsufficientCredits
-from credits.ledger import EntryId, EntryKind, Leg, Reason
-from credits.lifecycle import StatusRequest, update_status
-from credits.reconcile import reconcile
-from credits.status import StatusQuery, credit_status
+from credits.features import accounts, admin, migrations
+from credits.features.charging import ChargeRequest, charge
+from credits.features.lifecycle import StatusRequest, update_status
+from credits.features.reconcile import reconcile
+from credits.features.status import StatusQuery, credit_status
+from credits.store import db, ledger
+from credits.store.atomic import Attempt, Plan, Stats, run
+from credits.store.ledger import EntryId, EntryKind, Leg, Reason
+from credits.vocab.clock import SystemClock
+from credits.vocab.context import Caller, ClientContext
+from credits.vocab.errors import CreditsError, InsufficientCredits
 from google.cloud import firestore
 from google.cloud.firestore_v1.base_query import FieldFilter
 
@@ -517,7 +518,7 @@ def contention(client: firestore.Client, bursts: int, parallel: int = PARALLEL) 
 def report(data: dict[str, Any]) -> None:
     ip, http = data["inprocess"], data["http"]
     rows = [
-        ("charge (credits.charging.charge)", ip["charge"]),
+        ("charge (credits.features.charging.charge)", ip["charge"]),
         ("baseline charge (bench, same engine)", ip["baseline"]),
         ("floor: bare transaction, 1 read + 1 write", ip["floor"]),
         ("first-use charge (creates the user)", ip["first_use_charge"]),

@@ -18,9 +18,9 @@ Runs against the Emulator Suite that ``bench/run.sh`` starts (Hosting included):
 - with ``--profile``, where the main thread's time went (the DevTools CPU profiler), by script.
 
 The load: generations charged evenly by the backend's own domain code in this process
-(``credits.charging.charge`` on the wall clock, 40 users), each moved to ``processing`` about
+(``credits.features.charging.charge`` on the wall clock, 40 users), each moved to ``processing`` about
 0.6 s later and ``completed`` about 1.8 s later as the generator
-(``credits.lifecycle.update_status``): three writes per generation in the stream's window.
+(``credits.features.lifecycle.update_status``): three writes per generation in the stream's window.
 
 Phases, in one run: the Live AI tab idle for 10 s (the baseline); the Live AI tab under
 ``--activities`` over ``--seconds``; then, at the same rate for ``--control-seconds`` each, the
@@ -48,11 +48,11 @@ from typing import Any
 
 import benchlib
 import requests
-from credits import db
-from credits.charging import ChargeRequest, charge
-from credits.clock import SystemClock
-from credits.context import Caller, ClientContext
-from credits.lifecycle import StatusRequest, update_status
+from credits.features.charging import ChargeRequest, charge
+from credits.features.lifecycle import StatusRequest, update_status
+from credits.store import db
+from credits.vocab.clock import SystemClock
+from credits.vocab.context import Caller, ClientContext
 
 from tests.support import emulators as emu
 

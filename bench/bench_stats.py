@@ -33,11 +33,12 @@ from decimal import Decimal
 from typing import Any
 
 import benchlib
-from credits import db, rollup
-from credits.charging import ChargeRequest, charge
-from credits.clock import ManualClock
-from credits.context import Caller, ClientContext
-from credits.lifecycle import StatusRequest, update_status
+from credits.features import rollup
+from credits.features.charging import ChargeRequest, charge
+from credits.features.lifecycle import StatusRequest, update_status
+from credits.store import db
+from credits.vocab.clock import ManualClock
+from credits.vocab.context import Caller, ClientContext
 
 from tests.support import emulators as emu
 

@@ -27,7 +27,7 @@ hour (image, voice and chat 600 a minute, video 10, IP 2,000 a minute), so that 
 few minutes exercises charging rather than only refusals; video stays tight so that
 ``rate_limited`` stays in the mix. ``--default-limits`` keeps the shipped configuration.
 
-Afterwards: ``credits.reconcile.reconcile`` over the whole database (drifts must be 0),
+Afterwards: ``credits.features.reconcile.reconcile`` over the whole database (drifts must be 0),
 one ``usage_logs`` entry per finished generation and none for an open one, every replay
 answered with its first response, every charge a client saw present; then throughput,
 p50/p99 per callable and error counts by code (``INTERNAL`` must be 0). Exit status 1 if
@@ -48,8 +48,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import benchlib
-from credits import db
-from credits.reconcile import reconcile
+from credits.features.reconcile import reconcile
+from credits.store import db
 from google.cloud.firestore_v1.base_query import FieldFilter
 
 from tests.support import emulators as emu

@@ -8,7 +8,7 @@
 For each concurrency level C, C threads released together each make back-to-back calls
 (about ``--calls`` calls per level in all) of:
 
-* ``charge``: ``credits.charging.charge`` (a chat charge of 1 credit) with a Firestore
+* ``charge``: ``credits.features.charging.charge`` (a chat charge of 1 credit) with a Firestore
   client on the emulator, i.e. one instance serving C requests at once;
 * ``floor``: one bare Firestore transaction reading and writing one document
   (``client.transaction()`` + ``@firestore.transactional``);
@@ -39,7 +39,7 @@ from typing import Any
 
 import benchlib
 from bench_charge import InProcessUser, do_charge, ensure_config, floor_call
-from credits import db
+from credits.store import db
 
 from tests.support import emulators as emu
 
@@ -291,7 +291,7 @@ def plot(results: dict[str, dict[str, list[dict[str, Any]]]], levels: list[int],
     ax.grid(True, which="both", alpha=0.3)
     ax.legend(fontsize=7)
     fig.suptitle(
-        "validateAndDeductCredits in process (credits.charging.charge) vs a bare Firestore transaction\n"
+        "validateAndDeductCredits in process (credits.features.charging.charge) vs a bare Firestore transaction\n"
         "Firestore emulator, same run; 2 shared cores, noisy: compare the series, not absolute values",
         fontsize=10,
     )

@@ -37,7 +37,7 @@ from typing import Any
 
 import cmdline
 import requests
-from credits import db
+from credits.store import db
 from google.cloud import firestore
 from google.cloud.firestore_v1.base_query import FieldFilter
 

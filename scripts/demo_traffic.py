@@ -7,9 +7,9 @@ and then, some history behind them, and the statistics rollup run on a schedule.
     scripts/demo_traffic.py run [--every 4]         # the loop alone
 
 ``history`` writes ``--days`` days of generations (up to a few minutes ago) for the demo users
-through the backend's own domain code in this process (``credits.charging.charge``, then
-``credits.lifecycle.update_status`` as the demo generator, each on a ``ManualClock`` set to the
-simulated moment; top-ups through ``credits.admin.grant`` as the demo admin), never raw
+through the backend's own domain code in this process (``credits.features.charging.charge``, then
+``credits.features.lifecycle.update_status`` as the demo generator, each on a ``ManualClock`` set to the
+simulated moment; top-ups through ``credits.features.admin.grant`` as the demo admin), never raw
 documents, then runs ``rollupUsageStats`` in the Functions emulator so that the 7- to 90-day
 charts have something to show. It does nothing once the rollups have started (records
 written behind the rollups' cursor would never be counted).
@@ -115,7 +115,7 @@ def accounts() -> list[Account]:
 def role_uid(role: str, email: str, password: str, name: str, project: str) -> str:
     """The demo admin's or generator's uid: the account as scripts/seed.py makes it, claim included
     (scripts/demo_generator.py signs in with it and needs the claim)."""
-    from credits import db
+    from credits.store import db
 
     uid = seed.ensure_account(email, password, name)
     account = db.make_client(project).collection(db.USERS).document(uid).get()
@@ -129,12 +129,13 @@ def role_uid(role: str, email: str, password: str, name: str, project: str) -> s
 
 def history(days: int, seed_value: int) -> int:
     """``days`` days of generations up to a few minutes ago, through the domain code."""
-    from credits import admin, db, rollup
-    from credits.charging import ChargeRequest, charge
-    from credits.clock import ManualClock
-    from credits.context import Caller, ClientContext
-    from credits.errors import InsufficientCredits
-    from credits.lifecycle import StatusRequest, update_status
+    from credits.features import admin, rollup
+    from credits.features.charging import ChargeRequest, charge
+    from credits.features.lifecycle import StatusRequest, update_status
+    from credits.store import db
+    from credits.vocab.clock import ManualClock
+    from credits.vocab.context import Caller, ClientContext
+    from credits.vocab.errors import InsufficientCredits
 
     client = db.make_client(db.project_id())
     if rollup.state_ref(client).get().exists:
@@ -315,7 +316,7 @@ class Traffic:
 
 
 def run(every: float, rollup_minutes: float, seed_value: int, history_days: int) -> int:
-    from credits import db
+    from credits.store import db
 
     if history_days > 0 and history(history_days, seed_value) != 0:
         return 1

@@ -19,7 +19,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from credits.contract import CALLABLES, ERROR_DETAILS
+from credits.vocab.contract import CALLABLES, ERROR_DETAILS
 from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 

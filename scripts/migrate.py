@@ -24,8 +24,9 @@ def main() -> int:
     cmdline.add_target(parser)
     args = parser.parse_args()
     project = cmdline.target_project(args, "firestore")
-    from credits import db, migrations
-    from credits.clock import SystemClock
+    from credits.features import migrations
+    from credits.store import db
+    from credits.vocab.clock import SystemClock
 
     for step, outcome in migrations.run_all(db.make_client(project), SystemClock()).items():
         print(f"{step}: {outcome}")

@@ -26,8 +26,8 @@ def main() -> int:
     parser.add_argument("--repair", metavar="UID", help="rebuild this user's balance from the ledger first")
     args = parser.parse_args()
     project = cmdline.target_project(args, "firestore")
-    from credits import db
-    from credits.reconcile import reconcile
+    from credits.features.reconcile import reconcile
+    from credits.store import db
 
     client = db.make_client(project)
     if args.repair:
@@ -44,10 +44,10 @@ def repair(client: object, uid: str) -> None:
     import getpass
     import socket
 
-    from credits.clock import SystemClock
-    from credits.context import Caller
-    from credits.errors import NotFound
-    from credits.reconcile import repair_balance
+    from credits.features.reconcile import repair_balance
+    from credits.vocab.clock import SystemClock
+    from credits.vocab.context import Caller
+    from credits.vocab.errors import NotFound
 
     actor = Caller(uid=f"operator:{getpass.getuser()}@{socket.gethostname()}", is_admin=True)
     try:

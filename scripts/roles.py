@@ -66,9 +66,9 @@ def set_role(role: str, uid: str | None = None, email: str | None = None, *, rev
     if (uid is None) == (email is None):
         raise cmdline.UsageError("give exactly one of uid and email")
     import firebase_admin
-    from credits import audit, db
-    from credits.atomic import Plan, run
-    from credits.context import Caller, ClientContext
+    from credits.store import audit, db
+    from credits.store.atomic import Plan, run
+    from credits.vocab.context import Caller, ClientContext
     from firebase_admin import auth
 
     try:

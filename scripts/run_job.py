@@ -13,7 +13,7 @@ generations failed and refunded) or cleanupOldData (daily: retention).
 (``/functions/projects/<project>/triggers/us-central1-<name>-0``); publishing to its Pub/Sub
 topic does not run a Python function there. The function logs its own report: this prints
 the lines the function wrote to the emulators' log during the run. --project runs the same
-job (``credits.maintenance``) here and prints its report as JSON. Both print the outcome and
+job (``credits.features.maintenance``) here and prints its report as JSON. Both print the outcome and
 exit 0 when the job ran, 1 when it did not, 2 on a usage error.
 """
 
@@ -95,8 +95,9 @@ def run_in_emulator(project: str, name: str) -> int:
 
 
 def run_in_process(project: str, name: str) -> int:
-    from credits import db, maintenance
-    from credits.clock import SystemClock
+    from credits.features import maintenance
+    from credits.store import db
+    from credits.vocab.clock import SystemClock
 
     job = getattr(maintenance, JOBS[name])
     began = time.monotonic()

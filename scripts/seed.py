@@ -44,8 +44,9 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.parse_args()
     project = cmdline.target_project(argparse.Namespace(emulators=True, project=None), "auth", "firestore")
-    from credits import db, migrations
-    from credits.clock import SystemClock
+    from credits.features import migrations
+    from credits.store import db
+    from credits.vocab.clock import SystemClock
 
     client = db.make_client(project)
     # The configuration documents (defaults) and the applied copy every charge reads.

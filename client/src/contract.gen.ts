@@ -52,7 +52,7 @@ export interface ConfigInvalidDetails {
 }
 /**
  * ``updateCreditConfiguration``: any part of the public and private configuration (its
- * schema is the configuration's own, ``credits.config``; unknown keys are refused there).
+ * schema is the configuration's own, ``credits.vocab.config``; unknown keys are refused there).
  *
  * This interface was referenced by `CreditBackendContract`'s JSON-Schema
  * via the `definition` "ConfigurationPatch".

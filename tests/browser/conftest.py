@@ -184,7 +184,8 @@ def demo_history() -> bool:
     if scripts not in sys.path:
         sys.path.insert(0, scripts)
     import demo_traffic
-    from credits import db, rollup
+    from credits.features import rollup
+    from credits.store import db
 
     if rollup.state_ref(db.make_client(emu.PROJECT)).get().exists:
         return False

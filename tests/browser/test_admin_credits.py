@@ -130,7 +130,7 @@ SETTINGS = ("costs", "defaultCredits", "lowBalanceThreshold")
 
 def public_settings() -> dict[str, Any]:
     """The settings the Credits tab edits, as stored in system_config/credits (read only)."""
-    from credits import db
+    from credits.store import db
 
     stored = db.make_client(emu.PROJECT).collection("system_config").document("credits").get().to_dict() or {}
     return {k: stored[k] for k in SETTINGS}

@@ -20,10 +20,10 @@ from collections import Counter
 from typing import Any
 
 import pytest
-from credits import maintenance
-from credits.clock import ManualClock
-from credits.ip_blocks import bucket_id
-from credits.reconcile import reconcile
+from credits.features import maintenance
+from credits.features.reconcile import reconcile
+from credits.store.ip_blocks import bucket_id
+from credits.vocab.clock import ManualClock
 from google.cloud import firestore
 from google.cloud.firestore_v1.base_query import FieldFilter
 

@@ -7,7 +7,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
-from credits import db as dbmod
+from credits.store import db as dbmod
 from google.cloud import firestore
 
 from tests.support import config as cfg

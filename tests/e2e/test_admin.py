@@ -9,8 +9,8 @@ from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
-from credits import rollup
-from credits.clock import ManualClock
+from credits.features import rollup
+from credits.vocab.clock import ManualClock
 from google.cloud import firestore
 from google.cloud.firestore_v1.base_query import FieldFilter
 

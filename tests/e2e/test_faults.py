@@ -25,10 +25,10 @@ from typing import Any
 
 import pytest
 import requests
-from credits import maintenance
-from credits.charging import activity_id_for
-from credits.clock import ManualClock
-from credits.reconcile import reconcile
+from credits.features import maintenance
+from credits.features.charging import activity_id_for
+from credits.features.reconcile import reconcile
+from credits.vocab.clock import ManualClock
 from google.cloud import firestore
 from google.cloud.firestore_v1.base_query import FieldFilter
 

@@ -34,8 +34,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
-from credits.charging import activity_id_for
-from credits.ip_blocks import parse_target
+from credits.features.charging import activity_id_for
+from credits.store.ip_blocks import parse_target
 from google.cloud import firestore
 from google.cloud.firestore_v1.base_query import FieldFilter
 from hypothesis import HealthCheck, Phase, given, settings

@@ -167,8 +167,8 @@ def test_a_repair_through_the_callable_keeps_every_setting_it_does_not_name(
 def test_the_older_single_document_shape_is_migrated_without_losing_a_setting(
     db: firestore.Client, config: Callable[[dict[str, Any]], Any]
 ) -> None:
-    from credits import config_store
-    from credits.clock import SystemClock
+    from credits.store import config_store
+    from credits.vocab.clock import SystemClock
 
     legacy = {
         "costs": {"image": 9, "video": 5, "voice": 3, "chat": 0.02},

@@ -14,7 +14,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
-from credits.ip_blocks import bucket_id
+from credits.store.ip_blocks import bucket_id
 from google.cloud import firestore
 from google.cloud.firestore_v1.base_query import FieldFilter
 

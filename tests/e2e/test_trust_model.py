@@ -9,9 +9,9 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from credits.clock import ManualClock
-from credits.context import SYSTEM, ClientContext
-from credits.lifecycle import StatusRequest, update_status
+from credits.features.lifecycle import StatusRequest, update_status
+from credits.vocab.clock import ManualClock
+from credits.vocab.context import SYSTEM, ClientContext
 from google.cloud import firestore
 from google.cloud.firestore_v1.base_query import FieldFilter
 

@@ -6,9 +6,9 @@ import datetime as dt
 import uuid
 
 import pytest
-from credits import db as dbmod
-from credits.clock import ManualClock
-from credits.context import Caller, ClientContext
+from credits.store import db as dbmod
+from credits.vocab.clock import ManualClock
+from credits.vocab.context import Caller, ClientContext
 from google.cloud import firestore
 
 from tests.support import emulators as emu

@@ -10,12 +10,12 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
-from credits import atomic
-from credits.atomic import Attempt, Plan
-from credits.charging import ChargeRequest, charge
-from credits.clock import ManualClock
-from credits.context import Caller, ClientContext
-from credits.errors import Contention, InsufficientCredits
+from credits.features.charging import ChargeRequest, charge
+from credits.store import atomic
+from credits.store.atomic import Attempt, Plan
+from credits.vocab.clock import ManualClock
+from credits.vocab.context import Caller, ClientContext
+from credits.vocab.errors import Contention, InsufficientCredits
 from google.api_core import exceptions as gexc
 from google.cloud import firestore
 from google.cloud.firestore_v1.base_query import FieldFilter

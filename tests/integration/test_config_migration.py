@@ -12,8 +12,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from credits import config_store
-from credits.clock import SystemClock
+from credits.store import config_store
+from credits.vocab.clock import SystemClock
 from google.cloud import firestore
 
 from tests.support import config as cfg

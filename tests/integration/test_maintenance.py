@@ -6,12 +6,12 @@ import datetime as dt
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 
-from credits import maintenance
-from credits.charging import ChargeRequest, charge
-from credits.clock import ManualClock
-from credits.context import Caller, ClientContext
-from credits.lifecycle import StatusRequest, update_status
-from credits.reconcile import reconcile
+from credits.features import maintenance
+from credits.features.charging import ChargeRequest, charge
+from credits.features.lifecycle import StatusRequest, update_status
+from credits.features.reconcile import reconcile
+from credits.vocab.clock import ManualClock
+from credits.vocab.context import Caller, ClientContext
 from google.cloud import firestore
 from google.cloud.firestore_v1.base_query import FieldFilter
 

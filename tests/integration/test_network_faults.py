@@ -31,14 +31,14 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
-from credits import maintenance
-from credits.admin import GrantRequest, grant
-from credits.charging import ChargeRequest, activity_id_for, charge
-from credits.clock import ManualClock
-from credits.context import SYSTEM, Caller, ClientContext
-from credits.errors import BackendUnavailable, Contention, CreditsError
-from credits.lifecycle import StatusRequest, update_status
-from credits.reconcile import reconcile
+from credits.features import maintenance
+from credits.features.admin import GrantRequest, grant
+from credits.features.charging import ChargeRequest, activity_id_for, charge
+from credits.features.lifecycle import StatusRequest, update_status
+from credits.features.reconcile import reconcile
+from credits.vocab.clock import ManualClock
+from credits.vocab.context import SYSTEM, Caller, ClientContext
+from credits.vocab.errors import BackendUnavailable, Contention, CreditsError
 from google.cloud import firestore
 from google.cloud.firestore_v1.base_query import FieldFilter
 
@@ -336,7 +336,7 @@ def test_two_sweeps_at_once_under_network_faults_refund_every_stuck_activity_onc
                 update_status(client, clock, caller, ctx, StatusRequest(activity_id=aid, status="processing", progress=None))
                 stuck.add(aid)
             elif j % 4 == 2:
-                update_status(client, clock, caller, ctx, StatusRequest(activity_id=aid, status="completed"))
+                update_status(client, clock, SYSTEM, ctx, StatusRequest(activity_id=aid, status="completed"))
                 finished[aid] = "completed"
             elif j % 4 == 3 and j > 8:
                 finished[aid] = "pending-fresh"  # touched later, below: not stuck at sweep time

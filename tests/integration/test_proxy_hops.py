@@ -7,7 +7,7 @@ import logging
 
 import pytest
 from credits.api import transport
-from credits.clock import ManualClock
+from credits.vocab.clock import ManualClock
 from google.cloud import firestore
 from google.cloud.firestore_v1.base_query import FieldFilter
 

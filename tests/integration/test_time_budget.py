@@ -15,12 +15,12 @@ import time
 import uuid
 
 import pytest
-from credits import atomic
-from credits.atomic import Deadline
-from credits.charging import ChargeRequest, charge
-from credits.clock import ManualClock
-from credits.context import Caller, ClientContext
-from credits.errors import BackendUnavailable, Contention
+from credits.features.charging import ChargeRequest, charge
+from credits.store import atomic
+from credits.store.atomic import Deadline
+from credits.vocab.clock import ManualClock
+from credits.vocab.context import Caller, ClientContext
+from credits.vocab.errors import BackendUnavailable, Contention
 from google.cloud import firestore
 
 from tests.support import emulators as emu

@@ -45,15 +45,15 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
-from credits import atomic
-from credits.admin import GrantRequest, grant
-from credits.charging import ChargeRequest, charge
-from credits.clock import ManualClock
-from credits.context import SYSTEM, Caller, ClientContext
-from credits.errors import CreditsError
-from credits.ledger import EntryId, EntryKind
-from credits.lifecycle import StatusRequest, update_status
-from credits.reconcile import reconcile
+from credits.features.admin import GrantRequest, grant
+from credits.features.charging import ChargeRequest, charge
+from credits.features.lifecycle import StatusRequest, update_status
+from credits.features.reconcile import reconcile
+from credits.store import atomic
+from credits.store.ledger import EntryId, EntryKind
+from credits.vocab.clock import ManualClock
+from credits.vocab.context import SYSTEM, Caller, ClientContext
+from credits.vocab.errors import CreditsError
 from google.cloud import firestore
 from google.cloud.firestore_v1.base_query import FieldFilter
 

@@ -19,13 +19,13 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
-from credits import maintenance, rollup, stats
-from credits.admin import GrantRequest, grant
-from credits.charging import ChargeRequest, charge
-from credits.clock import ManualClock
-from credits.context import Caller, ClientContext
-from credits.errors import CreditsError
-from credits.lifecycle import StatusRequest, update_status
+from credits.features import maintenance, rollup, stats
+from credits.features.admin import GrantRequest, grant
+from credits.features.charging import ChargeRequest, charge
+from credits.features.lifecycle import StatusRequest, update_status
+from credits.vocab.clock import ManualClock
+from credits.vocab.context import Caller, ClientContext
+from credits.vocab.errors import CreditsError
 from google.cloud import firestore
 
 from tests.support import config as cfg

@@ -8,10 +8,10 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from credits import config_store
-from credits.clock import SystemClock
-from credits.config import CreditConfig, PrivateConfig
-from credits.context import Caller, ClientContext
+from credits.store import config_store
+from credits.vocab.clock import SystemClock
+from credits.vocab.config import CreditConfig, PrivateConfig
+from credits.vocab.context import Caller, ClientContext
 from google.cloud import firestore
 
 TEST_ADMIN = Caller(uid="test-admin", email="test-admin@example.com", is_admin=True)

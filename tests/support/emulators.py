@@ -227,12 +227,12 @@ def call(
 
 
 def check_against_contract(name: str, result: CallResult) -> None:
-    """Every answer a test receives must be what the contract's models say (credits.contract):
+    """Every answer a test receives must be what the contract's models say (credits.vocab.contract):
     a success validates against the callable's response model, an error's ``details`` against
     its reason's model. A field the backend sends and the contract does not name fails the test
     that received it, whatever that test asserts. Callables the contract does not list are
     caught by tests/unit/test_contract.py instead."""
-    from credits.contract import CALLABLES, ERROR_DETAILS
+    from credits.vocab.contract import CALLABLES, ERROR_DETAILS
     from pydantic import ValidationError
 
     spec = CALLABLES.get(name)
@@ -287,7 +287,7 @@ def functions_running() -> bool:
 
 
 def set_clock_offset(seconds: float) -> None:
-    """Move the functions' clock (emulator only; see functions/credits/clock.py)."""
+    """Move the functions' clock (emulator only; see functions/credits/vocab/clock.py)."""
     path = os.environ.get("CREDITS_CLOCK_OFFSET_FILE")
     if not path:
         raise RuntimeError("CREDITS_CLOCK_OFFSET_FILE is not set: run the suite with scripts/test.sh")

@@ -3,7 +3,7 @@
 from decimal import Decimal
 
 import pytest
-from credits.config import (
+from credits.vocab.config import (
     PRIVATE_KEYS,
     PUBLIC_KEYS,
     ConfigProblems,
@@ -15,7 +15,7 @@ from credits.config import (
     parse_private,
     split_legacy,
 )
-from credits.errors import InvalidRequest
+from credits.vocab.errors import InvalidRequest
 
 DEFAULTS = Settings(CreditConfig(), PrivateConfig())
 

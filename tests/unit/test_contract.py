@@ -9,9 +9,9 @@ import sys
 from pathlib import Path
 
 import pytest
-from credits.contract import CALLABLES, ERROR_DETAILS
-from credits.contract.callables import ChargeResponse, CreditStatusResponse
-from credits.errors import CreditsError
+from credits.vocab.contract import CALLABLES, ERROR_DETAILS
+from credits.vocab.contract.callables import ChargeResponse, CreditStatusResponse
+from credits.vocab.errors import CreditsError
 from pydantic import ValidationError
 
 ROOT = Path(__file__).resolve().parents[2]

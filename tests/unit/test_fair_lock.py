@@ -3,7 +3,7 @@
 import threading
 import time
 
-from credits.atomic import FairLock
+from credits.store.atomic import FairLock
 
 
 def test_waiters_are_served_in_arrival_order() -> None:

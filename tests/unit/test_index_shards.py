@@ -13,7 +13,7 @@ import json
 import pathlib
 import re
 
-from credits import db
+from credits.store import db
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 

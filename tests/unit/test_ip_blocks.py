@@ -1,7 +1,7 @@
 """Addresses are bucketed (IPv6 by /64), blocked by document, ranges matched from a small index."""
 
 import pytest
-from credits.ip_blocks import Target, bucket, bucket_id, is_blocked, legacy_entries, normalize_ip, parse_target
+from credits.store.ip_blocks import Target, bucket, bucket_id, is_blocked, legacy_entries, normalize_ip, parse_target
 
 
 class Snap:

@@ -9,10 +9,11 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
-from credits import accounts, ledger
-from credits.atomic import Plan, PlanError
-from credits.ledger import EntryId, EntryKind, Leg, Reason, UsageChange
+from credits.features import accounts
 from credits.policy.settlement import settle
+from credits.store import ledger
+from credits.store.atomic import Plan, PlanError
+from credits.store.ledger import EntryId, EntryKind, Leg, Reason, UsageChange
 from google.auth.credentials import AnonymousCredentials
 from google.cloud import firestore
 from google.cloud.firestore_v1.base_document import DocumentSnapshot
@@ -140,7 +141,7 @@ def test_entry_ids_read_back() -> None:
 
 
 def test_a_damaged_account_is_named() -> None:
-    from credits.errors import DataInvalid
+    from credits.vocab.errors import DataInvalid
 
     with pytest.raises(DataInvalid) as info:
         accounts.parse(snapshot("users/u", {"credits": "100", "status": "vip", "usage": {"generations": "5"}}))

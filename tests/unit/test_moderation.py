@@ -8,9 +8,6 @@ import pathlib
 import threading
 
 import pytest
-from credits.config import CATEGORY_SEVERITY, ConfigProblems, CreditConfig, PrivateConfig, merge_patch, parse_private
-from credits.config import Settings as ConfigSettings
-from credits.config_store import policy_of
 from credits.moderation import (
     CATEGORIES,
     DEFAULT_SEVERITY,
@@ -28,6 +25,9 @@ from credits.moderation import (
     judge,
     superseded,
 )
+from credits.store.config_store import policy_of
+from credits.vocab.config import CATEGORY_SEVERITY, ConfigProblems, CreditConfig, PrivateConfig, merge_patch, parse_private
+from credits.vocab.config import Settings as ConfigSettings
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 DEFAULT = Policy()

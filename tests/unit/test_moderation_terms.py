@@ -11,7 +11,6 @@ import pathlib
 import types
 
 import pytest
-from credits.config import Term
 from credits.moderation.terms import (
     _CLAUSE_END,
     DEFAULT_EXCEPTIONS,
@@ -23,6 +22,7 @@ from credits.moderation.terms import (
     exceptions_without_term,
     moderator_for,
 )
+from credits.vocab.config import Term
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from pydantic import ValidationError

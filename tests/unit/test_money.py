@@ -3,10 +3,10 @@
 from decimal import Decimal
 
 import pytest
-from credits import money
-from credits.charging import ChargeRequest
-from credits.config import CreditConfig
-from credits.pricing import price
+from credits.features.charging import ChargeRequest
+from credits.vocab import money
+from credits.vocab.config import CreditConfig
+from credits.vocab.pricing import price
 
 
 @pytest.mark.parametrize(

@@ -22,15 +22,15 @@ def modules() -> dict[str, str]:
 
 def test_only_the_ledger_posts_the_balance_field() -> None:
     users = {name for name, text in modules().items() if "BALANCE_FIELD" in text}
-    assert users == {"atomic.py", "ledger.py"}  # the guard's definition, and the one door
-    assert "_post_balance(" in modules()["ledger.py"]
+    assert users == {"store/atomic.py", "store/ledger.py"}  # the guard's definition, and the one door
+    assert "_post_balance(" in modules()["store/ledger.py"]
     callers = {name for name, text in modules().items() if "_post_balance(" in text}
-    assert callers == {"atomic.py", "ledger.py"}
+    assert callers == {"store/atomic.py", "store/ledger.py"}
 
 
 def test_every_balance_change_goes_through_ledger_post() -> None:
     posting = {name for name, text in modules().items() if re.search(r"\bledger\.post\(|\.post\(\s*plan", text)}
     # the charge, settlement and refund, grants, account opening/restoring, repairs
-    assert {"accounts.py", "reconcile.py"} <= posting
-    for path in ("charging.py", "lifecycle.py", "admin.py", "status.py"):
+    assert {"features/accounts.py", "features/reconcile.py"} <= posting
+    for path in ("features/charging.py", "features/lifecycle.py", "features/admin.py", "features/status.py"):
         assert re.search(r"account\.post\(|\.post\(\s*\n?\s*plan", modules()[path]), path

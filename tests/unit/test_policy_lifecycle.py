@@ -4,9 +4,9 @@ import datetime as dt
 from decimal import Decimal
 
 import pytest
-from credits.activity import ActivityState
-from credits.errors import InvalidTransition, NotAllowed, NotOwner
 from credits.policy.lifecycle import Report, Role, authorize, decide, is_stuck, role_of
+from credits.vocab.activity import ActivityState
+from credits.vocab.errors import InvalidTransition, NotAllowed, NotOwner
 
 T0 = dt.datetime(2026, 1, 1, 12, 0, tzinfo=dt.UTC)
 

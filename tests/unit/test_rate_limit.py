@@ -1,6 +1,6 @@
 """Sliding-log limits are exact at the boundary and honest about when to retry."""
 
-from credits import rate_limit
+from credits.policy import window
 
 HOUR = 3600
 T = 10_000_000_000  # some epoch ms
@@ -9,10 +9,10 @@ T = 10_000_000_000  # some epoch ms
 def test_admits_exactly_limit_requests_in_any_window() -> None:
     hits: list[int] = []
     for i in range(50):
-        d = rate_limit.decide(hits, T + i * 1000, 50, HOUR)
+        d = window.decide(hits, T + i * 1000, 50, HOUR)
         assert d.allowed
         hits = d.with_hit(T + i * 1000, 50)
-    d = rate_limit.decide(hits, T + 50_000, 50, HOUR)
+    d = window.decide(hits, T + 50_000, 50, HOUR)
     assert not d.allowed
     # the first hit leaves the window at T + 3600 s; we are 50 s in
     assert d.retry_after_seconds == 3550
@@ -20,8 +20,8 @@ def test_admits_exactly_limit_requests_in_any_window() -> None:
 
 def test_a_request_is_admitted_the_moment_the_oldest_leaves() -> None:
     hits = [T + i for i in range(3)]
-    assert not rate_limit.decide(hits, T + HOUR * 1000 - 1, 3, HOUR).allowed
-    assert rate_limit.decide(hits, T + HOUR * 1000, 3, HOUR).allowed
+    assert not window.decide(hits, T + HOUR * 1000 - 1, 3, HOUR).allowed
+    assert window.decide(hits, T + HOUR * 1000, 3, HOUR).allowed
 
 
 def test_no_burst_across_a_clock_hour_boundary() -> None:
@@ -30,7 +30,7 @@ def test_no_burst_across_a_clock_hour_boundary() -> None:
     admitted = 0
     for second in range(HOUR - 30, HOUR + 30):
         now = T + second * 1000
-        d = rate_limit.decide(hits, now, 10, HOUR)
+        d = window.decide(hits, now, 10, HOUR)
         if d.allowed:
             admitted += 1
             hits = d.with_hit(now, 10)
@@ -39,30 +39,30 @@ def test_no_burst_across_a_clock_hour_boundary() -> None:
 
 def test_log_is_bounded_by_the_limit() -> None:
     hits = list(range(T, T + 500))
-    d = rate_limit.decide(hits, T + 1000, 1000, HOUR)
+    d = window.decide(hits, T + 1000, 1000, HOUR)
     assert len(d.with_hit(T + 1000, 100)) == 100
 
 
 def test_malformed_stored_logs_are_tolerated() -> None:
-    assert rate_limit.decide("garbage", T, 5, HOUR).allowed
-    assert rate_limit.decide([None, "x", True, 1.5, T - 1], T, 1, HOUR).allowed is False
+    assert window.decide("garbage", T, 5, HOUR).allowed
+    assert window.decide([None, "x", True, 1.5, T - 1], T, 1, HOUR).allowed is False
 
 
 def test_lowered_limit_refuses_until_enough_entries_leave() -> None:
     hits = [T + i * 1000 for i in range(10)]
-    d = rate_limit.decide(hits, T + 20_000, 5, HOUR)
+    d = window.decide(hits, T + 20_000, 5, HOUR)
     assert not d.allowed
     # five newest entries still block; the 6th newest (index 5, at T+5 s) must leave
     assert d.retry_after_seconds == HOUR - 15
 
 
 def test_expiry_is_the_newest_entry_plus_the_window() -> None:
-    assert rate_limit.expires_at_ms([T, T + 5], 10) == T + 5 + 10_000
-    assert rate_limit.expires_at_ms([], 10) is None
+    assert window.expires_at_ms([T, T + 5], 10) == T + 5 + 10_000
+    assert window.expires_at_ms([], 10) is None
 
 
 def test_an_address_log_tags_each_request_with_its_user_for_the_fair_share() -> None:
-    from credits.rate_limit import IpRecord, parse_ip_record, user_tag
+    from credits.store.rate_limit import IpRecord, parse_ip_record, user_tag
 
     a, b = user_tag("alice"), user_tag("bob")
     assert a != b and len(a) == 10 and "alice" not in a

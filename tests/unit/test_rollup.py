@@ -7,7 +7,7 @@ import importlib
 import sys
 
 import pytest
-from credits import rollup, stats
+from credits.features import rollup, stats
 
 UTC = dt.UTC
 

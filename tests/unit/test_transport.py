@@ -5,7 +5,7 @@ import json
 import flask
 import pytest
 from credits.api import transport
-from credits.errors import InsufficientCredits, InvalidTransition, RateLimited
+from credits.vocab.errors import InsufficientCredits, InvalidTransition, RateLimited
 from firebase_functions import https_fn
 from werkzeug.test import EnvironBuilder
 
@@ -145,7 +145,7 @@ def test_claims_make_the_caller() -> None:
 
 
 def test_damage_details_are_for_admins() -> None:
-    from credits.errors import DataInvalid
+    from credits.vocab.errors import DataInvalid
 
     err = DataInvalid("users/u1", {"credits": "must be a non-negative integer"})
     assert transport.to_https_error(err).details == {"reason": "data_invalid", "document": "users/u1"}
@@ -155,8 +155,8 @@ def test_damage_details_are_for_admins() -> None:
 def test_each_call_writes_one_structured_entry_and_never_its_data(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from credits import db
-    from credits.errors import InsufficientCredits
+    from credits.store import db
+    from credits.vocab.errors import InsufficientCredits
 
     monkeypatch.setenv("FIRESTORE_EMULATOR_HOST", "127.0.0.1:1")  # never contacted: the handler refuses first
     monkeypatch.setenv("CREDITS_ENFORCE_APP_CHECK", "false")
@@ -188,7 +188,7 @@ def test_each_call_writes_one_structured_entry_and_never_its_data(
 
 
 def test_app_check_is_required_of_everyone_but_the_generator(monkeypatch: pytest.MonkeyPatch) -> None:
-    from credits import db
+    from credits.store import db
 
     monkeypatch.delenv("FUNCTIONS_EMULATOR", raising=False)
     monkeypatch.delenv("CREDITS_ENFORCE_APP_CHECK", raising=False)

@@ -3,10 +3,10 @@
 from decimal import Decimal
 
 import pytest
-from credits.admin import GrantRequest, IpBlockChange, StatusChange
-from credits.charging import ChargeRequest, activity_id_for
-from credits.errors import InvalidRequest
-from credits.lifecycle import StatusRequest
+from credits.features.admin import GrantRequest, IpBlockChange, StatusChange
+from credits.features.charging import ChargeRequest, activity_id_for
+from credits.features.lifecycle import StatusRequest
+from credits.vocab.errors import InvalidRequest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 

@@ -6,8 +6,8 @@ from typing import Any
 
 from firebase_admin import auth as firebase_auth
 
-from .. import admin
-from .transport import Call, callable_endpoint
+from credits.api.transport import Call, callable_endpoint
+from credits.features import admin
 
 
 def auth_user_exists(uid: str) -> bool:

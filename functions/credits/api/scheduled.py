@@ -1,5 +1,5 @@
-"""The schedules and the configuration trigger: thin wrappers around ``credits.maintenance``,
-``credits.rollup`` and ``credits.config_store``.
+"""The schedules and the configuration trigger: thin wrappers around ``credits.features.maintenance``,
+``credits.features.rollup`` and ``credits.store.config_store``.
 """
 
 from __future__ import annotations
@@ -9,9 +9,10 @@ import logging
 from firebase_functions import firestore_fn, scheduler_fn
 from firebase_functions.core import Change
 
-from .. import config_store, db, maintenance, rollup
-from ..clock import SystemClock
-from . import logs
+from credits.api import logs
+from credits.features import maintenance, rollup
+from credits.store import config_store, db
+from credits.vocab.clock import SystemClock
 
 log = logging.getLogger("credits.jobs")
 logs.install()

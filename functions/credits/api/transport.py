@@ -42,14 +42,21 @@ from firebase_functions import https_fn
 from google.api_core import exceptions as gexc
 from google.cloud import firestore
 
-from .. import db, notifications
-from ..atomic import Deadline, Stats
-from ..clock import Clock, SystemClock
-from ..context import Caller, ClientContext
-from ..errors import AdminRequired, AppCheckRequired, BackendUnavailable, CreditsError, InvalidRequest, Unauthenticated
-from ..ip_blocks import normalize_ip
-from ..validation import is_document_id
-from . import logs
+from credits.api import logs
+from credits.store import db, notifications
+from credits.store.atomic import Deadline, Stats
+from credits.store.ip_blocks import normalize_ip
+from credits.vocab.clock import Clock, SystemClock
+from credits.vocab.context import Caller, ClientContext
+from credits.vocab.errors import (
+    AdminRequired,
+    AppCheckRequired,
+    BackendUnavailable,
+    CreditsError,
+    InvalidRequest,
+    Unauthenticated,
+)
+from credits.vocab.validation import is_document_id
 
 log = logging.getLogger("credits")
 logs.install()
@@ -364,7 +371,7 @@ def callable_endpoint(name: str, *, admin: bool = False, **options: Any) -> Call
                 return _error_response(401, "UNAUTHENTICATED", Unauthenticated())
             return response
 
-        guarded.__firebase_endpoint__ = sdk_function.__firebase_endpoint__  # type: ignore[attr-defined]
+        guarded.__firebase_endpoint__ = sdk_function.__firebase_endpoint__  # type: ignore[attr-defined]  # the SDK finds its functions by this attribute
         guarded.__name__ = guarded.__qualname__ = name
         return guarded
 

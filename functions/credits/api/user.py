@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..charging import ChargeRequest, charge
-from ..lifecycle import StatusRequest, update_status
-from ..status import StatusQuery, credit_status
-from .transport import Call, callable_endpoint
+from credits.api.transport import Call, callable_endpoint
+from credits.features.charging import ChargeRequest, charge
+from credits.features.lifecycle import StatusRequest, update_status
+from credits.features.status import StatusQuery, credit_status
 
 
 @callable_endpoint("validateAndDeductCredits", timeout_sec=60)

@@ -13,9 +13,16 @@ do about it.
 ``testModeration`` both call it, so they cannot decide differently.
 """
 
-from .categories import CATEGORIES, Category, classify
-from .second_opinion import Provider, ProviderOpinion, ProviderSettings, ProviderUnavailable, installed, no_second_opinion
-from .terms import (
+from credits.moderation.categories import CATEGORIES, Category, classify
+from credits.moderation.second_opinion import (
+    Provider,
+    ProviderOpinion,
+    ProviderSettings,
+    ProviderUnavailable,
+    installed,
+    no_second_opinion,
+)
+from credits.moderation.terms import (
     DEFAULT_EXCEPTIONS,
     EXCEPTION_WORDS,
     SEVERITY_RANK,
@@ -24,8 +31,8 @@ from .terms import (
     exceptions_without_term,
     moderator_for,
 )
-from .terms import DEFAULT_TERMS as FORMER_DEFAULT_TERMS
-from .verdict import (
+from credits.moderation.terms import DEFAULT_TERMS as FORMER_DEFAULT_TERMS
+from credits.moderation.verdict import (
     ACTIONS,
     ALLOW,
     ALWAYS_REFUSED,

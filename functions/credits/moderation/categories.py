@@ -43,8 +43,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Final, Literal
 
-from .lexicon import FEATURES, MASKS
-from .normalise import atoms, normalise, variants
+from credits.moderation.lexicon import FEATURES, MASKS
+from credits.moderation.normalise import atoms, normalise, variants
 
 Category = Literal[
     "sexual_minors",

@@ -72,7 +72,7 @@ from functools import lru_cache
 from operator import itemgetter
 from typing import Any
 
-from .normalise import (
+from credits.moderation.normalise import (
     _MEMO_KEY_LIMIT,
     _MEMO_LIMIT,
     _SPELLING_NEIGHBOURS,

@@ -22,11 +22,11 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Final, Literal
+from typing import Final, Literal, cast
 
-from .categories import CATEGORIES, Category, classify
-from .second_opinion import Provider, ProviderSettings
-from .terms import Moderator, moderator_for
+from credits.moderation.categories import CATEGORIES, Category, classify
+from credits.moderation.second_opinion import Provider, ProviderSettings
+from credits.moderation.terms import Moderator, moderator_for
 
 Action = Literal["refuse", "flag", "allow"]
 Severity = Literal["low", "medium", "high", "critical"]
@@ -84,7 +84,7 @@ class Policy:
 
     def rule(self, category: str) -> CategoryRule:
         """The configured rule of ``category`` (defaults: refuse, the category's severity)."""
-        default = CategoryRule("refuse", DEFAULT_SEVERITY.get(category, "medium"))  # type: ignore[call-overload]
+        default = CategoryRule("refuse", DEFAULT_SEVERITY.get(cast(Category, category), "medium"))
         configured = self.categories.get(category, default)
         if category == ALWAYS_REFUSED and configured.action != "refuse":
             return CategoryRule("refuse", configured.severity)
@@ -140,7 +140,7 @@ def local_verdict(prompt: str, policy: Policy) -> Verdict:
         if match is not None:
             rule = policy.rule(match.category)
             action = rule.action if match.category in policy.categories or match.category in CATEGORIES else "refuse"
-            severity: Severity = match.severity  # type: ignore[assignment]
+            severity = cast(Severity, match.severity)  # the configuration admits only these four
             candidates.append(Verdict(action, match.category, "local", severity, match.term))
     if not candidates:
         return ALLOW

@@ -33,10 +33,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .. import rate_limit
-from ..errors import AccountSuspended, CreditsError, InsufficientCredits, IpBlocked, PromptRejected, RateLimited
-from ..moderation import Verdict
-from .abuse import Severity
+from credits.moderation import Verdict
+from credits.policy import window
+from credits.policy.abuse import Severity
+from credits.vocab.errors import AccountSuspended, CreditsError, InsufficientCredits, IpBlocked, PromptRejected, RateLimited
 
 
 @dataclass(frozen=True)
@@ -96,10 +96,10 @@ def decide(state: ChargeState) -> Refusal | Approval:
         return Refusal(IpBlocked())
     if state.suspended:
         return Refusal(AccountSuspended())
-    user = rate_limit.decide(state.user_window.hits, state.now_ms, state.user_window.limit, state.user_window.seconds)
+    user = window.decide(state.user_window.hits, state.now_ms, state.user_window.limit, state.user_window.seconds)
     ip = None
     if state.ip_window is not None:
-        ip = rate_limit.decide(state.ip_window.hits, state.now_ms, state.ip_window.limit, state.ip_window.seconds)
+        ip = window.decide(state.ip_window.hits, state.now_ms, state.ip_window.limit, state.ip_window.seconds)
     if not user.allowed:
         error = RateLimited("user", state.user_window.limit, state.user_window.seconds, user.retry_after_seconds)
         return Refusal(error, user_refusal=True)
@@ -109,7 +109,7 @@ def decide(state: ChargeState) -> Refusal | Approval:
     if ip is not None and state.ip_share is not None:
         # Checked after the full window: a refusal the whole address would get anyway is not
         # held against the user; one only its own share explains is.
-        share = rate_limit.decide(state.ip_share.hits, state.now_ms, state.ip_share.limit, state.ip_share.seconds)
+        share = window.decide(state.ip_share.hits, state.now_ms, state.ip_share.limit, state.ip_share.seconds)
         if not share.allowed:
             error = RateLimited("ip", state.ip_share.limit, state.ip_share.seconds, share.retry_after_seconds)
             return Refusal(error, user_refusal=True)

@@ -39,11 +39,11 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Any
 
-from .. import money
-from ..activity import FINAL, ActivityState, Status
-from ..errors import InvalidTransition, NotAllowed, NotOwner
-from ..ledger import EntryKind, Reason, UsageChange
-from .settlement import Settlement, keep, refund_all, settle
+from credits.policy.settlement import Settlement, keep, refund_all, settle
+from credits.vocab import money
+from credits.vocab.activity import FINAL, ActivityState, Status
+from credits.vocab.entries import EntryKind, Reason, UsageChange
+from credits.vocab.errors import InvalidTransition, NotAllowed, NotOwner
 
 TRANSITIONS: dict[Status, frozenset[Status]] = {
     "pending": frozenset({"processing", "completed", "failed"}),

@@ -17,7 +17,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import Decimal
 
-from .. import money
+from credits.vocab import money
 
 
 @dataclass(frozen=True)

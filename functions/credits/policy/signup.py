@@ -39,7 +39,7 @@ import ipaddress
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from ..contract.base import SignupGrantRule as WithholdRule
+from credits.vocab.contract.base import SignupGrantRule as WithholdRule
 
 GRANT_WINDOW_MS = 24 * 3600 * 1000
 HOUR_MS = 3600 * 1000

@@ -16,13 +16,14 @@ from typing import Any
 
 from google.cloud import firestore
 
-from . import accounts, audit, charging, config_store, db, ip_blocks, ledger, notifications, rollup, stats
-from .atomic import DEFAULT_BUDGET_SECONDS, Attempt, Deadline, Plan, run
-from .clock import Clock
-from .context import Caller, ClientContext
-from .errors import DataInvalid, InsufficientCredits, InvalidRequest, NotFound
-from .ledger import EntryId, EntryKind, Leg, Reason
-from .validation import Fields, request_key
+from credits.features import accounts, charging, rollup, stats
+from credits.store import audit, config_store, db, ip_blocks, ledger, notifications
+from credits.store.atomic import DEFAULT_BUDGET_SECONDS, Attempt, Deadline, Plan, run
+from credits.store.ledger import EntryId, EntryKind, Leg, Reason
+from credits.vocab.clock import Clock
+from credits.vocab.context import Caller, ClientContext
+from credits.vocab.errors import DataInvalid, InsufficientCredits, InvalidRequest, NotFound
+from credits.vocab.validation import Fields, request_key
 
 _UID = re.compile(r"^[^/\s]{1,128}$")
 MAX_GRANT = 1_000_000

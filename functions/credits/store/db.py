@@ -7,44 +7,57 @@ Credentials do not exist there; in production it uses the runtime's service acco
 
 from __future__ import annotations
 
-import hashlib
 import os
 import threading
 from typing import TypeAlias
 
 from google.cloud import firestore
 
-USERS = "users"
-CREDIT_LOGS = "credit_logs"
-USAGE_LOGS = "usage_logs"
-AI_ACTIVITY = "ai_activity"
-RATE_LIMITS = "rate_limits"
-ABUSE_DETECTION = "abuse_detection"
-ABUSE_SCORES = "abuse_scores"
-ADMIN_AUDIT_LOGS = "admin_audit_logs"
-ADMIN_NOTIFICATIONS = "admin_notifications"
-SYSTEM_CONFIG = "system_config"
-IP_BLOCKS = "ip_blocks"
-APPLIED_CONFIG = "applied_config"
-JOB_RUNS = "job_runs"
-
-INDEX_SHARDS = 16
-"""Index ranges a time-ordered query of a per-generation collection is split into.
-
-Firestore takes about 500 writes a second into one range of an index whose field only grows
-(a timestamp set to "now"). Documents written with every generation (``ai_activity``,
-``rate_limits``) carry ``shard``, a number derived from their id, in front of their
-timestamps in composite indexes (``firestore.indexes.json``), and their single-field
-timestamp indexes are exempt: new entries spread over ``INDEX_SHARDS`` ranges, and the
-queries that order by time (the jobs, the admin live view) run once per shard. See
-docs/capacity.md.
-"""
-
-
-def index_shard(document_id: str) -> int:
-    """The index shard of a document: stable, from its id, even across the shards."""
-    return int(hashlib.sha256(document_id.encode()).hexdigest()[:8], 16) % INDEX_SHARDS
-
+from credits.vocab.names import (
+    ABUSE_DETECTION as ABUSE_DETECTION,
+)
+from credits.vocab.names import (
+    ABUSE_SCORES as ABUSE_SCORES,
+)
+from credits.vocab.names import (
+    ADMIN_AUDIT_LOGS as ADMIN_AUDIT_LOGS,
+)
+from credits.vocab.names import (
+    ADMIN_NOTIFICATIONS as ADMIN_NOTIFICATIONS,
+)
+from credits.vocab.names import (
+    AI_ACTIVITY as AI_ACTIVITY,
+)
+from credits.vocab.names import (
+    APPLIED_CONFIG as APPLIED_CONFIG,
+)
+from credits.vocab.names import (
+    CREDIT_LOGS as CREDIT_LOGS,
+)
+from credits.vocab.names import (
+    INDEX_SHARDS as INDEX_SHARDS,
+)
+from credits.vocab.names import (
+    IP_BLOCKS as IP_BLOCKS,
+)
+from credits.vocab.names import (
+    JOB_RUNS as JOB_RUNS,
+)
+from credits.vocab.names import (
+    RATE_LIMITS as RATE_LIMITS,
+)
+from credits.vocab.names import (
+    SYSTEM_CONFIG as SYSTEM_CONFIG,
+)
+from credits.vocab.names import (
+    USAGE_LOGS as USAGE_LOGS,
+)
+from credits.vocab.names import (  # the store's names, defined with the vocabulary
+    USERS as USERS,
+)
+from credits.vocab.names import (
+    index_shard as index_shard,
+)
 
 Snapshot: TypeAlias = firestore.DocumentSnapshot[firestore.DocumentReference]
 """A document as the synchronous client reads it (what ``get``, ``get_all`` and ``stream`` yield)."""
@@ -70,6 +83,11 @@ def client() -> firestore.Client:
             if _client is None:
                 _client = make_client()
     return _client
+
+
+def activity_ref(client: firestore.Client, activity_id: str | None = None) -> firestore.DocumentReference:
+    """``ai_activity/{activity_id}`` (a new random id when None)."""
+    return client.collection(AI_ACTIVITY).document(activity_id)
 
 
 def make_client(project: str | None = None) -> firestore.Client:

@@ -27,15 +27,15 @@ from typing import Any
 
 from google.cloud import firestore
 
-from . import db, notifications
-from .atomic import Attempt, Plan
-from .clock import to_millis
-from .config import Abuse
-from .context import ClientContext
-from .db import Snapshot
-from .errors import DataInvalid
-from .policy import abuse as scoring
-from .policy.abuse import EventKind, Severity
+from credits.policy import abuse as scoring
+from credits.policy.abuse import EventKind, Severity
+from credits.store import db, notifications
+from credits.store.atomic import Attempt, Plan
+from credits.store.db import Snapshot
+from credits.vocab.clock import to_millis
+from credits.vocab.config import Abuse
+from credits.vocab.context import ClientContext
+from credits.vocab.errors import DataInvalid
 
 
 @dataclass(frozen=True)

@@ -13,9 +13,9 @@ from typing import Any
 
 from google.cloud import firestore
 
-from . import db
-from .atomic import Plan
-from .context import Caller, ClientContext
+from credits.store import db
+from credits.store.atomic import Plan
+from credits.vocab.context import Caller, ClientContext
 
 
 def entry(

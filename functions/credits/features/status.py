@@ -20,15 +20,16 @@ from typing import Any
 
 from google.cloud import firestore
 
-from . import notifications, rate_limit
-from .atomic import Attempt, Deadline, Plan, Stats, run
-from .charging import CallerState, checks_state, parse_caller, read_caller
-from .clock import Clock, to_millis
-from .context import Caller, ClientContext
-from .policy import charge as charge_policy
-from .policy.charge import Approval
-from .pricing import GENERATION_TYPES, GenerationType, parse_quantity, price
-from .validation import Fields
+from credits.features.charging import CallerState, checks_state, parse_caller, read_caller
+from credits.policy import charge as charge_policy
+from credits.policy import window
+from credits.policy.charge import Approval
+from credits.store import notifications
+from credits.store.atomic import Attempt, Deadline, Plan, Stats, run
+from credits.vocab.clock import Clock, to_millis
+from credits.vocab.context import Caller, ClientContext
+from credits.vocab.pricing import GENERATION_TYPES, GenerationType, parse_quantity, price
+from credits.vocab.validation import Fields
 
 
 @dataclass(frozen=True)
@@ -53,11 +54,11 @@ class StatusQuery:
         if f.present("preview"):
             inner = Fields(f.data["preview"], {"type", "quantity"})
             kind = inner.choice("type", GENERATION_TYPES)
-            quantity = parse_quantity(inner, "quantity", kind) if kind else None  # type: ignore[arg-type]
+            quantity = parse_quantity(inner, "quantity", kind) if kind else None
             for name, message in inner.errors.items():
                 f.fail(f"preview.{name}" if name != "data" else "preview", message)
             if kind is not None and quantity is not None:
-                preview = Preview(kind, quantity)  # type: ignore[arg-type]
+                preview = Preview(kind, quantity)
         f.raise_if_any()
         return cls(preview)
 
@@ -68,9 +69,9 @@ def window_status(hits: Any, now_ms: int, limit: int, window_seconds: int) -> di
     ``resetInSeconds`` is when the window is whole again: the newest counted request
     leaves it (0 when nothing is counted).
     """
-    live = rate_limit.prune(hits, now_ms, window_seconds)
+    live = window.prune(hits, now_ms, window_seconds)
     remaining = max(0, limit - len(live))
-    expires = rate_limit.expires_at_ms(live, window_seconds)
+    expires = window.expires_at_ms(live, window_seconds)
     reset = 0 if expires is None else max(0, math.ceil((expires - now_ms) / 1000))
     return {"limit": limit, "remaining": remaining, "resetInSeconds": reset}
 

@@ -25,6 +25,7 @@ that user alone.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from dataclasses import dataclass, field
 from typing import Any, Literal, cast
 
@@ -32,16 +33,16 @@ from google.cloud import firestore
 from google.cloud.firestore_v1 import aggregation
 from google.cloud.firestore_v1.base_query import FieldFilter
 
-from . import db, ledger, notifications
-from .atomic import Attempt, Plan
-from .clock import from_millis, to_millis
-from .config import CreditConfig
-from .context import Caller
-from .db import Snapshot
-from .errors import DataInvalid
-from .ledger import EntryId, EntryKind, Leg, Reason, UsageChange
-from .policy import signup as signup_policy
-from .policy.signup import SignupDecision
+from credits.policy import signup as signup_policy
+from credits.policy.signup import SignupDecision
+from credits.store import db, ledger, notifications
+from credits.store.atomic import Attempt, Plan
+from credits.store.db import Snapshot
+from credits.store.ledger import EntryId, EntryKind, Leg, Reason, UsageChange
+from credits.vocab.clock import from_millis, to_millis
+from credits.vocab.config import CreditConfig
+from credits.vocab.context import Caller
+from credits.vocab.errors import DataInvalid
 
 AccountStatus = Literal["active", "suspended"]
 SignupGrant = Literal["granted", "withheld", "pending"]
@@ -309,7 +310,8 @@ def _decide(
     first call only). A grant's counts go into ``prepared.writes``.
     """
     signup = config.signup
-    narrow = dict(
+    narrow = functools.partial(
+        signup_policy.decide,
         amount=config.defaultCredits,
         anonymous=caller.anonymous,
         email_verified=caller.email_verified,
@@ -319,7 +321,7 @@ def _decide(
         grants_from_ip=facts.grants_from_ip,
         grants_per_ip_per_day=signup.grantsPerIpPerDay,
     )
-    first = signup_policy.decide(**narrow)  # type: ignore[arg-type]
+    first = narrow()
     if not first.granted or facts.ip is None:
         return first
     client = attempt.client
@@ -337,8 +339,7 @@ def _decide(
         for name in ("network", "allocation")
     }
     this_hour = sum(_count(snaps[f"hour_{shard}"]) for shard in range(signup_policy.GLOBAL_SHARDS))
-    decision = signup_policy.decide(
-        **narrow,  # type: ignore[arg-type]
+    decision = narrow(
         grants_from_network=logs["network"],
         grants_per_network_per_day=signup.grantsPerNetworkPerDay,
         grants_from_allocation=logs["allocation"],

@@ -16,12 +16,13 @@ from typing import Any
 from google.cloud import firestore
 from google.cloud.firestore_v1.base_query import FieldFilter
 
-from . import accounts, audit, config_store, db, ledger
-from .atomic import Attempt, Plan, run
-from .clock import Clock
-from .context import Caller, ClientContext
-from .errors import NotFound
-from .ledger import EntryId, EntryKind, Leg, Reason
+from credits.features import accounts
+from credits.store import audit, config_store, db, ledger
+from credits.store.atomic import Attempt, Plan, run
+from credits.store.ledger import EntryId, EntryKind, Leg, Reason
+from credits.vocab.clock import Clock
+from credits.vocab.context import Caller, ClientContext
+from credits.vocab.errors import NotFound
 
 
 @dataclass(frozen=True)

@@ -25,19 +25,21 @@ from typing import Any
 
 from google.cloud import firestore
 
-from . import abuse, accounts, activity, config_store, db, notifications
-from .activity import ActivityState, Status
-from .atomic import Attempt, Deadline, Plan, Stats, run
-from .clock import Clock
-from .context import Caller, ClientContext
-from .db import Snapshot
-from .errors import NotFound
-from .ledger import EntryId, Leg
-from .policy import lifecycle as policy
-from .policy.abuse import refund_rate_exceeded
-from .policy.lifecycle import Outcome, Report, Role
-from .pricing import check_actual
-from .validation import Fields
+from credits.features import abuse, accounts
+from credits.policy import lifecycle as policy
+from credits.policy.abuse import refund_rate_exceeded
+from credits.policy.lifecycle import Outcome, Report, Role
+from credits.store import config_store, db, notifications
+from credits.store.atomic import Attempt, Deadline, Plan, Stats, run
+from credits.store.db import Snapshot
+from credits.store.ledger import EntryId, Leg
+from credits.vocab import activity
+from credits.vocab.activity import ActivityState, Status
+from credits.vocab.clock import Clock
+from credits.vocab.context import Caller, ClientContext
+from credits.vocab.errors import NotFound
+from credits.vocab.pricing import check_actual
+from credits.vocab.validation import Fields
 
 _ID = re.compile(r"^[A-Za-z0-9_-]{1,128}$")
 REPORTABLE: tuple[Status, ...] = ("processing", "completed", "failed")
@@ -84,7 +86,7 @@ class StatusRequest:
                 error = f.string("error", min_len=0, max_len=1000)
         f.raise_if_any()
         assert activity_id is not None and status is not None
-        return cls(activity_id, status, progress, actual, error or None)  # type: ignore[arg-type]
+        return cls(activity_id, status, progress, actual, error or None)
 
     def report(self) -> Report:
         """The report, without the activity id."""
@@ -109,7 +111,7 @@ def update_status(
     re-checks inside the step that the activity is still unfinished and untouched for
     ``STUCK_AFTER``, so a sweep racing a live report does nothing.
     """
-    activity_ref = activity.activity_ref(client, request.activity_id)
+    activity_ref = db.activity_ref(client, request.activity_id)
     report = request.report()
     # Marks this call's write on the activity: if a commit's answer is lost, the retry can
     # tell "my update applied" from "someone else's did" (see atomic.Attempt.ambiguous).

@@ -6,7 +6,7 @@ from typing import Literal, get_args
 
 from pydantic import Field
 
-from .base import Wire
+from credits.vocab.contract.base import Wire
 
 
 class ErrorDetails(Wire):

@@ -36,10 +36,11 @@ from google.cloud.firestore_v1.aggregation import AggregationQuery
 from google.cloud.firestore_v1.base_aggregation import CountAggregation, SumAggregation
 from google.cloud.firestore_v1.base_query import FieldFilter
 
-from . import db, rollup
-from .activity import ACTIVE
-from .pricing import GENERATION_TYPES
-from .rollup import RANGES, ByType, Counts, Range
+from credits.features import rollup
+from credits.features.rollup import RANGES, ByType, Counts, Range
+from credits.store import db
+from credits.vocab.activity import ACTIVE
+from credits.vocab.pricing import GENERATION_TYPES
 
 TOP_USERS = 10
 AGGREGATION_BATCH = 1000  # index entries per billed read

@@ -32,14 +32,15 @@ from google.api_core import exceptions as gexc
 from google.cloud import firestore
 from google.cloud.firestore_v1.base_query import FieldFilter
 
-from . import config_store, db, migrations
-from .activity import ACTIVE, FINAL
-from .atomic import Deadline
-from .clock import Clock
-from .context import SYSTEM, ClientContext
-from .errors import CreditsError, DataInvalid
-from .lifecycle import StatusRequest, update_status
-from .policy.lifecycle import STUCK_AFTER
+from credits.features import migrations
+from credits.features.lifecycle import StatusRequest, update_status
+from credits.policy.lifecycle import STUCK_AFTER
+from credits.store import config_store, db
+from credits.store.atomic import Deadline
+from credits.vocab.activity import ACTIVE, FINAL
+from credits.vocab.clock import Clock
+from credits.vocab.context import SYSTEM, ClientContext
+from credits.vocab.errors import CreditsError, DataInvalid
 
 log = logging.getLogger(__name__)
 

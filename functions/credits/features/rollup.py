@@ -58,9 +58,9 @@ from google.api_core import exceptions as gexc
 from google.cloud import firestore
 from google.cloud.firestore_v1.base_query import FieldFilter
 
-from . import db, ledger
-from .clock import Clock
-from .pricing import GENERATION_TYPES
+from credits.store import db, ledger
+from credits.vocab.clock import Clock
+from credits.vocab.pricing import GENERATION_TYPES
 
 ROLLUPS = "usage_rollups"
 ROLLUP_USERS = "usage_rollup_users"

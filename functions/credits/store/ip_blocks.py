@@ -27,7 +27,7 @@ from typing import Any, Literal
 
 from google.cloud import firestore
 
-from . import db
+from credits.store import db
 
 MAX_RANGES = 100
 RANGES_DOC = "ranges"

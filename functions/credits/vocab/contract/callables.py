@@ -13,7 +13,7 @@ from typing import Any, Literal
 
 from pydantic import Field
 
-from .base import AccountStatus, ActivityStatus, GenerationType, Open, SignupGrant, SignupGrantRule, Wire
+from credits.vocab.contract.base import AccountStatus, ActivityStatus, GenerationType, Open, SignupGrant, SignupGrantRule, Wire
 
 Who = Literal["user", "admin", "generator"]
 
@@ -271,7 +271,7 @@ class UsageStatsResponse(Open):
 
 class ConfigurationPatch(Open):
     """``updateCreditConfiguration``: any part of the public and private configuration (its
-    schema is the configuration's own, ``credits.config``; unknown keys are refused there).
+    schema is the configuration's own, ``credits.vocab.config``; unknown keys are refused there).
     """
 
 

@@ -17,11 +17,9 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, Literal, cast, get_args
 
-from google.cloud import firestore
-
-from . import db, money
-from .errors import DataInvalid
-from .pricing import GenerationType, is_generation_type
+from credits.vocab import money, names
+from credits.vocab.errors import DataInvalid
+from credits.vocab.pricing import GenerationType, is_generation_type
 
 Status = Literal["pending", "processing", "completed", "failed"]
 STATUSES: tuple[Status, ...] = get_args(Status)
@@ -35,14 +33,9 @@ def activity_id_for(uid: str, request_id: str) -> str:
     return "r_" + hashlib.sha256(f"{uid}\n{request_id}".encode()).hexdigest()[:40]
 
 
-def activity_ref(client: firestore.Client, activity_id: str | None = None) -> firestore.DocumentReference:
-    """``ai_activity/{activity_id}`` (a new random id when None)."""
-    return client.collection(db.AI_ACTIVITY).document(activity_id)
-
-
 def path_of(activity_id: str) -> str:
     """The document path of an activity, as ``DataInvalid`` names it."""
-    return f"{db.AI_ACTIVITY}/{activity_id}"
+    return f"{names.AI_ACTIVITY}/{activity_id}"
 
 
 @dataclass(frozen=True)

@@ -14,12 +14,12 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import TYPE_CHECKING, Literal, get_args
 
-from . import money
-from .errors import InvalidRequest
-from .validation import Fields
+from credits.vocab import money
+from credits.vocab.errors import InvalidRequest
+from credits.vocab.validation import Fields
 
 if TYPE_CHECKING:
-    from .config import Costs
+    from credits.vocab.config import Costs
 
 GenerationType = Literal["image", "video", "voice", "chat"]
 GENERATION_TYPES: tuple[GenerationType, ...] = get_args(GenerationType)

@@ -45,9 +45,9 @@ from google.api_core import exceptions as gexc
 from google.cloud import firestore
 from google.cloud.firestore_v1.document import DocumentReference
 
-from .db import USERS as USERS_COLLECTION
-from .db import Snapshot
-from .errors import BackendUnavailable, Contention, CreditsError, DataInvalid
+from credits.store.db import USERS as USERS_COLLECTION
+from credits.store.db import Snapshot
+from credits.vocab.errors import BackendUnavailable, Contention, CreditsError, DataInvalid
 
 log = logging.getLogger(__name__)
 

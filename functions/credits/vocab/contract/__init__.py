@@ -18,7 +18,7 @@ fails the suite.
 
 from __future__ import annotations
 
-from .callables import CALLABLES, Callable
-from .errors import ERROR_DETAILS, ErrorDetails
+from credits.vocab.contract.callables import CALLABLES, Callable
+from credits.vocab.contract.errors import ERROR_DETAILS, ErrorDetails
 
 __all__ = ["CALLABLES", "ERROR_DETAILS", "Callable", "ErrorDetails"]

@@ -12,13 +12,15 @@ from __future__ import annotations
 import math
 import re
 from decimal import Decimal
-from typing import Any
+from typing import Any, TypeVar
 
-from . import money
-from .errors import InvalidRequest
+from credits.vocab import money
+from credits.vocab.errors import InvalidRequest
 
 _KEY = re.compile(r"^[A-Za-z0-9_.:-]{1,128}$")
 _RESERVED_ID = re.compile(r"^(\.|\.\.|__.*__)$", re.DOTALL)
+
+Choice = TypeVar("Choice", bound=str)
 
 
 def is_document_id(value: str) -> bool:
@@ -108,17 +110,20 @@ class Fields:
             return None
         return value
 
-    def choice(self, name: str, choices: tuple[str, ...], *, required: bool = True) -> str | None:
-        """A string that is exactly one of ``choices``."""
+    def choice(self, name: str, choices: tuple[Choice, ...], *, required: bool = True) -> Choice | None:
+        """A string that is exactly one of ``choices`` (typed as they are: a tuple of a
+        ``Literal``'s values gives that ``Literal``).
+        """
         if not self.present(name):
             if required:
                 self.fail(name, "is required")
             return None
         value = self.data[name]
-        if not isinstance(value, str) or value not in choices:
-            self.fail(name, "must be one of " + ", ".join(choices))
-            return None
-        return value
+        for choice in choices:
+            if isinstance(value, str) and value == choice:
+                return choice
+        self.fail(name, "must be one of " + ", ".join(choices))
+        return None
 
     def integer(self, name: str, *, low: int, high: int, required: bool = True) -> int | None:
         """A whole number in [low, high]; 3.0 counts as 3 (JavaScript has one number type)."""

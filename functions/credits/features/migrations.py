@@ -22,9 +22,9 @@ from typing import Any
 
 from google.cloud import firestore
 
-from . import audit, config_store, db, ip_blocks
-from .clock import Clock
-from .context import Caller, ClientContext
+from credits.store import audit, config_store, db, ip_blocks
+from credits.vocab.clock import Clock
+from credits.vocab.context import Caller, ClientContext
 
 MIGRATION = Caller(uid="migration", name="migration")
 _BATCH = 400

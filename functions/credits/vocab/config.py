@@ -23,7 +23,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, TypeVar
 
 from pydantic import (
     BaseModel,
@@ -39,9 +39,9 @@ from pydantic import (
     model_validator,
 )
 
-from . import money
-from .errors import InvalidRequest
-from .pricing import GenerationType
+from credits.vocab import money
+from credits.vocab.errors import InvalidRequest
+from credits.vocab.pricing import GenerationType
 
 # Sliding-log rate limits keep one timestamp per counted request, so a window's limit
 # bounds the size of its document; 10,000 int64s stay far below Firestore's 1 MiB.
@@ -51,6 +51,8 @@ MAX_PRICE = Decimal(1_000_000)
 PRICE_DECIMALS = 6
 
 _STRICT = ConfigDict(extra="forbid", strict=True, frozen=True)
+
+Model = TypeVar("Model", bound=BaseModel)
 
 
 def _price(value: Any) -> Decimal:
@@ -179,7 +181,7 @@ class Term(BaseModel):
             raise ValueError("an exception must not be blank")
         term = info.data.get("term")
         if term is not None:
-            from .moderation.terms import exceptions_without_term
+            from credits.moderation.terms import exceptions_without_term
 
             useless = exceptions_without_term(term, value)
             if useless:
@@ -519,18 +521,18 @@ def merge_patch(current: Settings, patch: Any) -> tuple[Settings, frozenset[Docu
     touched: set[DocumentName] = set()
     if public_patch:
         merged = _deep_merge(credits.to_firestore(), public_patch, "", errors)
-        credits = _validate(CreditConfig, merged, errors)  # type: ignore[assignment]
+        credits = _validate(CreditConfig, merged, errors) or credits  # None only with errors, raised below
         touched.add("credits")
     if private_patch:
         merged = _deep_merge(private.to_firestore(), private_patch, "", errors)
-        private = _validate(PrivateConfig, merged, errors)  # type: ignore[assignment]
+        private = _validate(PrivateConfig, merged, errors) or private  # None only with errors, raised below
         touched.add("moderation")
     if errors:
         raise InvalidRequest(errors)
     return Settings(credits=credits, private=private, version=current.version), frozenset(touched)
 
 
-def _validate(model: type[BaseModel], data: dict[str, Any], errors: dict[str, str]) -> BaseModel | None:
+def _validate(model: type[Model], data: dict[str, Any], errors: dict[str, str]) -> Model | None:
     try:
         return model.model_validate(data)
     except ValidationError as exc:

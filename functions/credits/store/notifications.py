@@ -21,10 +21,10 @@ from typing import Any, Literal
 from google.api_core import exceptions as gexc
 from google.cloud import firestore
 
-from . import db
-from .atomic import Plan
-from .clock import Clock
-from .errors import ConfigurationInvalid, DataInvalid
+from credits.store import db
+from credits.store.atomic import Plan
+from credits.vocab.clock import Clock
+from credits.vocab.errors import ConfigurationInvalid, DataInvalid
 
 log = logging.getLogger(__name__)
 

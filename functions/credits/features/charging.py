@@ -44,22 +44,24 @@ from typing import Any
 
 from google.cloud import firestore
 
-from . import abuse, accounts, config_store, db, ip_blocks, ledger, money, notifications, rate_limit
-from .activity import activity_id_for, activity_ref
-from .atomic import Attempt, Deadline, Plan, Stats, run
-from .clock import Clock, to_millis
-from .config import CreditConfig
-from .context import Caller, ClientContext
-from .db import Snapshot
-from .errors import InvalidRequest, ModerationProviderUnavailable
-from .ledger import EntryId, EntryKind, Leg, Reason, UsageChange
-from .moderation import ModerationUnavailable, Verdict, installed, judge
-from .policy import abuse as abuse_policy
-from .policy import charge as charge_policy
-from .policy.charge import Approval, ChargeState, Refusal, Window
-from .policy.signup import live_grants, with_grant
-from .pricing import GENERATION_TYPES, GenerationType, parse_quantity, price
-from .validation import Fields, request_key
+from credits.features import abuse, accounts
+from credits.moderation import ModerationUnavailable, Verdict, installed, judge
+from credits.policy import abuse as abuse_policy
+from credits.policy import charge as charge_policy
+from credits.policy.charge import Approval, ChargeState, Refusal, Window
+from credits.policy.signup import live_grants, with_grant
+from credits.store import config_store, db, ip_blocks, ledger, notifications, rate_limit
+from credits.store.atomic import Attempt, Deadline, Plan, Stats, run
+from credits.store.db import Snapshot
+from credits.store.ledger import EntryId, EntryKind, Leg, Reason, UsageChange
+from credits.vocab import money
+from credits.vocab.activity import activity_id_for
+from credits.vocab.clock import Clock, to_millis
+from credits.vocab.config import CreditConfig
+from credits.vocab.context import Caller, ClientContext
+from credits.vocab.errors import InvalidRequest, ModerationProviderUnavailable
+from credits.vocab.pricing import GENERATION_TYPES, GenerationType, parse_quantity, price
+from credits.vocab.validation import Fields, request_key
 
 PROMPT_MAX = 20_000
 PREVIEW_CHARS = 100
@@ -89,13 +91,13 @@ class ChargeRequest:
         f = Fields(data, set(cls.FIELDS))
         kind = f.choice("type", GENERATION_TYPES)
         prompt = f.string("prompt", max_len=PROMPT_MAX)
-        quantity = parse_quantity(f, "quantity", kind) if kind else None  # type: ignore[arg-type]
+        quantity = parse_quantity(f, "quantity", kind) if kind else None
         model = f.string("model", required=False, min_len=0, max_len=64)
         request_id = request_key(f)
         device_id = f.string("deviceId", required=False, min_len=0, max_len=128)
         f.raise_if_any()
         assert kind is not None and prompt is not None and quantity is not None
-        return cls(kind, prompt, quantity, model or None, request_id, device_id or None)  # type: ignore[arg-type]
+        return cls(kind, prompt, quantity, model or None, request_id, device_id or None)
 
     def fingerprint(self) -> str:
         """What makes two calls "the same request" for an idempotency key."""
@@ -268,7 +270,7 @@ def charge(
         caller=caller,
         ctx=ctx,
         request=request,
-        target=activity_ref(client, activity_id_for(uid, request.request_id) if request.request_id else None),
+        target=db.activity_ref(client, activity_id_for(uid, request.request_id) if request.request_id else None),
         fingerprint=request.fingerprint(),
         token=uuid.uuid4().hex,
     )

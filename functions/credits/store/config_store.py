@@ -51,10 +51,12 @@ from typing import Any
 from google.cloud import firestore
 from pydantic import ValidationError
 
-from . import audit, db, notifications
-from .atomic import Attempt, Deadline, Plan, run
-from .clock import Clock
-from .config import (
+from credits.moderation import CategoryRule, Policy, ProviderSettings, superseded
+from credits.store import audit, db, notifications
+from credits.store.atomic import Attempt, Deadline, Plan, run
+from credits.store.db import Snapshot
+from credits.vocab.clock import Clock
+from credits.vocab.config import (
     SERVER_FIELDS,
     Abuse,
     ConfigProblems,
@@ -69,10 +71,8 @@ from .config import (
     parse_private,
     split_legacy,
 )
-from .context import Caller, ClientContext
-from .db import Snapshot
-from .errors import ConfigurationInvalid
-from .moderation import CategoryRule, Policy, ProviderSettings, superseded
+from credits.vocab.context import Caller, ClientContext
+from credits.vocab.errors import ConfigurationInvalid
 
 log = logging.getLogger(__name__)
 
