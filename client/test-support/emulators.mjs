@@ -67,13 +67,13 @@ export const admin = () => signedInUser({ claims: { admin: true }, tag: "admin" 
 export const generator = () => signedInUser({ claims: { generator: true }, tag: "generator" });
 
 /**
- * Every test user comes from 127.0.0.1: the per-IP limits (requests, sign-up grants) are raised
+ * Every test user comes from 127.0.0.1: the per-IP and per-network limits (requests, sign-up grants) are raised
  * so that one address can run the whole file. Tests that need a limit set their own.
  */
 export async function openLimits(adminClient) {
   await adminClient.admin.updateConfiguration({
     rateLimits: { ipRequests: 10_000, image: 10_000, video: 10_000, voice: 10_000, chat: 10_000 },
-    signup: { grantsPerIpPerDay: 1_000_000 },
+    signup: { grantsPerIpPerDay: 1_000_000, grantsPerNetworkPerDay: 1_000_000, grantsPerAllocationPerDay: 1_000_000 },
   });
 }
 
