@@ -38,8 +38,7 @@ import sys
 import time
 from typing import Any
 
-from credits.moderation import Policy, judge
-from credits.moderation import categories as category_rules
+from credits.moderation import Policy, categories as category_rules, judge
 from credits.moderation.terms import DEFAULT_TERMS, Moderator
 
 SEED = 20240601

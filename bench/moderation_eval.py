@@ -32,8 +32,15 @@ from collections.abc import Callable
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "functions"))
 
-from credits.moderation import CATEGORIES, FAMILIES, FORMER_DEFAULT_TERMS, Moderator, Policy, Verdict  # noqa: E402
-from credits.moderation import judge as _judge  # noqa: E402
+from credits.moderation import (  # noqa: E402
+    CATEGORIES,
+    FAMILIES,
+    FORMER_DEFAULT_TERMS,
+    Moderator,
+    Policy,
+    Verdict,
+    judge as _judge,
+)
 
 DATA = ROOT / "tests" / "data" / "moderation"
 

@@ -27,6 +27,17 @@ mkdir -p "$EMULATOR_LOG_DIR"
 EMULATOR_CONFIG_ARGS=()
 export CREDITS_FUNCTIONS_HOST="127.0.0.1:$((5001 + EMULATOR_OFFSET))"
 export CREDITS_EMULATOR_RUN="run-$$-$RANDOM$RANDOM"
+# The local Stripe stand-in (scripts/stripe_standin.py): the functions' Stripe library talks to
+# it (CREDITS_STRIPE_API_BASE), and its checkout page sends signed events to stripeWebhook.
+# CREDITS_STRIPE_STANDIN=0 leaves it out and the library talks to Stripe itself (test keys in
+# functions/.secret.local, events forwarded by the Stripe CLI; see README).
+export CREDITS_STRIPE_PORT=$((12111 + EMULATOR_OFFSET))
+if [ "${CREDITS_STRIPE_STANDIN:-1}" != "0" ]; then
+  export CREDITS_STRIPE_API_BASE="http://127.0.0.1:$CREDITS_STRIPE_PORT"
+else
+  unset CREDITS_STRIPE_API_BASE
+fi
+STRIPE_STANDIN_PID=""
 # The functions' clock offset (emulator-only time travel for window roll-over tests).
 export CREDITS_CLOCK_OFFSET_FILE="$PWD/.tools/clock-offset-$EMULATOR_OFFSET"
 echo 0 >"$CREDITS_CLOCK_OFFSET_FILE"
@@ -81,6 +92,29 @@ stop_run_workers() {
   done
 }
 
+# start_stripe_standin: the stand-in in the background (its log beside the emulators'), ready
+# when this returns. stop_stripe_standin stops it.
+start_stripe_standin() {
+  [ "${CREDITS_STRIPE_STANDIN:-1}" != "0" ] || return 0
+  local webhook="http://$CREDITS_FUNCTIONS_HOST/$CREDITS_PROJECT_ID/us-central1/stripeWebhook"
+  python scripts/stripe_standin.py --port "$CREDITS_STRIPE_PORT" --webhook-url "$webhook" \
+    >"$EMULATOR_LOG_DIR/stripe-standin-$EMULATOR_OFFSET.log" 2>&1 &
+  STRIPE_STANDIN_PID=$!
+  for _ in $(seq 1 50); do
+    curl -fsS "$CREDITS_STRIPE_API_BASE/_standin/health" >/dev/null 2>&1 && return 0
+    kill -0 "$STRIPE_STANDIN_PID" 2>/dev/null || break
+    sleep 0.1
+  done
+  echo "the Stripe stand-in did not start; see $EMULATOR_LOG_DIR/stripe-standin-$EMULATOR_OFFSET.log" >&2
+  return 1
+}
+
+stop_stripe_standin() {
+  [ -z "$STRIPE_STANDIN_PID" ] || kill "$STRIPE_STANDIN_PID" 2>/dev/null || true
+  [ -z "$STRIPE_STANDIN_PID" ] || wait "$STRIPE_STANDIN_PID" 2>/dev/null || true
+  STRIPE_STANDIN_PID=""
+}
+
 # emulator_log NAME: where a run named NAME (test, start, bench) logs the emulators' output.
 # Python's scripts/cmdline.py finds the one of scripts/start.sh by the same rule.
 emulator_log() {
@@ -99,6 +133,7 @@ run_under_emulators() {
   EMULATOR_LOG="$(emulator_log "$name")"
   export EMULATOR_LOG
   check_emulator_ports || return 1
+  start_stripe_standin || return 1
   fifo="$EMULATOR_LOG_DIR/.console-$$.fifo"
   rm -f "$fifo"
   mkfifo "$fifo"
@@ -121,6 +156,7 @@ run_under_emulators() {
   wait "$reader" 2>/dev/null || true
   rm -f "$fifo"
   stop_run_workers
+  stop_stripe_standin
   if [ "$status" != 0 ] && ! grep -q "Running script:" "$EMULATOR_LOG"; then
     echo "the emulators did not start; last lines of $EMULATOR_LOG:" >&2
     tail -n 15 "$EMULATOR_LOG" >&2

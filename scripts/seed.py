@@ -16,6 +16,32 @@ import roles
 DEMO_ADMIN = ("admin@demo.test", "demo-admin-password", "Demo Admin")
 DEMO_GENERATOR = ("generator@demo.test", "demo-generator-password", "Demo Generator")
 DEMO_USER = ("user@demo.test", "demo-user-password", "Demo User")
+# What the demo sells, priced in the local Stripe stand-in's built-in catalogue.
+DEMO_PRODUCTS = {
+    "pack-100": {"kind": "pack", "priceId": "price_pack_small", "credits": 100, "expiresInDays": 365, "active": True},
+    "pack-500": {"kind": "pack", "priceId": "price_pack_large", "credits": 500, "active": True},
+    "plan-pro": {"kind": "plan", "priceId": "price_plan_pro", "planId": "pro", "active": True},
+}
+DEMO_PLANS = {"pro": {"name": "Pro", "monthlyCredits": 1000, "rolloverPeriods": 1}}
+
+
+def seed_products(client: object) -> None:
+    """Put the demo products on sale, returning to the Hosting emulator (unless products exist)."""
+    import os
+
+    from credits.store import config_store
+    from credits.vocab.clock import SystemClock
+    from credits.vocab.context import Caller, ClientContext
+
+    stored = config_store.editable_ref(client, "credits").get().to_dict() or {}  # type: ignore[arg-type]
+    if stored.get("products"):
+        return
+    port = 5000 + int(os.environ.get("CREDITS_EMULATOR_PORT_OFFSET", "0") or 0)
+    origins = [f"http://127.0.0.1:{port}", f"http://localhost:{port}"]
+    patch = {"plans": DEMO_PLANS, "products": DEMO_PRODUCTS, "payments": {"allowedOrigins": origins}}
+    config_store.update(
+        client, SystemClock(), Caller(uid="seed", name="seed"), ClientContext(user_agent="scripts/seed.py"), patch
+    )  # type: ignore[arg-type]
 
 
 def ensure_account(email: str, password: str, name: str) -> str:
@@ -51,6 +77,7 @@ def main() -> int:
     client = db.make_client(project)
     # The configuration documents (defaults) and the applied copy every charge reads.
     migrations.run_all(client, SystemClock())
+    seed_products(client)
     admin_uid = ensure_account(*DEMO_ADMIN)
     roles.set_role("admin", uid=admin_uid, project=project)
     generator_uid = ensure_account(*DEMO_GENERATOR)

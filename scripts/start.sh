@@ -15,6 +15,7 @@ source .tools/env.sh
 # shellcheck disable=SC1091
 source scripts/emulators.sh
 check_emulator_ports
+start_stripe_standin
 
 LOG="$(emulator_log start)"
 firebase emulators:start "${EMULATOR_CONFIG_ARGS[@]}" --only "$EMULATOR_ONLY" --project "$CREDITS_PROJECT_ID" >"$LOG" 2>&1 &
@@ -27,6 +28,7 @@ stop() {
   kill "$EMULATORS" 2>/dev/null || true
   wait "$EMULATORS" 2>/dev/null || true
   stop_run_workers
+  stop_stripe_standin
 }
 trap stop INT TERM EXIT
 

@@ -24,3 +24,4 @@ export {
   type LiveOptions,
 } from "./admin.js";
 export * from "./admin-logic.js";
+export * from "./payments-admin.js";

@@ -25,6 +25,9 @@ import { getFunctions, httpsCallable, type Functions } from "firebase/functions"
 import { CreditsError, toCreditsError } from "./errors.js";
 import { withRetry, type RetryOptions } from "./retry.js";
 import type {
+  CheckoutSession,
+  PaymentReturn,
+  Product,
   Activity,
   ActivityStatus,
   Balance,
@@ -159,6 +162,40 @@ export class CreditsClient {
     return this.updateStatus({ activityId, status: "failed", error });
   }
 
+  /**
+   * Buys a product through Stripe Checkout: asks the backend for a session, then leaves the
+   * page for it. The credits arrive with Stripe's webhook, not with the return to
+   * `successUrl`: watch the balance ({@link watchBalance}) to see them. A double click makes one
+   * session (the backend's idempotency key). Resolves with the session (after the redirect
+   * has been asked for).
+   */
+  async buyCredits(productId: string, options: PaymentReturn = {}): Promise<CheckoutSession> {
+    const here = currentUrl();
+    const session = await this.call<CheckoutSession>(
+      "createCheckoutSession",
+      { productId, successUrl: options.successUrl ?? withParam(here, "checkout", "success"), cancelUrl: options.cancelUrl ?? withParam(here, "checkout", "cancel") },
+      true,
+    );
+    (options.redirect ?? redirect)(session.url);
+    return session;
+  }
+
+  /** Opens Stripe's billing portal, where a subscriber changes or cancels the plan. */
+  async manageSubscription(options: { returnUrl?: string; redirect?: (url: string) => void } = {}): Promise<string> {
+    const { url } = await this.call<{ url: string }>("createBillingPortalSession", { returnUrl: options.returnUrl ?? currentUrl() }, true);
+    (options.redirect ?? redirect)(url);
+    return url;
+  }
+
+  /** The products on sale, live, from the public configuration (active ones, packs first, then by credits). */
+  watchProducts(callback: (products: Product[]) => void, onError?: (error: Error) => void): Unsubscribe {
+    return onSnapshot(
+      doc(this.firestore, "system_config", "credits"),
+      (snap) => callback(toProducts(snap.data()?.products, snap.data()?.plans)),
+      (error) => onError?.(error),
+    );
+  }
+
   /** The admin callables (the caller's ID token needs the `admin` claim, else `AdminRequired`). */
   readonly admin = {
     grantCredits: (request: GrantRequest): Promise<GrantResult> =>
@@ -223,6 +260,43 @@ export class CreditsClient {
   }
 }
 
+function currentUrl(): string {
+  const loc = (globalThis as { location?: { href?: string } }).location;
+  if (!loc?.href) throw new Error("buyCredits/manageSubscription need return urls outside a browser");
+  return loc.href;
+}
+
+function withParam(url: string, name: string, value: string): string {
+  const u = new URL(url);
+  u.searchParams.set(name, value);
+  return u.toString();
+}
+
+function redirect(url: string): void {
+  (globalThis as unknown as { location: { assign(url: string): void } }).location.assign(url);
+}
+
+/** The active products of a stored configuration, packs first, then by credits. */
+export function toProducts(stored: unknown, plans?: unknown): Product[] {
+  if (!stored || typeof stored !== "object") return [];
+  const planMap = (plans && typeof plans === "object" ? plans : {}) as Record<string, Record<string, unknown> | null>;
+  const out: Product[] = [];
+  for (const [id, raw] of Object.entries(stored as Record<string, Record<string, unknown>>)) {
+    if (!raw || raw.active === false || (raw.kind !== "pack" && raw.kind !== "plan")) continue;
+    const product: Product = { id, kind: raw.kind, priceId: String(raw.priceId ?? ""), active: true };
+    if (typeof raw.credits === "number") product.credits = raw.credits;
+    if (typeof raw.planId === "string") product.planId = raw.planId;
+    if (typeof raw.expiresInDays === "number") product.expiresInDays = raw.expiresInDays;
+    const plan = product.planId ? planMap[product.planId] : undefined;
+    if (product.kind === "plan" && plan) {
+      if (typeof plan.monthlyCredits === "number") product.credits = plan.monthlyCredits;
+      if (typeof plan.name === "string") product.planName = plan.name;
+    }
+    out.push(product);
+  }
+  return out.sort((a, b) => (a.kind === b.kind ? (a.credits ?? 0) - (b.credits ?? 0) : a.kind === "pack" ? -1 : 1));
+}
+
 function toBalance(snap: DocumentSnapshot<DocumentData>): Balance {
   const d = snap.data() ?? {};
   const balance: Balance = {
@@ -234,6 +308,7 @@ function toBalance(snap: DocumentSnapshot<DocumentData>): Balance {
   };
   if (d.signupGrant === "granted" || d.signupGrant === "withheld") balance.signupGrant = d.signupGrant;
   if (typeof d.signupGrantRule === "string") balance.signupGrantRule = d.signupGrantRule as NonNullable<Balance["signupGrantRule"]>;
+  if (typeof d.debt === "number" && d.debt > 0) balance.debt = d.debt;
   return balance;
 }
 

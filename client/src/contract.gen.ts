@@ -2,6 +2,16 @@
 
 export interface CreditBackendContract {}
 /**
+ * ``failed-precondition``: a grant would open a bucket past the bound; nothing was written.
+ *
+ * This interface was referenced by `CreditBackendContract`'s JSON-Schema
+ * via the `definition` "BucketLimitDetails".
+ */
+export interface BucketLimitDetails {
+  reason: "bucket_limit";
+  limit: number;
+}
+/**
  * A live grant of credits, as its owner sees it (revision 3).
  *
  * This interface was referenced by `CreditBackendContract`'s JSON-Schema
@@ -37,6 +47,27 @@ export interface ChargeResponse {
   creditsCharged: number;
   remainingCredits: number;
   status: "pending";
+}
+/**
+ * ``createCheckoutSession`` (revision 3): a product to buy, and where Stripe sends the user back.
+ *
+ * This interface was referenced by `CreditBackendContract`'s JSON-Schema
+ * via the `definition` "CheckoutRequest".
+ */
+export interface CheckoutRequest {
+  productId: string;
+  successUrl: string;
+  cancelUrl: string;
+}
+/**
+ * The Stripe Checkout Session: its id and the page to send the user to.
+ *
+ * This interface was referenced by `CreditBackendContract`'s JSON-Schema
+ * via the `definition` "CheckoutResponse".
+ */
+export interface CheckoutResponse {
+  sessionId: string;
+  url: string;
 }
 /**
  * ``failed-precondition``: the configuration in force is unusable (admins see why).
@@ -284,6 +315,51 @@ export interface PlainDetails {
     | "payments_disabled";
 }
 /**
+ * ``createBillingPortalSession`` (revision 3): where the portal sends the user back.
+ *
+ * This interface was referenced by `CreditBackendContract`'s JSON-Schema
+ * via the `definition` "PortalRequest".
+ */
+export interface PortalRequest {
+  returnUrl: string;
+}
+/**
+ * The Stripe customer portal's page for this user.
+ *
+ * This interface was referenced by `CreditBackendContract`'s JSON-Schema
+ * via the `definition` "PortalResponse".
+ */
+export interface PortalResponse {
+  url: string;
+}
+/**
+ * ``grantPromoCredits`` (project): a promotional grant to a list of users or a plan's users.
+ *
+ * This interface was referenced by `CreditBackendContract`'s JSON-Schema
+ * via the `definition` "PromoRequest".
+ */
+export interface PromoRequest {
+  userIds?: [string, ...string[]] | null;
+  planId?: string | null;
+  amount: number;
+  reason: string;
+  expiresAt?: string | null;
+  userNote?: string | null;
+  requestId?: string | null;
+}
+/**
+ * The job that grants it, and how far it got within the call.
+ *
+ * This interface was referenced by `CreditBackendContract`'s JSON-Schema
+ * via the `definition` "PromoResponse".
+ */
+export interface PromoResponse {
+  jobId: string;
+  status: "running" | "done";
+  granted: number;
+  failed: number;
+}
+/**
  * ``invalid-argument``: moderation refused the prompt; ``category`` says why.
  *
  * This interface was referenced by `CreditBackendContract`'s JSON-Schema
@@ -346,6 +422,29 @@ export interface SetIpBlockResponse {
   ip: string;
   blocked: boolean;
   kind: string;
+}
+/**
+ * ``setUserPlan`` (revision 3): a configured plan for a user, or null to end its plan.
+ *
+ * This interface was referenced by `CreditBackendContract`'s JSON-Schema
+ * via the `definition` "SetUserPlanRequest".
+ */
+export interface SetUserPlanRequest {
+  userId: string;
+  planId: string | null;
+}
+/**
+ * The plan before and after; ``changed`` false when the user already had it.
+ *
+ * This interface was referenced by `CreditBackendContract`'s JSON-Schema
+ * via the `definition` "SetUserPlanResponse".
+ */
+export interface SetUserPlanResponse {
+  userId: string;
+  planId: string | null;
+  previousPlanId: string | null;
+  changed: boolean;
+  periodEnd?: string | null;
 }
 /**
  * ``setUserStatus``: suspend or reactivate an account.

@@ -171,6 +171,22 @@ export class ConfigInvalid extends CreditsError {
   }
 }
 
+/** `failed-precondition` / `bucket_limit`: the user holds as many live grants as it may (`limit`). */
+export class BucketLimit extends CreditsError {
+  readonly reason = "bucket_limit" as const;
+  constructor(message: string, details: Details = {}) {
+    super(message, "failed-precondition", details);
+  }
+}
+
+/** `failed-precondition` / `payments_disabled`: this deployment sells nothing (no Stripe secrets). */
+export class PaymentsDisabled extends CreditsError {
+  readonly reason = "payments_disabled" as const;
+  constructor(message: string, details: Details = {}) {
+    super(message, "failed-precondition", details);
+  }
+}
+
 /** `not-found` / `not_found`. */
 export class NotFound extends CreditsError {
   readonly reason = "not_found" as const;
@@ -240,6 +256,8 @@ export type CreditsFailure =
   | InvalidTransition
   | DataInvalid
   | ConfigInvalid
+  | BucketLimit
+  | PaymentsDisabled
   | NotFound
   | Contention
   | BackendUnavailable
@@ -264,6 +282,8 @@ const BY_REASON: Record<string, Ctor> = {
   invalid_transition: InvalidTransition,
   data_invalid: DataInvalid,
   config_invalid: ConfigInvalid,
+  bucket_limit: BucketLimit,
+  payments_disabled: PaymentsDisabled,
   not_found: NotFound,
   contention: Contention,
   backend_unavailable: BackendUnavailable,

@@ -88,6 +88,69 @@ export interface CreditStatus {
   signupGrant?: SignupGrant;
   signupGrantRule?: SignupGrantRule;
   preview?: CostPreview;
+  /** The live grant buckets, in spend order (the credits a charge takes first come first). */
+  buckets?: BucketStatus[];
+  /** The credits that lapse soonest and when; null when nothing expires. */
+  nextExpiry?: NextExpiry | null;
+  /** Credits owed after a refund or chargeback took back what was already spent; the next purchase pays it first. */
+  debt?: number;
+  /** The user's plan (set by an admin, or paid through Stripe), null without one. */
+  plan?: PlanStatus | null;
+}
+
+/** Where a grant came from. */
+export type BucketSource = "signup" | "plan" | "purchase" | "promo" | "admin" | "legacy" | "refund";
+
+/** One live bucket of `getCreditStatus().buckets`. */
+export interface BucketStatus {
+  source: BucketSource;
+  remaining: number;
+  /** ISO 8601 UTC; null: never expires. */
+  expiresAt: string | null;
+}
+
+/** `getCreditStatus().nextExpiry`: every credit sharing the soonest expiry. */
+export interface NextExpiry {
+  credits: number;
+  /** ISO 8601 UTC. */
+  at: string;
+}
+
+/** `getCreditStatus().plan`. */
+export interface PlanStatus {
+  id: string;
+  name: string;
+  monthlyCredits: number;
+  /** ISO 8601 UTC, the end of the current period. */
+  periodEnd: string;
+}
+
+/** A product on sale (`system_config/credits.products`). */
+export interface Product {
+  id: string;
+  kind: "pack" | "plan";
+  priceId: string;
+  /** A pack's credits; for a plan, its plan's `monthlyCredits` (from `plans`). */
+  credits?: number;
+  planId?: string;
+  /** A plan product's plan name (from `plans`). */
+  planName?: string;
+  expiresInDays?: number;
+  active: boolean;
+}
+
+/** `createCheckoutSession` result. */
+export interface CheckoutSession {
+  sessionId: string;
+  url: string;
+}
+
+/** Where Checkout and the billing portal send the user back (origins on `payments.allowedOrigins`). */
+export interface PaymentReturn {
+  successUrl?: string;
+  cancelUrl?: string;
+  /** How to leave the page for Stripe (default `location.assign`); tests and frameworks may pass their own. */
+  redirect?: (url: string) => void;
 }
 
 /** The fields of `users/{uid}` a balance display needs (the owner may read the document). */
@@ -101,6 +164,8 @@ export interface Balance {
   signupGrantRule?: SignupGrantRule;
   /** True while the value comes from the local cache and not yet from the server. */
   fromCache: boolean;
+  /** Credits owed (see {@link CreditStatus.debt}); absent when none. */
+  debt?: number;
 }
 
 /** `ai_activity/{id}` as its owner sees it. */

@@ -210,3 +210,36 @@ describe("boundedLimit", () => {
     assert.equal(boundedLimit(Infinity, 20), 20);
   });
 });
+
+describe("payment figures", () => {
+  it("counts purchases, refunds and disputes and nets revenue by day and product", async () => {
+    const { paymentSummary } = await import("../dist/index.js");
+    const day1 = Date.UTC(2026, 11, 4, 10);
+    const day2 = Date.UTC(2026, 11, 5, 9);
+    const base = { kind: "pack", currency: "usd", refundedAmount: 0, clawedBack: 0, debtCreated: 0, disputeStatus: null };
+    const s = paymentSummary([
+      { ...base, id: "a", userId: "u", productId: "pack-small", amount: 500, credits: 100, status: "paid", createdAtMs: day1 },
+      { ...base, id: "b", userId: "u", productId: "pack-small", amount: 500, credits: 100, status: "paid", refundedAmount: 125, clawedBack: 25, createdAtMs: day2 },
+      { ...base, id: "c", userId: "v", productId: "pack-large", amount: 2000, credits: 500, status: "disputed", clawedBack: 500, createdAtMs: day2 },
+    ]);
+    assert.equal(s.purchases, 3);
+    assert.equal(s.refunds, 1);
+    assert.equal(s.disputes, 1);
+    assert.equal(s.creditsGranted, 700);
+    assert.equal(s.creditsClawedBack, 525);
+    assert.deepEqual(
+      s.byDay.map((r) => [r.key, r.payments, r.gross, r.net]),
+      [
+        ["2026-12-05", 2, 2500, 375],
+        ["2026-12-04", 1, 500, 500],
+      ],
+    );
+    assert.deepEqual(
+      s.byProduct.map((r) => [r.key, r.gross, r.net]),
+      [
+        ["pack-large", 2000, 0],
+        ["pack-small", 1000, 875],
+      ],
+    );
+  });
+});

@@ -18,6 +18,7 @@ import {
   formatSeconds,
   newRequestId,
   toCreditsError,
+  toProducts,
   withRetry,
 } from "../dist/index.js";
 
@@ -38,6 +39,7 @@ describe("toCreditsError", () => {
       ["failed-precondition", { reason: "invalid_transition", from: "completed", to: "processing" }, "InvalidTransition"],
       ["failed-precondition", { reason: "data_invalid", document: "users/u1" }, "DataInvalid"],
       ["failed-precondition", { reason: "config_invalid" }, "ConfigInvalid"],
+      ["failed-precondition", { reason: "payments_disabled" }, "PaymentsDisabled"],
       ["not-found", { reason: "not_found" }, "NotFound"],
       ["aborted", { reason: "contention" }, "Contention"],
       ["unavailable", { reason: "backend_unavailable" }, "BackendUnavailable"],
@@ -244,5 +246,25 @@ describe("entry points", () => {
     assert.equal(adminEntry.CreditsClient, user.CreditsClient);
     assert.equal(adminEntry.InsufficientCredits, user.InsufficientCredits);
     assert.doesNotMatch(readFileSync(new URL("../dist/index.js", import.meta.url), "utf8"), /CreditsAdmin/);
+  });
+});
+
+describe("products on sale", () => {
+  it("lists the active packs first, then plans, each by credits", () => {
+    const products = toProducts({
+      big: { kind: "pack", priceId: "price_b", credits: 500, active: true },
+      small: { kind: "pack", priceId: "price_s", credits: 100, expiresInDays: 30, active: true },
+      pro: { kind: "plan", priceId: "price_p", planId: "pro", active: true },
+      old: { kind: "pack", priceId: "price_o", credits: 50, active: false },
+      odd: { kind: "gift", priceId: "price_x" },
+    }, { pro: { name: "Pro", monthlyCredits: 1000, rolloverPeriods: 0 } });
+    assert.deepEqual(
+      products.map((p) => p.id),
+      ["small", "big", "pro"],
+    );
+    assert.equal(products[0].expiresInDays, 30);
+    assert.equal(products[2].credits, 1000); // a plan's monthly credits come from its plan
+    assert.equal(products[2].planName, "Pro");
+    assert.deepEqual(toProducts(undefined), []);
   });
 });

@@ -10,8 +10,7 @@ import pytest
 from credits.store import db as dbmod
 from google.cloud import firestore
 
-from tests.support import config as cfg
-from tests.support import emulators as emu
+from tests.support import config as cfg, emulators as emu
 
 
 @pytest.fixture(scope="session", autouse=True)

@@ -67,9 +67,11 @@ def test_grant_adds_credits_with_ledger_and_audit(user: emu.User, admin: emu.Use
     )
     assert r.result["userId"] == user.uid and r.result["newBalance"] == 340
     entry = db.collection("credit_logs").document(r.result["ledgerEntryId"]).get().to_dict()
-    assert entry["delta"] == 250 and entry["reason"] == "admin_grant" and entry["actorId"] == admin.uid
-    assert entry["balanceAfter"] == 340 and entry["note"] == "support ticket 42"
+    assert entry["delta"] == 250 and entry["reason"] == "admin_grant"
+    # What the user can read carries neither the admin's reason nor who they are (revision 3).
+    assert entry["balanceAfter"] == 340 and "note" not in entry and "actorId" not in entry
     (audit,) = [a for a in audits(db, admin.uid, "grant_credits") if a["target"] == f"users/{user.uid}"]
+    assert audit["note"] == "support ticket 42" and audit["actorId"] == admin.uid
     assert audit["before"] == {"credits": 90}
     assert audit["after"]["credits"] == 340
     assert audit["ip"] == admin.ip and audit["userAgent"] == "console/1" and audit["createdAt"] is not None

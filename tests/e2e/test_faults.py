@@ -32,8 +32,7 @@ from credits.vocab.clock import ManualClock
 from google.cloud import firestore
 from google.cloud.firestore_v1.base_query import FieldFilter
 
-from tests.support import emulators as emu
-from tests.support import faults
+from tests.support import emulators as emu, faults
 from tests.support.ledger import balance, ledger_sum
 
 pytestmark = [pytest.mark.slow]

@@ -38,8 +38,7 @@ from credits.features.charging import activity_id_for
 from credits.store.ip_blocks import parse_target
 from google.cloud import firestore
 from google.cloud.firestore_v1.base_query import FieldFilter
-from hypothesis import HealthCheck, Phase, given, settings
-from hypothesis import strategies as st
+from hypothesis import HealthCheck, Phase, given, settings, strategies as st
 
 from tests.support import emulators as emu
 from tests.support.ledger import balance, ledger_sum

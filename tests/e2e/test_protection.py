@@ -9,8 +9,7 @@ import pytest
 from google.cloud import firestore
 from google.cloud.firestore_v1.base_query import FieldFilter
 
-from tests.support import config as cfg
-from tests.support import emulators as emu
+from tests.support import config as cfg, emulators as emu
 from tests.support.ledger import assert_books_balance, balance
 
 FREE = {"costs": {"image": 0, "video": 0, "voice": 0, "chat": 0}}

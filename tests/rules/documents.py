@@ -159,3 +159,19 @@ def usage_rollup_user(uid: str) -> dict[str, Any]:
 
 def config_doc() -> dict[str, Any]:
     return {"costs": {"image": 10, "video": 5, "voice": 3, "chat": 0.01}, "defaultCredits": 100, "version": 1}
+
+
+def payment(uid: str) -> dict[str, Any]:
+    """A pack's payment as the webhook records it."""
+    return {
+        "userId": uid,
+        "kind": "pack",
+        "productId": "pack-small",
+        "amount": 500,
+        "currency": "usd",
+        "credits": 100,
+        "status": "paid",
+        "clawedBack": 0,
+        "stripe": {"checkoutSession": "cs_test_x", "customer": "cus_x"},
+        "createdAt": NOW,
+    }

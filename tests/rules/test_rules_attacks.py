@@ -7,8 +7,7 @@ from typing import Any
 
 import pytest
 
-from tests.rules import documents as d
-from tests.rules import firestore_rest as fs
+from tests.rules import documents as d, firestore_rest as fs
 from tests.rules.conftest import Seeder
 from tests.support import emulators as emu
 

@@ -26,8 +26,7 @@ from typing import Any
 
 import pytest
 
-from tests.rules import documents as d
-from tests.rules import firestore_rest as fs
+from tests.rules import documents as d, firestore_rest as fs
 from tests.rules.conftest import Seeder
 
 CALLERS = ("owner", "other", "admin", "anon")
@@ -249,6 +248,49 @@ ROWS = (
         update=("text", "changed"),
         allow=CLOSED,
         parent=lambda uid: f"users/{uid}",
+    ),
+    # Payments: the owner and admins read a payment; Stripe's events, the payment-intent links
+    # and the refused-signature counts are admin views; a user's Stripe customer is server only.
+    Row(
+        "payments",
+        "payments",
+        doc_id=lambda uid, u: f"cs_test_{u}",
+        data=lambda uid, u: d.payment(uid),
+        update=("status", "refunded"),
+        allow=ENTRY,
+    ),
+    Row(
+        "stripe_events",
+        "stripe_events",
+        doc_id=lambda uid, u: f"evt_{u}",
+        data=lambda uid, u: {"type": "checkout.session.completed", "outcome": "granted", "userId": uid, "receivedAt": d.NOW},
+        update=("outcome", "ignored"),
+        allow=ADMIN_VIEW,
+    ),
+    Row(
+        "stripe_payment_refs",
+        "stripe_payment_refs",
+        doc_id=lambda uid, u: f"pi_{u}",
+        data=lambda uid, u: {"paymentId": f"cs_test_{u}", "userId": uid},
+        update=("paymentId", "cs_test_other"),
+        allow=ADMIN_VIEW,
+    ),
+    Row(
+        "stripe_customers",
+        "stripe_customers",
+        doc_id=lambda uid, u: uid,
+        data=lambda uid, u: {"customerId": f"cus_{u}", "userId": uid, "createdAt": d.NOW},
+        update=("customerId", "cus_someone_else"),
+        allow=CLOSED,
+    ),
+    Row(
+        "stripe_webhook_failures",
+        "stripe_webhook_failures",
+        doc_id=lambda uid, u: f"rt_{u}",
+        data=lambda uid, u: {"hour": d.NOW, "shard": 0, "count": 1},
+        update=("count", 0),
+        allow=ADMIN_VIEW,
+        own_field=None,
     ),
 )
 ROWS_BY_NAME = {row.name: row for row in ROWS}

@@ -10,7 +10,7 @@ from typing import Any
 
 from credits.store import config_store
 from credits.vocab.clock import SystemClock
-from credits.vocab.config import CreditConfig, PrivateConfig
+from credits.vocab.config import OPEN_MAPS, CreditConfig, PrivateConfig
 from credits.vocab.context import Caller, ClientContext
 from google.cloud import firestore
 
@@ -28,8 +28,15 @@ def defaults() -> dict[str, Any]:
 
 
 def reset(client: firestore.Client) -> None:
-    """Put every setting back to its default (one versioned, audited update)."""
-    apply(client, defaults())
+    """Put every setting back to its default (one versioned, audited update). The open maps
+    (``plans``, ``products``) merge by key, so their entries are removed one by one (``null``)."""
+    patch = defaults()
+    stored = config_store.editable_ref(client, "credits").get().to_dict() or {}
+    for name in OPEN_MAPS:
+        entries = stored.get(name)
+        if isinstance(entries, dict) and entries:
+            patch[name] = dict.fromkeys(entries)
+    apply(client, patch)
 
 
 def wait_applied(client: firestore.Client, predicate: Any, timeout: float = 10.0) -> dict[str, Any]:

@@ -35,7 +35,18 @@ def test_defaults_are_the_contracts() -> None:
 
 
 def test_terms_and_thresholds_are_not_in_the_public_document() -> None:
-    assert PUBLIC_KEYS == {"costs", "defaultCredits", "lowBalanceThreshold", "rateLimits", "signup", "lifecycle", "retentionDays"}
+    assert PUBLIC_KEYS == {
+        "costs",
+        "defaultCredits",
+        "lowBalanceThreshold",
+        "rateLimits",
+        "signup",
+        "lifecycle",
+        "retentionDays",
+        "plans",
+        "products",
+        "payments",
+    }
     assert PRIVATE_KEYS == {"moderation", "categories", "provider", "abuse"}
     assert "moderation" not in CreditConfig().to_firestore() and "abuse" not in CreditConfig().to_firestore()
 
@@ -115,3 +126,76 @@ def test_bad_patches_name_the_field(patch: object, field: str) -> None:
     with pytest.raises(InvalidRequest) as info:
         merge_patch(DEFAULTS, patch)
     assert field in info.value.errors
+
+
+# ------------------------------------------------------------------ products
+
+
+def _products(patch: dict) -> Settings:  # type: ignore[type-arg]
+    settings, _ = merge_patch(DEFAULTS, {"products": patch})
+    return settings
+
+
+def test_products_are_added_by_id_replaced_whole_and_removed_with_null() -> None:
+    s = _products({"pack-a": {"kind": "pack", "priceId": "price_A1", "credits": 100}})
+    assert s.credits.products["pack-a"].credits == 100 and s.credits.products["pack-a"].active is True
+    s2, _ = merge_patch(
+        s,
+        {
+            "plans": {"pro": {"name": "Pro", "monthlyCredits": 1000}},
+            "products": {"plan-b": {"kind": "plan", "priceId": "price_B", "planId": "pro"}},
+        },
+    )
+    assert set(s2.credits.products) == {"pack-a", "plan-b"}
+    s3, _ = merge_patch(s2, {"products": {"pack-a": None}})
+    assert set(s3.credits.products) == {"plan-b"}
+    assert "expiresInDays" not in s3.credits.to_firestore()["products"]["plan-b"]  # absent stays absent
+
+
+@pytest.mark.parametrize(
+    ("product", "field"),
+    [
+        ({"kind": "pack", "priceId": "prod_123", "credits": 10}, "products.x.priceId"),
+        ({"kind": "pack", "priceId": "price_1"}, "products.x"),
+        ({"kind": "pack", "priceId": "price_1", "credits": 10, "planId": "pro"}, "products.x"),
+        ({"kind": "plan", "priceId": "price_1"}, "products.x"),
+        ({"kind": "plan", "priceId": "price_1", "planId": "pro", "expiresInDays": 3}, "products.x"),
+        ({"kind": "plan", "priceId": "price_1", "planId": "pro", "credits": 10}, "products.x"),
+        ({"kind": "plan", "priceId": "price_1", "planId": "no such plan"}, "products.x.planId"),
+        ({"kind": "gift", "priceId": "price_1", "credits": 10}, "products.x.kind"),
+        ({"kind": "pack", "priceId": "price_1", "credits": 0}, "products.x.credits"),
+        ({"kind": "pack", "priceId": "price_1", "credits": 10, "colour": "red"}, "products.x.colour"),
+    ],
+)
+def test_a_bad_product_is_refused_naming_its_field(product: dict, field: str) -> None:  # type: ignore[type-arg]
+    with pytest.raises(InvalidRequest) as err:
+        _products({"x": product})
+    assert any(k.startswith(field) for k in err.value.errors), err.value.errors
+
+
+def test_a_plan_product_names_a_configured_plan() -> None:
+    with pytest.raises(InvalidRequest) as err:
+        _products({"gold": {"kind": "plan", "priceId": "price_G", "planId": "gold"}})
+    assert "planId 'gold' is not a configured plan" in err.value.errors["products"]
+    s, _ = merge_patch(
+        DEFAULTS,
+        {
+            "plans": {"gold": {"name": "Gold", "monthlyCredits": 500, "rolloverPeriods": 1}},
+            "products": {"gold-monthly": {"kind": "plan", "priceId": "price_G", "planId": "gold"}},
+        },
+    )
+    assert s.credits.products["gold-monthly"].planId == "gold"
+    with pytest.raises(InvalidRequest) as err:  # the plan a product sells cannot be removed under it
+        merge_patch(s, {"plans": {"gold": None}})
+    assert "products" in err.value.errors
+    s2, _ = merge_patch(s, {"plans": {"gold": None}, "products": {"gold-monthly": None}})
+    assert s2.credits.plans == {} and s2.credits.products == {}
+
+
+def test_return_url_origins_are_scheme_host_and_port_only() -> None:
+    s, _ = merge_patch(DEFAULTS, {"payments": {"allowedOrigins": ["https://app.example.com", "http://127.0.0.1:5000"]}})
+    assert s.credits.payments.allowedOrigins == ("https://app.example.com", "http://127.0.0.1:5000")
+    with pytest.raises(InvalidRequest):
+        merge_patch(DEFAULTS, {"payments": {"allowedOrigins": ["https://app.example.com/path"]}})
+    with pytest.raises(InvalidRequest):
+        _products({"Bad Id": {"kind": "pack", "priceId": "price_1", "credits": 1}})

@@ -22,8 +22,8 @@ def exported_callables() -> set[str]:
     tree = ast.parse((ROOT / "functions" / "main.py").read_text(encoding="utf-8"))
     names = set()
     for node in ast.walk(tree):
-        if isinstance(node, ast.ImportFrom) and node.module in ("credits.api.user", "credits.api.admin"):
-            names |= {alias.asname or alias.name for alias in node.names}
+        if isinstance(node, ast.ImportFrom) and node.module in ("credits.api.user", "credits.api.admin", "credits.api.payments"):
+            names |= {alias.asname or alias.name for alias in node.names if alias.name != "stripeWebhook"}
     return names
 
 

@@ -26,8 +26,15 @@ from credits.moderation import (
     superseded,
 )
 from credits.store.config_store import policy_of
-from credits.vocab.config import CATEGORY_SEVERITY, ConfigProblems, CreditConfig, PrivateConfig, merge_patch, parse_private
-from credits.vocab.config import Settings as ConfigSettings
+from credits.vocab.config import (
+    CATEGORY_SEVERITY,
+    ConfigProblems,
+    CreditConfig,
+    PrivateConfig,
+    Settings as ConfigSettings,
+    merge_patch,
+    parse_private,
+)
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 DEFAULT = Policy()

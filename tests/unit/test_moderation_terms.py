@@ -23,8 +23,7 @@ from credits.moderation.terms import (
     moderator_for,
 )
 from credits.vocab.config import Term
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
+from hypothesis import HealthCheck, given, settings, strategies as st
 from pydantic import ValidationError
 
 DEFAULTS = Moderator(DEFAULT_TERMS)

@@ -7,8 +7,7 @@ from credits.features.admin import GrantRequest, IpBlockChange, StatusChange
 from credits.features.charging import ChargeRequest, activity_id_for
 from credits.features.lifecycle import StatusRequest
 from credits.vocab.errors import InvalidRequest
-from hypothesis import given, settings
-from hypothesis import strategies as st
+from hypothesis import given, settings, strategies as st
 
 json_values = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats() | st.text(),

@@ -11,6 +11,8 @@ CALLABLES = {
     "grantCreditsToUser",
     "updateCreditConfiguration",
     "setUserStatus",
+    "setUserPlan",
+    "grantPromoCredits",
     "setIpBlock",
     "getUsageStats",
     "getCreditStatus",

@@ -12,6 +12,7 @@ import { confirmAction, LiveIndicator, StatsCache, toast, type Ctx } from "./con
 import { CreditsTab } from "./credits-tab";
 import { $, authMessage } from "./dom";
 import { LiveTab } from "./live-tab";
+import { PaymentsTab } from "./payments-tab";
 
 const { session, emulated, projectId } = connectBackend();
 const ctx: Ctx = {
@@ -25,8 +26,9 @@ const ctx: Ctx = {
 };
 const credits = new CreditsTab(ctx);
 const live = new LiveTab(ctx);
-type Tab = "credits" | "live";
-let tab: Tab = location.hash === "#live" ? "live" : "credits";
+const payments = new PaymentsTab(ctx);
+type Tab = "credits" | "live" | "payments";
+let tab: Tab = location.hash === "#live" ? "live" : location.hash === "#payments" ? "payments" : "credits";
 let admitted = false;
 
 // On the emulators, the session and the admin helpers are reachable from the console, the tests
@@ -42,6 +44,7 @@ function show(view: "signed-out" | "checking" | "refused" | "dashboard"): void {
   $("live-indicator").hidden = view !== "dashboard" || tab !== "live";
   $("credits-tab").hidden = view !== "dashboard" || tab !== "credits";
   $("live-tab").hidden = view !== "dashboard" || tab !== "live";
+  $("payments-tab").hidden = view !== "dashboard" || tab !== "payments";
   document.body.dataset.view = view;
 }
 
@@ -50,12 +53,18 @@ function selectTab(next: Tab): void {
   for (const button of $("tabs").querySelectorAll<HTMLButtonElement>("[data-tab]")) button.setAttribute("aria-selected", String(button.dataset.tab === next));
   $("credits-tab").hidden = next !== "credits";
   $("live-tab").hidden = next !== "live";
+  $("payments-tab").hidden = next !== "payments";
   $("live-indicator").hidden = next !== "live";
-  history.replaceState(null, "", next === "live" ? "#live" : location.pathname + location.search);
+  history.replaceState(null, "", next === "credits" ? location.pathname + location.search : `#${next}`);
   if (!admitted) return;
+  if (next !== "payments") payments.stop();
   if (next === "live") {
     credits.stop();
     live.start();
+  } else if (next === "payments") {
+    credits.stop();
+    live.stop();
+    payments.start();
   } else {
     live.stop();
     credits.start();
@@ -70,6 +79,7 @@ $("tabs").addEventListener("click", (e) => {
 session.onUserChanged(async (user) => {
   admitted = false;
   live.stop();
+  payments.stop();
   credits.dispose();
   ctx.stats.clear();
   if (!user) {

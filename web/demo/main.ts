@@ -15,6 +15,7 @@ import {
   type CreditsFailure,
   type CreditStatus,
   type GenerationType,
+  type Product,
   type Unsubscribe,
 } from "@credit-backend/client";
 import { connectBackend } from "../shared/backend";
@@ -50,6 +51,9 @@ interface State {
   waitSeconds: number | null;
   activity: Activity | null;
   recent: Activity[];
+  products: Product[];
+  buying: string | null;
+  shopError: string | null;
 }
 const state: State = {
   uid: null,
@@ -65,6 +69,9 @@ const state: State = {
   waitSeconds: null,
   activity: null,
   recent: [],
+  products: [],
+  buying: null,
+  shopError: null,
 };
 
 const $ = <T extends HTMLElement = HTMLElement>(id: string) => document.getElementById(id) as T;
@@ -104,6 +111,10 @@ session.onUserChanged(async (user) => {
       state.recent = activities;
       render();
     }, { max: 5 }),
+    client.watchProducts((products) => {
+      state.products = products;
+      renderShop();
+    }),
   );
   render();
   schedulePreview(0);
@@ -274,6 +285,16 @@ function render(): void {
   $("who-email").textContent = state.email ?? "";
   $("balance").textContent = credits === undefined ? "–" : credits.toLocaleString("en-US");
   $("low-balance").hidden = !low;
+  const debt = state.balance?.debt ?? state.status?.debt ?? 0;
+  $("debt").hidden = !debt;
+  $("debt").textContent = debt ? `${debt.toLocaleString("en-US")} credits owed` : "";
+  const next = state.status?.nextExpiry;
+  $("next-expiry").hidden = !next;
+  $("next-expiry").textContent = next
+    ? `${next.credits.toLocaleString("en-US")} credits expire on ${new Date(next.at).toLocaleDateString("en-GB", { day: "numeric", month: "short" })}`
+    : "";
+  $("low-prompt").hidden = !low || status === "suspended";
+  renderCheckoutReturn();
   $("suspended").hidden = status !== "suspended";
   renderGrant();
 
@@ -343,7 +364,6 @@ function upgradePrompt(required: number, available: number): HTMLElement {
     text(` This needs ${required.toLocaleString("en-US")}, you have ${available.toLocaleString("en-US")}: ${Math.max(0, required - available).toLocaleString("en-US")} more to go. `),
     h("button", "Get more credits", "upgrade-button"),
   );
-  if (upgradeAsked) box.append(h("p", "Plans are not part of this demo: an admin can add credits (grantCreditsToUser).", "upgrade-note", "upgrade-note"));
   return box;
 }
 
@@ -435,13 +455,82 @@ function renderRecent(): void {
   if (!state.recent.length) list.append(h("li", "Nothing yet.", undefined, "empty"));
 }
 
-// Plans and payments are not part of this demo; the button says what would happen.
-let upgradeAsked = false;
+// ------------------------------------------------------------------ getting credits
+const shop = $<HTMLDialogElement>("shop");
 document.addEventListener("click", (e) => {
-  if (!(e.target as HTMLElement).closest("[data-testid=upgrade-button]")) return;
-  upgradeAsked = true;
-  render();
+  if (!(e.target as HTMLElement).closest("[data-testid=upgrade-button], [data-testid=low-balance-buy], #get-credits")) return;
+  state.shopError = null;
+  renderShop();
+  if (!shop.open) shop.showModal();
 });
+$("shop-close").addEventListener("click", () => shop.close());
+$("manage-plan").addEventListener("click", () => {
+  void client.manageSubscription({ returnUrl: returnUrl() }).catch((err) => {
+    state.shopError = shopMessage(toCreditsError(err));
+    renderShop();
+  });
+});
+
+function returnUrl(outcome?: string): string {
+  const url = new URL(location.pathname, location.origin);
+  if (outcome) url.searchParams.set("checkout", outcome);
+  return url.toString();
+}
+
+async function buy(productId: string): Promise<void> {
+  state.buying = productId;
+  state.shopError = null;
+  renderShop();
+  try {
+    // Leaves the page for Stripe Checkout; the credits come with Stripe's webhook.
+    await client.buyCredits(productId, { successUrl: returnUrl("success"), cancelUrl: returnUrl("cancel") });
+  } catch (err) {
+    state.buying = null;
+    state.shopError = shopMessage(toCreditsError(err));
+    renderShop();
+  }
+}
+
+function shopMessage(e: CreditsFailure): string {
+  if (e.reason === "payments_disabled") return "Payments are not available here.";
+  if (e.reason === "account_suspended") return "A suspended account cannot buy credits.";
+  if (e.reason === "ip_blocked") return "Requests from your network are blocked.";
+  if (e.reason === "invalid_request") return "That product is not on sale any more.";
+  return "Checkout could not be opened. Please try again.";
+}
+
+function renderShop(): void {
+  const list = $("products");
+  list.replaceChildren(
+    ...state.products.map((p) => {
+      const li = h("li", "", `product-${p.id}`);
+      const what = p.kind === "pack" ? `${(p.credits ?? 0).toLocaleString("en-US")} credits` : `${p.planName ?? p.planId ?? p.id} plan`;
+      const detail = p.kind === "pack" ? (p.expiresInDays ? `valid ${p.expiresInDays} days` : "never expire") : `${(p.credits ?? 0).toLocaleString("en-US")} credits every month`;
+      const button = h("button", state.buying === p.id ? "Opening checkout…" : p.kind === "pack" ? "Buy" : "Subscribe", `buy-${p.id}`, "primary");
+      (button as HTMLButtonElement).disabled = state.buying !== null;
+      button.addEventListener("click", () => void buy(p.id));
+      li.append(h("strong", what), text(` · ${detail} `), button);
+      return li;
+    }),
+  );
+  if (!state.products.length) list.append(h("li", "Nothing is on sale right now.", undefined, "empty"));
+  const plan = state.status?.plan;
+  $("shop-plan").hidden = !plan;
+  $("shop-plan").textContent = plan
+    ? `Your plan: ${plan.name}, ${plan.monthlyCredits.toLocaleString("en-US")} credits a month (this period ends ${new Date(plan.periodEnd).toLocaleDateString("en-GB", { day: "numeric", month: "short" })}).`
+    : "";
+  $("manage-plan").hidden = !plan;
+  $("shop-error").hidden = !state.shopError;
+  $("shop-error").textContent = state.shopError ?? "";
+}
+
+const checkoutOutcome = new URLSearchParams(location.search).get("checkout");
+function renderCheckoutReturn(): void {
+  const box = $("checkout-return");
+  box.hidden = !checkoutOutcome;
+  if (checkoutOutcome === "success") box.textContent = "Payment received. Your credits appear here as soon as Stripe confirms it.";
+  else if (checkoutOutcome === "cancel") box.textContent = "Checkout was cancelled; nothing was charged.";
+}
 
 // ------------------------------------------------------------------ helpers
 function windowText(seconds: number): string {

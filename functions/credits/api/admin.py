@@ -7,7 +7,7 @@ from typing import Any
 from firebase_admin import auth as firebase_auth
 
 from credits.api.transport import Call, callable_endpoint
-from credits.features import admin
+from credits.features import admin, promos
 
 
 def auth_user_exists(uid: str) -> bool:
@@ -39,6 +39,20 @@ def set_user_status(call: Call, data: Any) -> dict[str, Any]:
     return admin.set_user_status(
         call.client, call.clock, call.caller, call.ctx, request, auth_user_exists, deadline=call.deadline
     )
+
+
+@callable_endpoint("setUserPlan", admin=True)
+def set_user_plan(call: Call, data: Any) -> dict[str, Any]:
+    """Put a user on a configured plan (or none): the new allowance starts now."""
+    request = admin.PlanChange.parse(data)
+    return admin.set_user_plan(call.client, call.clock, call.caller, call.ctx, request, auth_user_exists, deadline=call.deadline)
+
+
+@callable_endpoint("grantPromoCredits", admin=True)
+def grant_promo_credits(call: Call, data: Any) -> dict[str, Any]:
+    """A promotional grant to up to 500 users or every user of a plan, as a resumable job."""
+    request = promos.PromoRequest.parse(data)
+    return promos.start(call.client, call.clock, call.caller, call.ctx, request, deadline=call.deadline)
 
 
 @callable_endpoint("setIpBlock", admin=True)

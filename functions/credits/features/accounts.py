@@ -33,9 +33,11 @@ from google.cloud import firestore
 from google.cloud.firestore_v1 import aggregation
 from google.cloud.firestore_v1.base_query import FieldFilter
 
-from credits.policy import signup as signup_policy
+from credits.features import plans
+from credits.policy import buckets as bucket_policy, signup as signup_policy
+from credits.policy.buckets import Bucket
 from credits.policy.signup import SignupDecision
-from credits.store import db, ledger, notifications
+from credits.store import buckets as bucket_store, db, ledger, notifications
 from credits.store.atomic import Attempt, Plan
 from credits.store.db import Snapshot
 from credits.store.ledger import EntryId, EntryKind, Leg, Reason, UsageChange
@@ -71,6 +73,12 @@ class Account:
     signup_grant: SignupGrant | None
     low_balance: bool | None
     data: dict[str, Any]
+    buckets: dict[str, Bucket] = field(default_factory=dict)
+
+    @property
+    def stored_buckets(self) -> Any:
+        """The ``buckets`` field as stored (None for an account that predates buckets)."""
+        return self.data.get(bucket_store.FIELD)
 
     @property
     def suspended(self) -> bool:
@@ -105,6 +113,9 @@ def parse(snapshot: Snapshot) -> Account | None:
     if grant is not None and grant not in ("granted", "withheld", "pending"):
         problems["signupGrant"] = "must be granted, withheld or pending"
     low = data.get("lowBalance")
+    held: dict[str, Bucket] = {}
+    if not problems:
+        held = bucket_store.parse(uid, data, cast(int, credits), problems)
     if problems:
         raise DataInvalid(path_of(uid), problems)
     return Account(
@@ -116,6 +127,7 @@ def parse(snapshot: Snapshot) -> Account | None:
         signup_grant=cast("SignupGrant | None", grant),
         low_balance=low if isinstance(low, bool) else None,
         data=data,
+        buckets=held,
     )
 
 
@@ -141,7 +153,9 @@ def _signup_fields(decision: SignupDecision | None) -> dict[str, Any]:
 def signup_leg(uid: str, decision: SignupDecision) -> Leg:
     """The ledger leg that records a sign-up decision (0 credits when withheld)."""
     if decision.granted:
-        return Leg(decision.amount, EntryId(EntryKind.SIGNUP, uid), Reason.SIGNUP_GRANT, actor_id="system")
+        entry = EntryId(EntryKind.SIGNUP, uid)
+        rule = bucket_store.Open(str(entry), "signup", None, None) if decision.amount else None
+        return Leg(decision.amount, entry, Reason.SIGNUP_GRANT, actor_id="system", buckets=rule)
     return Leg(
         0, EntryId(EntryKind.SIGNUP, uid), Reason.SIGNUP_GRANT_WITHHELD, actor_id="system", note=f"withheld: {decision.rule}"
     )
@@ -179,12 +193,38 @@ class Prepared:
     decision: SignupDecision | None = None  # a sign-up decision made by this call
     # Other documents the account's opening writes (a grant's wider-network and hourly counts).
     writes: list[tuple[Snapshot, dict[str, Any]]] = field(default_factory=list)
+    opening_buckets: dict[str, Bucket] = field(default_factory=dict)
+    now: dt.datetime | None = None  # the call's clock: what has expired by then is not spendable
+
+    @property
+    def held(self) -> dict[str, Bucket]:
+        """The buckets as read (or rebuilt), expired ones included."""
+        return dict(self.opening_buckets) if self.account is None else dict(self.account.buckets)
+
+    @property
+    def expiring(self) -> int:
+        """Credits of buckets that have expired by ``now`` (the posting expires them first)."""
+        if self.now is None:
+            return 0
+        return sum(b.remaining for b in bucket_policy.expired(self.held.values(), self.now))
 
     @property
     def balance(self) -> int:
-        """The spendable balance once the account's own legs are posted."""
+        """The spendable balance once expired buckets are gone and the account's own legs are posted."""
         base = self.opening_balance if self.account is None else self.account.credits
-        return base + sum(leg.delta for leg in self.legs)
+        return base - self.expiring + sum(leg.delta for leg in self.legs)
+
+    def live_buckets(self) -> list[Bucket]:
+        """The live buckets once the account's own legs are posted, in spend order (a preview
+        of what ``post`` will store; legs that open buckets are applied on a copy).
+        """
+        book = bucket_store.Book(self.now or dt.datetime.now(dt.UTC), self.held)
+        for bucket in book.catch_up():
+            book.apply(bucket_store.Expire(bucket.id), -bucket.remaining)
+        for leg in self.legs:
+            if leg.delta:
+                book.apply(leg.buckets if leg.buckets is not None else bucket_store.Spend(), leg.delta)
+        return bucket_policy.spend_order(bucket_policy.live(book.buckets.values(), book.now))
 
     @property
     def status(self) -> AccountStatus:
@@ -253,6 +293,8 @@ class Prepared:
             fields={**self.fields, **(fields or {})},
             opening=self.opening,
             opening_balance=self.opening_balance,
+            opening_buckets=self.opening_buckets,
+            first_leg=len(self.legs),
         )
 
 
@@ -273,17 +315,22 @@ def prepare(
     account = parse(snapshot)
     uid = snapshot.id
     if account is not None:
-        prepared = Prepared(uid, snapshot, account)
+        prepared = Prepared(uid, snapshot, account, now=now)
         if account.signup_grant == "pending" and facts is not None and caller is not None:
             decided = _decide(attempt, prepared, caller, config, facts, now)
             prepared.decision = decided
             prepared.legs.append(signup_leg(uid, decided))
             prepared.fields.update(_signup_fields(decided))
+        plans.catch_up(prepared, config, now)  # a free plan's new period, in this call's commit
         return prepared
     past = history(attempt, uid)
     if past.existed:
-        return _restored(snapshot, past, caller, now)
-    prepared = Prepared(uid, snapshot, None)
+        restored = _restored(snapshot, past, caller, now)
+        restored.now = now
+        restored.opening_buckets = bucket_store.rebuild(attempt, uid)
+        restored.opening_balance = sum(b.remaining for b in restored.opening_buckets.values())
+        return restored
+    prepared = Prepared(uid, snapshot, None, now=now)
     decision = _decide(attempt, prepared, caller, config, facts, now) if facts is not None and caller is not None else None
     prepared.opening = {**_identity_fields(uid, caller, now), **_signup_fields(decision)}
     if decision is not None:

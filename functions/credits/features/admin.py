@@ -7,6 +7,7 @@ functions take the verified ``Caller``. Money moves only through ``ledger.post``
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import json
 import re
@@ -16,9 +17,11 @@ from typing import Any
 
 from google.cloud import firestore
 
-from credits.features import accounts, charging, rollup, stats
+from credits.features import accounts, charging, grants, plans, rollup, stats
+from credits.policy.buckets import Source
 from credits.store import audit, config_store, db, ip_blocks, ledger, notifications
 from credits.store.atomic import DEFAULT_BUDGET_SECONDS, Attempt, Deadline, Plan, run
+from credits.store.buckets import ClawBack
 from credits.store.ledger import EntryId, EntryKind, Leg, Reason
 from credits.vocab.clock import Clock
 from credits.vocab.context import Caller, ClientContext
@@ -50,6 +53,29 @@ def _known(snapshot: db.Snapshot, user_exists: UserExists) -> None:
 # ------------------------------------------------------------------ grants
 
 
+GRANT_SOURCES: tuple[Source, ...] = ("admin", "promo")
+
+
+def parse_expiry(f: Fields, name: str = "expiresAt") -> dt.datetime | None:
+    """An optional ISO 8601 UTC timestamp (``Z`` or ``+00:00``); that it lies in the future is
+    checked against the clock by the step.
+    """
+    if not f.present(name) or f.data[name] is None:
+        return None
+    text = f.string(name, max_len=40)
+    if text is None:
+        return None
+    try:
+        when = dt.datetime.fromisoformat(text.replace("Z", "+00:00").replace("z", "+00:00"))
+    except ValueError:
+        f.fail(name, "must be an ISO 8601 timestamp in UTC, such as 2026-12-31T23:59:59Z")
+        return None
+    if when.tzinfo is None or when.utcoffset() != dt.timedelta(0):
+        f.fail(name, "must be in UTC (end with Z)")
+        return None
+    return when.astimezone(dt.UTC)
+
+
 @dataclass(frozen=True)
 class GrantRequest:
     """What ``grantCreditsToUser`` accepts."""
@@ -58,24 +84,45 @@ class GrantRequest:
     amount: int
     reason: str
     request_id: str | None = None
+    expires_at: dt.datetime | None = None
+    source: Source = "admin"
+    user_note: str | None = None
 
     @classmethod
     def parse(cls, data: Any) -> GrantRequest:
         """Validate a request; ``InvalidRequest`` names every bad field."""
-        f = Fields(data, {"userId", "amount", "reason", "requestId"})
+        f = Fields(data, {"userId", "amount", "reason", "requestId", "expiresAt", "source", "userNote"})
         user_id = _user_id(f)
         amount = f.integer("amount", low=-MAX_GRANT, high=MAX_GRANT)
         if amount == 0:
             f.fail("amount", "must not be zero")
         reason = _reason(f)
         request_id = request_key(f)
+        expires_at = parse_expiry(f)
+        source = f.choice("source", GRANT_SOURCES, required=False) or "admin"
+        user_note = f.string("userNote", required=False, min_len=0, max_len=500) or None
+        if amount is not None and amount < 0:
+            if expires_at is not None:
+                f.fail("expiresAt", "is only accepted with a positive amount")
+            if f.present("source"):
+                f.fail("source", "is only accepted with a positive amount")
         f.raise_if_any()
         assert user_id is not None and amount is not None and reason is not None
-        return cls(user_id, amount, reason, request_id)
+        return cls(user_id, amount, reason, request_id, expires_at, source, user_note)
 
     def fingerprint(self) -> str:
         """What makes two grants "the same request" for an idempotency key."""
-        canonical = json.dumps({"userId": self.user_id, "amount": self.amount, "reason": self.reason}, sort_keys=True)
+        canonical = json.dumps(
+            {
+                "userId": self.user_id,
+                "amount": self.amount,
+                "reason": self.reason,
+                "expiresAt": self.expires_at.isoformat() if self.expires_at else None,
+                "source": self.source,
+                "userNote": self.user_note,
+            },
+            sort_keys=True,
+        )
         return hashlib.sha256(canonical.encode()).hexdigest()
 
 
@@ -114,29 +161,33 @@ def grant(
                 raise InvalidRequest({"requestId": "was already used with different parameters"})
             return Plan(result={"userId": stored["userId"], "newBalance": stored["balanceAfter"], "ledgerEntryId": entry_ref.id})
         _known(got[user_ref.path], user_exists)
+        if request.expires_at is not None and request.expires_at <= now:
+            raise InvalidRequest({"expiresAt": "must be in the future"})
         config = config_store.load(attempt, got[config_store.applied_ref(client).path]).credits
         account = accounts.prepare(attempt, got[user_ref.path], None, config, now, None)
         before = account.balance
         if before + request.amount < 0:
             raise InsufficientCredits(required=-request.amount, available=before)
         plan: Plan[dict[str, Any]] = Plan()
+        audit_ref = audit.new_ref(client)
         extra = {"requestFingerprint": fingerprint, **({"requestId": request.request_id} if request.request_id else {})}
-        posting = account.post(
-            plan,
-            client,
-            now=now,
-            low_balance_below=config.lowBalanceThreshold,
-            legs=(
-                Leg(
-                    request.amount,
-                    entry,
-                    Reason.ADMIN_GRANT if request.amount > 0 else Reason.ADMIN_CLAWBACK,
-                    actor_id=actor.uid,
-                    note=request.reason,
-                    fields=extra,
-                ),
-            ),
-        )
+        # What the user reads (their ledger) carries the note meant for them; the admin's
+        # reason and identity stay in the audit entry (``ref`` links the two for admins).
+        if request.amount > 0:
+            leg = grants.bucket_grant_leg(
+                entry,
+                request.source,
+                request.amount,
+                expires_at=request.expires_at,
+                ref=f"{db.ADMIN_AUDIT_LOGS}/{audit_ref.id}",
+                reason=Reason.PROMO_GRANT if request.source == "promo" else Reason.ADMIN_GRANT,
+                note=request.user_note,
+                fields=extra,
+            )
+        else:
+            leg = Leg(request.amount, entry, Reason.ADMIN_CLAWBACK, note=request.user_note, fields=extra, buckets=ClawBack())
+        posting = account.post(plan, client, now=now, low_balance_below=config.lowBalanceThreshold, legs=(leg,))
+        moves = [{"bucketId": m.bucket_id, "delta": m.delta} for m in (posting.moves[0] if posting.moves else ())]
         audit.add(
             plan,
             client,
@@ -146,11 +197,20 @@ def grant(
                 "grant_credits",
                 f"users/{request.user_id}",
                 {"credits": before},
-                {"credits": posting.balance_after, "amount": request.amount, "ledgerEntryId": entry_ref.id},
+                {
+                    "credits": posting.balance_after,
+                    "amount": request.amount,
+                    "ledgerEntryId": entry_ref.id,
+                    "source": request.source if request.amount > 0 else None,
+                    "expiresAt": request.expires_at,
+                    "userNote": request.user_note,
+                    "buckets": moves,
+                },
                 now,
                 request_id=request.request_id,
                 note=request.reason,
             ),
+            ref=audit_ref,
         )
         plan.result = {"userId": request.user_id, "newBalance": posting.balance_after, "ledgerEntryId": entry_ref.id}
         return plan
@@ -259,6 +319,110 @@ def set_user_status(
         return plan
 
     with notifications.reporting(client, clock, "setUserStatus"):
+        return run(client, step, lock_key=f"user:{request.user_id}", deadline=deadline)
+
+
+# ------------------------------------------------------------------ plans
+
+_PLAN_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+
+
+@dataclass(frozen=True)
+class PlanChange:
+    """What ``setUserPlan`` accepts: a configured ``planId``, or null to end the user's plan."""
+
+    user_id: str
+    plan_id: str | None
+
+    @classmethod
+    def parse(cls, data: Any) -> PlanChange:
+        """Validate a request; ``InvalidRequest`` names every bad field."""
+        f = Fields(data, {"userId", "planId"})
+        user_id = _user_id(f)
+        plan_id = None
+        if not f.present("planId"):
+            f.fail("planId", "is required (null ends the user's plan)")
+        elif f.data["planId"] is not None:
+            plan_id = f.document_id("planId", max_len=64, pattern=_PLAN_ID)
+        f.raise_if_any()
+        assert user_id is not None
+        return cls(user_id, plan_id)
+
+
+def set_user_plan(
+    client: firestore.Client,
+    clock: Clock,
+    actor: Caller,
+    ctx: ClientContext,
+    request: PlanChange,
+    user_exists: UserExists,
+    *,
+    deadline: Deadline | None = None,
+) -> dict[str, Any]:
+    """Put a user on a plan (renewed lazily, see ``plans``): the new plan's period and allowance
+    start now; the old period's bucket keeps its expiry. The same plan again changes nothing.
+    Audited; a retried call is answered from its audit entry.
+    """
+    user_ref = accounts.user_ref(client, request.user_id)
+    audit_ref = audit.new_ref(client)
+
+    def step(attempt: Attempt) -> Plan[dict[str, Any]]:
+        now = clock.now()
+        replayed = audit.replay(attempt, audit_ref)
+        if replayed is not None:
+            return Plan(result=replayed)
+        got = attempt.get([user_ref, config_store.applied_ref(client)])
+        user = got[user_ref.path]
+        _known(user, user_exists)
+        config = config_store.load(attempt, got[config_store.applied_ref(client).path]).credits
+        if request.plan_id is not None and request.plan_id not in config.plans:
+            raise InvalidRequest({"planId": "is not a configured plan"})
+        account = accounts.prepare(attempt, user, None, config, now, None)
+        stored = account.account.data.get(plans.FIELD) if account.account is not None else None
+        current = plans.parse_user_plan(accounts.path_of(request.user_id), account.fields.get(plans.FIELD, stored))
+        before = current.id if current is not None else None
+        plan: Plan[dict[str, Any]] = Plan()
+        result: dict[str, Any] = {"userId": request.user_id, "planId": request.plan_id, "previousPlanId": before}
+        if before == request.plan_id:
+            plan.result = {**result, "changed": False}
+            return plan  # nothing to change (a renewal that is due waits for the user's own call)
+        # The old plan's renewal, if one was due, gives way to the new plan starting now.
+        account.legs = [leg for leg in account.legs if leg.entry is None or leg.entry.kind is not EntryKind.PLAN]
+        legs: tuple[Leg, ...] = ()
+        fields: dict[str, Any] = {plans.FIELD: None}
+        period_end = None
+        if request.plan_id is not None:
+            period = grants.start_plan_period(
+                account,
+                config,
+                request.plan_id,
+                key=f"{request.user_id}_{request.plan_id}_{audit_ref.id}",
+                start=now,
+                renewal="auto",
+            )
+            legs = (period.leg,) if period.leg is not None else ()
+            fields = period.fields
+            period_end = period.period_end
+        posting = account.post(plan, client, now=now, low_balance_below=config.lowBalanceThreshold, legs=legs, fields=fields)
+        plan.result = {**result, "changed": True, "periodEnd": period_end.isoformat() if period_end else None}
+        audit.add(
+            plan,
+            client,
+            audit.entry(
+                actor,
+                ctx,
+                "set_user_plan",
+                f"users/{request.user_id}",
+                {"plan": before},
+                {"plan": request.plan_id, "periodEnd": period_end, "credits": posting.balance_after},
+                now,
+            ),
+            ref=audit_ref,
+            result=plan.result,
+        )
+        return plan
+
+    with notifications.reporting(client, clock, "setUserPlan"):
         return run(client, step, lock_key=f"user:{request.user_id}", deadline=deadline)
 
 

@@ -46,11 +46,10 @@ from google.cloud import firestore
 
 from credits.features import abuse, accounts
 from credits.moderation import ModerationUnavailable, Verdict, installed, judge
-from credits.policy import abuse as abuse_policy
-from credits.policy import charge as charge_policy
+from credits.policy import abuse as abuse_policy, charge as charge_policy
 from credits.policy.charge import Approval, ChargeState, Refusal, Window
 from credits.policy.signup import live_grants, with_grant
-from credits.store import config_store, db, ip_blocks, ledger, notifications, rate_limit
+from credits.store import buckets as bucket_store, config_store, db, ip_blocks, ledger, notifications, rate_limit
 from credits.store.atomic import Attempt, Deadline, Plan, Stats, run
 from credits.store.db import Snapshot
 from credits.store.ledger import EntryId, EntryKind, Leg, Reason, UsageChange
@@ -396,6 +395,8 @@ def _approval_plan(
             "deviceId": request.device_id,
             "requestId": request.request_id,
             "requestFingerprint": call.fingerprint,
+            # Which buckets the charge drew from: a refund returns the credits there.
+            "bucketDraws": bucket_store.drawn_to_firestore(list(posting.drawn[0]) if posting.drawn else []),
             "response": response,
             "configVersion": config.version,
             **({"moderation": moderation} if moderation is not None else {}),

@@ -28,16 +28,18 @@ from google.cloud import firestore
 from credits.features import abuse, accounts
 from credits.policy import lifecycle as policy
 from credits.policy.abuse import refund_rate_exceeded
+from credits.policy.buckets import Drawn, returns_for
 from credits.policy.lifecycle import Outcome, Report, Role
-from credits.store import config_store, db, notifications
+from credits.store import buckets as bucket_store, config_store, db, notifications
 from credits.store.atomic import Attempt, Deadline, Plan, Stats, run
+from credits.store.buckets import Return
 from credits.store.db import Snapshot
 from credits.store.ledger import EntryId, Leg
 from credits.vocab import activity
 from credits.vocab.activity import ActivityState, Status
 from credits.vocab.clock import Clock
 from credits.vocab.context import Caller, ClientContext
-from credits.vocab.errors import NotFound
+from credits.vocab.errors import DataInvalid, NotFound
 from credits.vocab.pricing import check_actual
 from credits.vocab.validation import Fields
 
@@ -194,6 +196,7 @@ def _plan(
         return plan
 
     legs: tuple[Leg, ...] = ()
+    drawn = _draws(state)
     if outcome.entry is not None:
         kind, reason = outcome.entry
         legs = (
@@ -205,6 +208,9 @@ def _plan(
                 actor_id=caller.uid,
                 note=f"reported by {role.value}",
                 generation_type=state.type,
+                # A refund goes back to the buckets the charge drew from; an extra charge
+                # draws in spend order.
+                buckets=Return(tuple(returns_for(drawn, settlement.delta))) if settlement.delta > 0 else None,
             ),
         )
     suspension = None
@@ -222,6 +228,8 @@ def _plan(
             fields=suspension,
         )
         balance = posting.balance_after
+        if settlement.delta < 0 and posting.drawn:
+            fields["bucketDraws"] = bucket_store.drawn_to_firestore([*drawn, *posting.drawn[0]])
     result = _response(state.id, outcome.status, settlement.final, settlement.refund, balance, outcome.processing_ms)
     fields["lastUpdate"] = {"token": token, "response": result}
     plan.put(activity_snap, fields)
@@ -249,6 +257,23 @@ def _plan(
     )
     plan.result = result
     return plan
+
+
+def _draws(state: ActivityState) -> list[Drawn]:
+    """What the charge drew from which bucket (``bucketDraws``). An activity charged before
+    buckets existed drew from the balance, now the user's ``legacy`` bucket.
+    """
+    raw = state.data.get("bucketDraws")
+    if raw is None:
+        charged = state.credits_charged
+        if charged <= 0:
+            return []
+        legacy = bucket_store.legacy_id(state.user_id)
+        return [Drawn(legacy, charged, "legacy", None, None, state.created_at or dt.datetime(1970, 1, 1, tzinfo=dt.UTC))]
+    drawn = bucket_store.drawn_from_firestore(raw)
+    if drawn is None:
+        raise DataInvalid(activity.path_of(state.id), {"bucketDraws": "must be a list of bucket draws"})
+    return drawn
 
 
 def _refund_rate_check(

@@ -3,6 +3,8 @@
 * ``reset_rate_limits`` (hourly, ``resetRateLimits``): expired rate-limit records out, and
   generations stuck in ``pending``/``processing`` for over 30 minutes failed and refunded
   (through the same ``update_status`` as any report, exactly once);
+* ``expire_buckets`` (inside the hourly job): the ``expired`` entries of users whose grant
+  buckets lapsed while they made no call (expiry itself is exact without it);
 * ``cleanup_old_data`` (daily, ``cleanupOldData``): final activities older than
   ``retentionDays`` and spent rate-limit records. Never the ledger, usage logs, abuse records or
   the audit trail: those are the permanent record.
@@ -32,10 +34,10 @@ from google.api_core import exceptions as gexc
 from google.cloud import firestore
 from google.cloud.firestore_v1.base_query import FieldFilter
 
-from credits.features import migrations
+from credits.features import expiry, migrations, promos
 from credits.features.lifecycle import StatusRequest, update_status
 from credits.policy.lifecycle import STUCK_AFTER
-from credits.store import config_store, db
+from credits.store import config_store, db, notifications
 from credits.store.atomic import Deadline
 from credits.vocab.activity import ACTIVE, FINAL
 from credits.vocab.clock import Clock
@@ -60,6 +62,8 @@ class JobReport:
     deleted: dict[str, int] = field(default_factory=dict)
     failed_activities: list[str] = field(default_factory=list)
     refunded_credits: int = 0
+    expired_credits: int = 0
+    expired_users: int = 0
     skipped: list[dict[str, str]] = field(default_factory=list)
     skipped_count: int = 0
     errors: list[str] = field(default_factory=list)
@@ -82,6 +86,8 @@ class JobReport:
             self.count(collection, n)
         self.failed_activities += other.failed_activities
         self.refunded_credits += other.refunded_credits
+        self.expired_credits += other.expired_credits
+        self.expired_users += other.expired_users
         for item in other.skipped:
             self.skip(item["document"], item["reason"])
         self.skipped_count += other.skipped_count - len(other.skipped)
@@ -98,6 +104,8 @@ class JobReport:
             "deleted": self.deleted,
             "failedActivities": len(self.failed_activities),
             "refundedCredits": self.refunded_credits,
+            "expiredCredits": self.expired_credits,
+            "expiredUsers": self.expired_users,
             "skipped": self.skipped,
             "skippedCount": self.skipped_count,
             "errors": self.errors[:MAX_REPORTED_SKIPS],
@@ -223,6 +231,56 @@ def _sweep_one(client: firestore.Client, clock: Clock, snap: db.Snapshot, report
         report.refunded_credits += int(result.get("refundedCredits", 0))
 
 
+def expire_buckets(
+    client: firestore.Client, clock: Clock, *, max_docs: int = 2000, seconds: float = JOB_BUDGET_SECONDS
+) -> JobReport:
+    """Write the ``expired`` entries of users whose buckets lapsed while they made no call.
+
+    One atomic step per user (``expiry.expire_user``); a damaged account is reported and
+    passed. A user done by a call meanwhile is a no-op (the entries' ids are per bucket).
+    """
+    now = clock.now()
+    report = JobReport("expireBuckets", now)
+    budget = _Budget(seconds, max_docs)
+    for page in _pages(expiry.due_query(client, now), budget):
+        for snap in page:
+            try:
+                credits = expiry.expire_user(
+                    client, clock, snap.id, deadline=Deadline(min(30.0, budget.deadline.remaining() + 0.05))
+                )
+            except DataInvalid as err:
+                notifications.data_invalid(client, err, clock.now(), seen_by="expireBuckets")
+                report.skip(err.document, "data_invalid: " + ", ".join(sorted(err.problems)))
+                continue
+            except CreditsError as err:
+                report.errors.append(f"{snap.id}: {err.reason}")
+                continue
+            except Exception as err:  # one user must not end the run
+                log.exception("expiry: %s could not be processed", snap.reference.path)
+                report.skip(snap.reference.path, f"error: {type(err).__name__}")
+                continue
+            report.expired_credits += credits
+            report.expired_users += 1 if credits else 0
+    report.more = budget.spent()
+    return report
+
+
+def resume_promos(client: firestore.Client, clock: Clock, *, seconds: float = 120.0) -> JobReport:
+    """Continue promotional grant jobs an admin's call did not finish (``promos``)."""
+    report = JobReport("resumePromos", clock.now())
+    deadline = Deadline(seconds)
+    for job_id in promos.running_jobs(client):
+        if deadline.expired():
+            report.more = True
+            break
+        try:
+            promos.resume(client, clock, job_id, seconds=deadline.remaining())
+        except Exception as err:  # one job must not end the run
+            log.exception("promo job %s could not be resumed", job_id)
+            report.skip(f"{promos.PROMO_JOBS}/{job_id}", f"error: {type(err).__name__}")
+    return report
+
+
 def cleanup_old_activities(
     client: firestore.Client, clock: Clock, retention_days: int, *, max_docs: int = 10_000, seconds: float = JOB_BUDGET_SECONDS
 ) -> JobReport:
@@ -266,6 +324,8 @@ def reset_rate_limits(client: firestore.Client, clock: Clock) -> JobReport:
     report.migrations = migrations.run_all(client, clock)
     report.merge(expire_rate_limits(client, clock))
     report.merge(sweep_stuck(client, clock))
+    report.merge(expire_buckets(client, clock))
+    report.merge(resume_promos(client, clock))
     return _finish(client, clock, report)
 
 

@@ -6,6 +6,8 @@
 * IP blocks: the single ``ip_blocks/current`` document (every block in one map, read whole by
   every charge) into one document per blocked address and a bounded range index
   (``ip_blocks``);
+* buckets: a balance held before grant buckets existed becomes one ``legacy`` bucket without
+  expiry (``migrate_legacy_buckets``; the account already reads so, this stores it);
 * index shards: activities and rate-limit records written before ``shard`` existed get it
   (``db.index_shard``), so the jobs' sharded queries find them; done once, then marked done
   in ``applied_config/migrations``.
@@ -25,6 +27,7 @@ from google.cloud import firestore
 from credits.store import audit, config_store, db, ip_blocks
 from credits.vocab.clock import Clock
 from credits.vocab.context import Caller, ClientContext
+from credits.vocab.errors import CreditsError
 
 MIGRATION = Caller(uid="migration", name="migration")
 _BATCH = 400
@@ -36,6 +39,7 @@ def run_all(client: firestore.Client, clock: Clock) -> dict[str, str]:
         "configuration": config_store.migrate(client, clock),
         "ipBlocks": migrate_ip_blocks(client, clock),
         "indexShards": migrate_index_shards(client, clock),
+        "legacyBuckets": migrate_legacy_buckets(client, clock),
     }
 
 
@@ -74,6 +78,50 @@ def migrate_index_shards(client: firestore.Client, clock: Clock) -> str:
             cursor = page[-1]
     marker.set({"indexShards": "done", "updatedAt": clock.now()}, merge=True)
     return f"migrated {updated} documents" if updated else "current"
+
+
+def migrate_legacy_buckets(client: firestore.Client, clock: Clock, *, max_users: int = 5000) -> str:
+    """Store each pre-bucket balance as its ``legacy_{uid}`` bucket (no expiry), user by user.
+
+    Each user is one guarded commit through ``ledger.post`` with no legs (the posting writes the
+    bucket map ``accounts.parse`` reads from an older document), so it is idempotent and races
+    no call. Pages by document name from a cursor kept in ``applied_config/migrations``
+    (resumable, at most ``max_users`` a run); a damaged account is skipped and left to
+    ``scripts/reconcile.py``. Marked done after a whole pass; accounts written since then
+    always carry their buckets.
+    """
+    from . import expiry  # the one step that posts nothing but what the account needs
+
+    marker = client.collection(db.APPLIED_CONFIG).document(MIGRATIONS_DOC)
+    state = marker.get().to_dict() or {}
+    if state.get("legacyBuckets") == "done":
+        return "current"
+    cursor_id = state.get("legacyBucketsCursor")
+    migrated = skipped = seen = 0
+    while seen < max_users:
+        query = client.collection(db.USERS).order_by("__name__").limit(_BATCH)
+        if isinstance(cursor_id, str):
+            query = query.start_after({"__name__": client.collection(db.USERS).document(cursor_id)})
+        page = list(query.stream())
+        if not page:
+            marker.set({"legacyBuckets": "done", "legacyBucketsCursor": None, "updatedAt": clock.now()}, merge=True)
+            return (
+                f"migrated {migrated} balances" + (f", skipped {skipped} damaged" if skipped else "")
+                if migrated or skipped
+                else "current"
+            )
+        for snap in page:
+            seen += 1
+            if "buckets" in (snap.to_dict() or {}):
+                continue
+            try:
+                expiry.store_buckets(client, clock, snap.id)
+                migrated += 1
+            except CreditsError:
+                skipped += 1
+        cursor_id = page[-1].id
+        marker.set({"legacyBucketsCursor": cursor_id, "updatedAt": clock.now()}, merge=True)
+    return f"migrated {migrated} balances so far; continues next run"
 
 
 def migrate_ip_blocks(client: firestore.Client, clock: Clock) -> str:

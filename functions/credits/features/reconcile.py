@@ -17,7 +17,7 @@ from google.cloud import firestore
 from google.cloud.firestore_v1.base_query import FieldFilter
 
 from credits.features import accounts
-from credits.store import audit, config_store, db, ledger
+from credits.store import audit, buckets as bucket_store, config_store, db, ledger
 from credits.store.atomic import Attempt, Plan, run
 from credits.store.ledger import EntryId, EntryKind, Leg, Reason
 from credits.vocab.clock import Clock
@@ -41,6 +41,8 @@ def reconcile(client: firestore.Client) -> list[Drift]:
       integer; every entry's ``balanceAfter`` is a non-negative integer (clocks of different
       instances may disagree by milliseconds, so entries are not replayed in time order); at
       most one sign-up decision;
+    * per bucket (``_bucket_drifts``): live buckets sum to ``credits``; every entry's bucket
+      legs sum to its delta; every bucket's legs sum to its ``remaining``;
     * per activity: at most one charge, one refund, one settlement; a failure refund returns
       at most the net charge; no activity is both refunded and settled.
     """
@@ -58,8 +60,10 @@ def reconcile(client: firestore.Client) -> list[Drift]:
         elif parsed is not None and parsed.kind is EntryKind.SIGNUP:
             signups[str(data.get("userId"))] += 1
     balances: dict[str, Any] = {}
+    users: dict[str, dict[str, Any]] = {}
     for snap in client.collection(db.USERS).stream():
-        balances[snap.id] = (snap.to_dict() or {}).get("credits", 0)
+        users[snap.id] = snap.to_dict() or {}
+        balances[snap.id] = users[snap.id].get("credits", 0)
     for uid in sorted(set(balances) | set(by_user)):
         entries = by_user.get(uid, [])
         total = sum(int(e.get("delta", 0)) for e in entries)
@@ -80,6 +84,7 @@ def reconcile(client: firestore.Client) -> list[Drift]:
                 drifts.append(Drift(uid, "bad_balance_after", f"{e['_id']}: balanceAfter={after!r}"))
         if signups[uid] > 1:
             drifts.append(Drift(uid, "double_signup_grant", "more than one sign-up entry"))
+        drifts += _bucket_drifts(uid, users.get(uid, {}), entries)
     for activity, kinds in by_activity.items():
         for kind in (EntryKind.CHARGE, EntryKind.REFUND, EntryKind.SETTLE):
             if len(kinds.get(kind, [])) > 1:
@@ -93,6 +98,56 @@ def reconcile(client: firestore.Client) -> list[Drift]:
             drifts.append(Drift(activity, "over_refund", f"refunded {refund} of a {charge} charge"))
         if settle > charge:
             drifts.append(Drift(activity, "over_settlement", f"settlement refunded {settle} of a {charge} charge"))
+    return drifts
+
+
+def _bucket_drifts(uid: str, user: dict[str, Any], entries: list[dict[str, Any]]) -> list[Drift]:
+    """The books by bucket: the stored buckets sum to ``credits``; each entry's bucket legs
+    sum to its delta; each bucket's legs sum to what it holds (0 once it left the map). Entries
+    from before buckets count toward the ``legacy`` bucket, which an account without a
+    ``buckets`` field holds implicitly (``buckets.parse``).
+    """
+    drifts: list[Drift] = []
+    raw = user.get(bucket_store.FIELD)
+    if raw is None:
+        stored = {bucket_store.legacy_id(uid): user.get("credits", 0)} if user.get("credits") else {}
+    elif isinstance(raw, dict):
+        stored = {}
+        for key, bucket in raw.items():
+            remaining = bucket.get("remaining") if isinstance(bucket, dict) else None
+            if isinstance(remaining, bool) or not isinstance(remaining, int) or remaining < 0:
+                drifts.append(Drift(uid, "damaged_bucket", f"buckets.{key}: {bucket!r}"[:300]))
+                continue
+            stored[str(key)] = remaining
+        if not drifts and sum(stored.values()) != user.get("credits"):
+            drifts.append(
+                Drift(uid, "buckets_mismatch", f"buckets hold {sum(stored.values())}, credits is {user.get('credits')!r}")
+            )
+    else:
+        return [Drift(uid, "damaged_bucket", "buckets is not a map")]
+    sums: dict[str, int] = defaultdict(int)
+    for e in entries:
+        legs = e.get("buckets")
+        delta = int(e.get("delta", 0))
+        if isinstance(legs, list) and legs:
+            total = 0
+            for leg in legs:
+                if isinstance(leg, dict) and isinstance(leg.get("bucketId"), str) and isinstance(leg.get("delta"), int):
+                    sums[leg["bucketId"]] += leg["delta"]
+                    total += leg["delta"]
+            if total != delta:
+                drifts.append(Drift(uid, "bucket_legs_mismatch", f"{e['_id']}: legs sum to {total}, delta is {delta}"))
+        elif delta:
+            sums[bucket_store.legacy_id(uid)] += delta
+    for bucket_id in sorted(set(sums) | set(stored)):
+        if sums.get(bucket_id, 0) != stored.get(bucket_id, 0):
+            drifts.append(
+                Drift(
+                    uid,
+                    "bucket_drift",
+                    f"{bucket_id}: ledger legs sum to {sums.get(bucket_id, 0)}, it holds {stored.get(bucket_id, 0)}",
+                )
+            )
     return drifts
 
 
@@ -113,11 +168,13 @@ def repair_balance(client: firestore.Client, clock: Clock, uid: str, actor: Call
         config = config_store.load(attempt, got[config_store.applied_ref(client).path]).credits
         entries = list(client.collection(db.CREDIT_LOGS).where(filter=FieldFilter("userId", "==", uid)).stream())
         attempt.reads += max(1, len(entries))
-        total = sum(int((e.to_dict() or {}).get("delta", 0)) for e in entries)
+        # The buckets are rebuilt from the entries' bucket legs; the balance is what they hold.
+        held = bucket_store.rebuild(attempt, uid)
+        total = sum(b.remaining for b in held.values())
         stored = user.to_dict() or {}
         usage = {k: v for k, v in (stored.get("usage") or {}).items() if isinstance(v, int) and not isinstance(v, bool)}
         fixes: dict[str, Any] = {"usage": usage, "repairedAt": now}
-        changed = ["credits"]
+        changed = ["credits", "buckets"]
         if stored.get("status", "active") not in ("active", "suspended"):
             fixes["status"] = "active"
             changed.append("status")
@@ -143,6 +200,7 @@ def repair_balance(client: firestore.Client, clock: Clock, uid: str, actor: Call
             low_balance_below=config.lowBalanceThreshold,
             opening=fixes,
             opening_balance=total,
+            opening_buckets=held,
         )
         before = {name: stored.get(name) for name in changed}
         after = {"credits": posting.balance_after, **{k: fixes[k] for k in changed if k in fixes}}

@@ -6,13 +6,18 @@ remaining rate limits with their reset times, and optionally a preview of one ge
 same pricing and the same checks as a charge, in the same order (input, IP block, account
 status, rate limits: user then IP, balance), minus moderation, which needs a prompt.
 
-It charges and records nothing; the one write it may make is the account's creation on
+It charges and records nothing; the writes it may make are the account's creation on
 first use (with its sign-up grant in the ledger), so that a client can show the balance
-right after sign-in. It is not counted by any rate limit.
+right after sign-in, and a free plan's renewal when a new period has begun (the account
+catching up with the calendar, exactly once, see ``plans``). Expired buckets are left out at
+read time, not recorded here. It is not counted by any rate limit.
+
+Revision 3 adds ``buckets`` (live, spend order), ``nextExpiry``, ``plan`` and ``debt``.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 from dataclasses import dataclass
 from decimal import Decimal
@@ -20,13 +25,15 @@ from typing import Any
 
 from google.cloud import firestore
 
+from credits.features import plans
+from credits.features.accounts import Prepared
 from credits.features.charging import CallerState, checks_state, parse_caller, read_caller
-from credits.policy import charge as charge_policy
-from credits.policy import window
+from credits.policy import buckets as bucket_policy, charge as charge_policy, window
 from credits.policy.charge import Approval
-from credits.store import notifications
+from credits.store import buckets as bucket_store, notifications
 from credits.store.atomic import Attempt, Deadline, Plan, Stats, run
 from credits.vocab.clock import Clock, to_millis
+from credits.vocab.config import CreditConfig
 from credits.vocab.context import Caller, ClientContext
 from credits.vocab.pricing import GENERATION_TYPES, GenerationType, parse_quantity, price
 from credits.vocab.validation import Fields
@@ -113,6 +120,7 @@ def credit_status(
             },
             "signupGrant": account.signup_grant,
         }
+        result.update(_holdings(account, config, now))
         if account.signup_rule:
             result["signupGrantRule"] = account.signup_rule
         if query.preview is not None:
@@ -122,6 +130,25 @@ def credit_status(
 
     with notifications.reporting(client, clock, "getCreditStatus"):
         return run(client, step, lock_key=f"user:{uid}", deadline=deadline, stats=stats_out)
+
+
+def _holdings(account: Prepared, config: CreditConfig, now: dt.datetime) -> dict[str, Any]:
+    """``buckets`` (live, in spend order), ``nextExpiry``, ``plan`` and ``debt``, computed at read
+    time: a bucket that has expired is not shown even before a posting or the job records it.
+    """
+    live = account.live_buckets()
+    upcoming = bucket_policy.next_expiry(live, now)
+    data = account.account.data if account.account is not None else (account.opening or {})
+    plan_raw = account.fields.get(plans.FIELD, data.get(plans.FIELD))
+    debt = data.get("debt", 0)
+    return {
+        "buckets": [bucket_store.public(b) for b in live],
+        "nextExpiry": None
+        if upcoming is None
+        else {"credits": upcoming[0], "at": upcoming[1].isoformat().replace("+00:00", "Z")},
+        "plan": plans.public(plan_raw, config, f"users/{account.uid}"),
+        "debt": debt if isinstance(debt, int) and not isinstance(debt, bool) and debt > 0 else 0,
+    }
 
 
 def _preview(read: CallerState, preview: Preview, ctx: ClientContext) -> dict[str, Any]:

@@ -24,6 +24,7 @@ from credits.moderation.second_opinion import (
 )
 from credits.moderation.terms import (
     DEFAULT_EXCEPTIONS,
+    DEFAULT_TERMS as FORMER_DEFAULT_TERMS,
     EXCEPTION_WORDS,
     SEVERITY_RANK,
     Match,
@@ -31,7 +32,6 @@ from credits.moderation.terms import (
     exceptions_without_term,
     moderator_for,
 )
-from credits.moderation.terms import DEFAULT_TERMS as FORMER_DEFAULT_TERMS
 from credits.moderation.verdict import (
     ACTIONS,
     ALLOW,

@@ -55,11 +55,13 @@ from google.api_core.client_options import ClientOptions
 from google.auth.credentials import AnonymousCredentials
 from google.cloud import language_v2
 
-from credits.moderation.second_opinion import DEFAULT_THRESHOLDS as DEFAULT_THRESHOLDS
-from credits.moderation.second_opinion import OUR_CATEGORIES as OUR_CATEGORIES
-from credits.moderation.second_opinion import ProviderOpinion as ProviderOpinion
-from credits.moderation.second_opinion import ProviderSettings as ProviderSettings
-from credits.moderation.second_opinion import ProviderUnavailable as ProviderUnavailable
+from credits.moderation.second_opinion import (
+    DEFAULT_THRESHOLDS as DEFAULT_THRESHOLDS,
+    OUR_CATEGORIES as OUR_CATEGORIES,
+    ProviderOpinion as ProviderOpinion,
+    ProviderSettings as ProviderSettings,
+    ProviderUnavailable as ProviderUnavailable,
+)
 
 log = logging.getLogger(__name__)
 

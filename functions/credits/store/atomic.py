@@ -45,8 +45,7 @@ from google.api_core import exceptions as gexc
 from google.cloud import firestore
 from google.cloud.firestore_v1.document import DocumentReference
 
-from credits.store.db import USERS as USERS_COLLECTION
-from credits.store.db import Snapshot
+from credits.store.db import USERS as USERS_COLLECTION, Snapshot
 from credits.vocab.errors import BackendUnavailable, Contention, CreditsError, DataInvalid
 
 log = logging.getLogger(__name__)

@@ -13,49 +13,26 @@ from typing import TypeAlias
 
 from google.cloud import firestore
 
-from credits.vocab.names import (
-    ABUSE_DETECTION as ABUSE_DETECTION,
-)
-from credits.vocab.names import (
-    ABUSE_SCORES as ABUSE_SCORES,
-)
-from credits.vocab.names import (
-    ADMIN_AUDIT_LOGS as ADMIN_AUDIT_LOGS,
-)
-from credits.vocab.names import (
-    ADMIN_NOTIFICATIONS as ADMIN_NOTIFICATIONS,
-)
-from credits.vocab.names import (
-    AI_ACTIVITY as AI_ACTIVITY,
-)
-from credits.vocab.names import (
-    APPLIED_CONFIG as APPLIED_CONFIG,
-)
-from credits.vocab.names import (
-    CREDIT_LOGS as CREDIT_LOGS,
-)
-from credits.vocab.names import (
-    INDEX_SHARDS as INDEX_SHARDS,
-)
-from credits.vocab.names import (
-    IP_BLOCKS as IP_BLOCKS,
-)
-from credits.vocab.names import (
-    JOB_RUNS as JOB_RUNS,
-)
-from credits.vocab.names import (
-    RATE_LIMITS as RATE_LIMITS,
-)
-from credits.vocab.names import (
-    SYSTEM_CONFIG as SYSTEM_CONFIG,
-)
-from credits.vocab.names import (
-    USAGE_LOGS as USAGE_LOGS,
-)
 from credits.vocab.names import (  # the store's names, defined with the vocabulary
+    ABUSE_DETECTION as ABUSE_DETECTION,
+    ABUSE_SCORES as ABUSE_SCORES,
+    ADMIN_AUDIT_LOGS as ADMIN_AUDIT_LOGS,
+    ADMIN_NOTIFICATIONS as ADMIN_NOTIFICATIONS,
+    AI_ACTIVITY as AI_ACTIVITY,
+    APPLIED_CONFIG as APPLIED_CONFIG,
+    CREDIT_LOGS as CREDIT_LOGS,
+    INDEX_SHARDS as INDEX_SHARDS,
+    IP_BLOCKS as IP_BLOCKS,
+    JOB_RUNS as JOB_RUNS,
+    PAYMENTS as PAYMENTS,
+    RATE_LIMITS as RATE_LIMITS,
+    STRIPE_CUSTOMERS as STRIPE_CUSTOMERS,
+    STRIPE_EVENTS as STRIPE_EVENTS,
+    STRIPE_PAYMENT_REFS as STRIPE_PAYMENT_REFS,
+    STRIPE_WEBHOOK_FAILURES as STRIPE_WEBHOOK_FAILURES,
+    SYSTEM_CONFIG as SYSTEM_CONFIG,
+    USAGE_LOGS as USAGE_LOGS,
     USERS as USERS,
-)
-from credits.vocab.names import (
     index_shard as index_shard,
 )
 

@@ -35,17 +35,33 @@ from typing import TYPE_CHECKING, Any
 
 from google.cloud import firestore
 
-from credits.store import db
+from credits.policy.buckets import Bucket, Drawn, Move
+from credits.store import buckets as bucket_store, db
 from credits.store.atomic import BALANCE_FIELD, Plan, Write
+from credits.store.buckets import Book, Expire, Rule, Spend
 from credits.store.db import Snapshot
-from credits.vocab.entries import USAGE_FIELDS as USAGE_FIELDS
-from credits.vocab.entries import EntryId as EntryId
-from credits.vocab.entries import EntryKind as EntryKind
-from credits.vocab.entries import Reason as Reason
-from credits.vocab.entries import UsageChange as UsageChange
+from credits.vocab.entries import (
+    USAGE_FIELDS as USAGE_FIELDS,
+    EntryId as EntryId,
+    EntryKind as EntryKind,
+    Reason as Reason,
+    UsageChange as UsageChange,
+)
 
 if TYPE_CHECKING:
     from credits.features.accounts import Account
+
+
+def expire_leg(bucket: Bucket) -> Leg:
+    """The entry that expires what is left of a bucket (exactly once: ``expire_{bucketId}``)."""
+    return Leg(
+        -bucket.remaining,
+        EntryId(EntryKind.EXPIRE, bucket.id),
+        Reason.EXPIRED,
+        actor_id="system",
+        fields={"expiredAt": bucket.expires_at, "source": bucket.source},
+        buckets=Expire(bucket.id),
+    )
 
 
 # Kinds whose entry is written even when the balance does not move: the sign-up decision
@@ -66,6 +82,7 @@ class Leg:
     note: str | None = None
     generation_type: str | None = None
     fields: dict[str, Any] | None = None  # extra fields of the entry (an idempotency fingerprint, ...)
+    buckets: Rule | None = None  # what the leg does to the buckets; a negative leg spends by default
 
 
 @dataclass(frozen=True)
@@ -75,6 +92,9 @@ class Posting:
     balance_after: int
     entry_ids: tuple[str, ...]
     usage: dict[str, int] = field(default_factory=dict)
+    moves: tuple[tuple[Move, ...], ...] = ()  # per leg of the call, the buckets it moved
+    drawn: tuple[tuple[Drawn, ...], ...] = ()  # per leg of the call, what it drew (for refunds)
+    buckets: dict[str, Bucket] = field(default_factory=dict)  # the map after the posting
 
 
 def entry_ref(client: firestore.Client, entry_id: EntryId | str) -> firestore.DocumentReference:
@@ -102,23 +122,54 @@ def post(
     fields: dict[str, Any] | None = None,
     opening: dict[str, Any] | None = None,
     opening_balance: int = 0,
+    opening_buckets: dict[str, Bucket] | None = None,
+    first_leg: int = 0,
 ) -> Posting:
     """Post ``legs`` to ``users/{uid}``: one write of the user document, one entry per leg.
 
     ``account`` is the user as read; None when ``opening`` creates the document, whose other
-    fields ``opening`` holds and whose balance starts at ``opening_balance`` (non-zero only
-    for an account rebuilt from entries that already sum to it). The legs apply in order;
-    each entry's ``balanceAfter`` is the balance after its own leg. ``fields`` are other fields
-    of the user document written in the same write (a plan writes a document once). An entry
-    is written when its leg moves the balance, and for kinds recorded even at zero (sign-up,
-    charge, restore, repair). Raises ``AssertionError`` if the balance would go below zero or a
-    balance change has no entry: callers decide refusals first.
+    fields ``opening`` holds and whose balance starts at ``opening_balance`` held in
+    ``opening_buckets`` (non-zero only for an account rebuilt from entries that already sum
+    to it). First every bucket that has expired by ``now`` is expired (its ``expire_{id}``
+    entry), so no leg ever spends one; then the legs apply in order, each moving the buckets
+    as its ``buckets`` rule says, and each entry's ``balanceAfter`` is the balance after its
+    own leg. ``fields`` are other fields of the user document written in the same write (a
+    plan writes a document once). An entry is written when its leg moves the balance, and
+    for kinds recorded even at zero (sign-up, charge, restore, repair). ``first_leg``: how
+    many of ``legs`` are the account's own (the ``Posting``'s per-leg moves start after them).
+    Raises ``AssertionError`` if the balance would go below zero or a balance change has no
+    entry: callers decide refusals first; ``BucketLimit`` for a grant past the bound.
     """
     if (account is None) != (opening is not None):
         raise AssertionError("post: give exactly one of an existing account or an opening document")
     balance = opening_balance if account is None else account.credits
+    stored = dict(opening_buckets or {}) if account is None else dict(account.buckets)
+    if sum(b.remaining for b in stored.values()) != balance:
+        raise AssertionError(f"the buckets of users/{uid} do not hold its balance")
+    book = Book(now, stored)
+    all_legs = [expire_leg(bucket) for bucket in book.catch_up()] + list(legs)
+    skip = len(all_legs) - len(legs) + first_leg
     records: list[tuple[EntryId, dict[str, Any]]] = []
-    for leg in legs:
+    per_leg: list[tuple[Move, ...]] = []
+    per_leg_drawn: list[tuple[Drawn, ...]] = []
+    for index, leg in enumerate(all_legs):
+        moves: list[Move] = []
+        lapsed: list[Move] = []
+        drawn: list[Drawn] = []
+        if leg.delta and leg.entry is None:
+            raise AssertionError("a balance change needs a ledger entry")
+        if leg.delta:
+            before = dict(book.buckets)
+            rule = leg.buckets if leg.buckets is not None else (Spend() if leg.delta < 0 else None)
+            if rule is None:
+                raise AssertionError("a positive leg must say which bucket it fills")
+            moves, lapsed = book.apply(rule, leg.delta)
+            if leg.delta < 0:
+                drawn = bucket_store.drawn_from(moves, before)
+        opened = list(book.opened) if leg.delta else []
+        if index >= skip:
+            per_leg.append(tuple(moves))
+            per_leg_drawn.append(tuple(drawn))
         balance += leg.delta
         if balance < 0:  # the one invariant no caller may break
             raise AssertionError(f"a posting would leave users/{uid} at {balance}")
@@ -144,7 +195,28 @@ def post(
             if value is not None:
                 record[name] = value
         record.update(leg.fields or {})
+        if moves:
+            record["buckets"] = [{"bucketId": m.bucket_id, "delta": m.delta} for m in moves]
+        if opened:
+            record["newBuckets"] = opened
         records.append((leg.entry, record))
+        for move in lapsed:  # returned to a bucket that has expired meanwhile: expires at once
+            balance += move.delta
+            records.append(
+                (
+                    EntryId(EntryKind.EXPIRE, f"{move.bucket_id}~{leg.entry}"),
+                    {
+                        "userId": uid,
+                        "delta": move.delta,
+                        "balanceAfter": balance,
+                        "reason": Reason.EXPIRED.value,
+                        "actorId": "system",
+                        "createdAt": now,
+                        "buckets": [{"bucketId": move.bucket_id, "delta": move.delta}],
+                        "returnedBy": str(leg.entry),
+                    },
+                )
+            )
 
     current_usage = (opening or {}).get("usage", {}) if account is None else account.usage
     new_usage = (usage or UsageChange()).apply(current_usage)
@@ -155,6 +227,12 @@ def post(
         data["usage"] = new_usage
     if account is None or balance != account.credits:
         data[BALANCE_FIELD] = balance
+    new_map = book.stored()
+    if account is None or account.stored_buckets != new_map:
+        data[bucket_store.FIELD] = new_map
+    next_expiry = book.next_expiry_at()
+    if account is None or account.data.get(bucket_store.NEXT_EXPIRY_FIELD) != next_expiry:
+        data[bucket_store.NEXT_EXPIRY_FIELD] = next_expiry
     low = balance < low_balance_below
     if account is None or account.low_balance is not low:
         data["lowBalance"] = low
@@ -162,4 +240,11 @@ def post(
     plan._post_balance(Write("put", snapshot.reference, data, snapshot))
     for entry, record in records:
         plan.create(entry_ref(client, entry), record)
-    return Posting(balance_after=balance, entry_ids=tuple(str(e) for e, _ in records), usage=new_usage)
+    return Posting(
+        balance_after=balance,
+        entry_ids=tuple(str(e) for e, _ in records),
+        usage=new_usage,
+        moves=tuple(per_leg),
+        drawn=tuple(per_leg_drawn),
+        buckets={k: b for k, b in book.buckets.items() if b.remaining > 0},
+    )

@@ -28,7 +28,17 @@ from credits.vocab.errors import ConfigurationInvalid, DataInvalid
 
 log = logging.getLogger(__name__)
 
-Kind = Literal["abuse", "data_invalid", "config_reverted", "config_invalid", "account_restored", "signup_cap", "proxy_hops"]
+Kind = Literal[
+    "abuse",
+    "data_invalid",
+    "config_reverted",
+    "config_invalid",
+    "account_restored",
+    "signup_cap",
+    "proxy_hops",
+    "chargeback",
+    "payment_unmatched",
+]
 
 _seen: set[str] = set()
 _seen_guard = threading.Lock()

@@ -21,6 +21,7 @@ Older deployments kept ``moderation`` and ``abuse`` inside ``system_config/credi
 from __future__ import annotations
 
 import datetime as dt
+import re
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Annotated, Any, Literal, TypeVar
@@ -357,6 +358,111 @@ class Abuse(BaseModel):
         return money.to_decimal(value)
 
 
+MAX_PRODUCTS = 50
+MAX_ORIGINS = 20
+MAX_PRODUCT_CREDITS = 1_000_000
+PRODUCT_ID = r"^[a-z0-9][a-z0-9_-]{0,63}$"
+# Stripe price ids: "price_" and an alphanumeric tail (test and live mode alike).
+PRICE_ID = r"^price_[A-Za-z0-9_]{1,200}$"
+PLAN_ID = r"^[A-Za-z0-9_-]{1,64}$"
+ORIGIN = r"^https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?$"
+OPEN_MAPS = frozenset({"plans", "products"})
+"""Top-level maps whose keys are the admin's own names: a patch may add a key, and ``null``
+removes one; each value given replaces that key's whole entry."""
+
+
+class Product(BaseModel):
+    """Something sold through Stripe Checkout: a ``pack`` of credits or a ``plan`` subscription.
+
+    A pack grants ``credits`` as a ``purchase`` bucket (expiring ``expiresInDays`` after the
+    payment, or never). A plan product names ``planId``, a plan of ``plans``, whose
+    ``monthlyCredits`` each paid period grants as a ``plan`` bucket. ``active`` false: no new
+    checkout (payments already made are honoured).
+    """
+
+    model_config = _STRICT
+
+    kind: Literal["pack", "plan"]
+    priceId: Annotated[str, Field(pattern=PRICE_ID)]
+    credits: Annotated[StrictInt, Field(ge=1, le=MAX_PRODUCT_CREDITS)] | None = None
+    planId: Annotated[str, Field(pattern=PLAN_ID)] | None = None
+    expiresInDays: Annotated[StrictInt, Field(ge=1, le=3650)] | None = None
+    active: StrictBool = True
+
+    @model_validator(mode="after")
+    def _kind_fields(self) -> Product:
+        if self.kind == "pack":
+            if self.credits is None:
+                raise ValueError("a pack needs credits")
+            if self.planId is not None:
+                raise ValueError("a pack has no planId")
+        else:
+            if self.planId is None:
+                raise ValueError("a plan product needs planId")
+            if self.credits is not None:
+                raise ValueError("a plan product has no credits (its plan's monthlyCredits are granted)")
+            if self.expiresInDays is not None:
+                raise ValueError("a plan product has no expiresInDays (its period ends it)")
+        return self
+
+    @model_serializer(mode="wrap")
+    def _omit_absent(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        data: dict[str, Any] = handler(self)
+        return {k: v for k, v in data.items() if v is not None}
+
+
+class Payments(BaseModel):
+    """Where Checkout and the billing portal may send a user back: the origins
+    (``scheme://host[:port]``) of ``successUrl``, ``cancelUrl`` and ``returnUrl``.
+    """
+
+    model_config = _STRICT
+
+    allowedOrigins: Annotated[
+        tuple[Annotated[str, Field(pattern=ORIGIN, max_length=200)], ...], Field(max_length=MAX_ORIGINS)
+    ] = ()
+
+    @field_validator("allowedOrigins", mode="before")
+    @classmethod
+    def _list_to_tuple(cls, value: Any) -> Any:
+        return tuple(value) if isinstance(value, list) else value
+
+
+def _product_ids(value: Any) -> Any:
+    if isinstance(value, dict):
+        if len(value) > MAX_PRODUCTS:
+            raise ValueError(f"at most {MAX_PRODUCTS} products")
+        for key in value:
+            if not isinstance(key, str) or not re.match(PRODUCT_ID, key):
+                raise ValueError(f"product id {str(key)[:64]!r} must match {PRODUCT_ID}")
+    return value
+
+
+MAX_PLANS = 50
+_PLAN_ID = re.compile(PLAN_ID)
+
+
+class PlanSpec(BaseModel):
+    """One plan of ``plans``: a monthly allowance (a ``plan`` bucket per period) that lapses
+    ``rolloverPeriods`` periods after its own period ends (0: at the period's end).
+    """
+
+    model_config = _STRICT
+
+    name: Annotated[str, Field(min_length=1, max_length=100)]
+    monthlyCredits: Annotated[StrictInt, Field(ge=0, le=10_000_000)]
+    rolloverPeriods: Annotated[StrictInt, Field(ge=0, le=12)] = 0
+
+
+def _check_plans(value: dict[str, PlanSpec]) -> dict[str, PlanSpec]:
+    if len(value) > MAX_PLANS:
+        raise ValueError(f"at most {MAX_PLANS} plans")
+    for key in value:
+        if not _PLAN_ID.fullmatch(key):
+            raise ValueError(f"plan id {key[:64]!r} must be 1..64 of A-Z a-z 0-9 _ -")
+    return value
+
+
 class _ConfigDocument(BaseModel):
     """What both configuration documents share: how they are stored, and their settings."""
 
@@ -381,10 +487,35 @@ class CreditConfig(_ConfigDocument):
     signup: Signup = Field(default_factory=Signup)
     lifecycle: Lifecycle = Field(default_factory=Lifecycle)
     retentionDays: Annotated[StrictInt, Field(ge=1, le=3650)] = 90
+    # Plans by id (see ``plans.py``); none by default: users have no plan (``plan: null``).
+    plans: dict[str, PlanSpec] = Field(default_factory=dict)
+    products: dict[str, Product] = Field(default_factory=dict)
+    payments: Payments = Field(default_factory=Payments)
     # Server-managed: never accepted in an update.
     version: StrictInt = 0
     updatedAt: dt.datetime | None = None
     updatedBy: str | None = None
+
+    @field_validator("products", mode="before")
+    @classmethod
+    def _products_keys(cls, value: Any) -> Any:
+        return _product_ids(value)
+
+    @field_validator("products")
+    @classmethod
+    def _plan_products(cls, value: dict[str, Product], info: ValidationInfo) -> dict[str, Product]:
+        plans = info.data.get("plans")
+        if plans is None:
+            return value  # the plans failed their own checks, which report it
+        for product_id, product in value.items():
+            if product.kind == "plan" and product.planId not in plans:
+                raise ValueError(f"product {product_id!r}: planId {product.planId!r} is not a configured plan")
+        return value
+
+    @field_validator("plans")
+    @classmethod
+    def _plan_ids(cls, value: dict[str, PlanSpec]) -> dict[str, PlanSpec]:
+        return _check_plans(value)
 
 
 class PrivateConfig(_ConfigDocument):
@@ -553,6 +684,12 @@ def _deep_merge(base: dict[str, Any], patch: dict[str, Any], path: str, errors: 
     result = dict(base)
     for key, value in patch.items():
         where = f"{path}.{key}" if path else str(key)
+        if path in OPEN_MAPS:
+            if value is None:
+                result.pop(key, None)
+            else:
+                result[key] = value
+            continue
         if key not in base:
             errors[where] = "is not a known field"
             continue

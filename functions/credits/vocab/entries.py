@@ -18,6 +18,12 @@ class EntryKind(StrEnum):
     GRANT = "grant"
     RESTORE = "restore"
     REPAIR = "repair"
+    EXPIRE = "expire"
+    PLAN = "plan"  # plan_{key}: a plan period, once per period
+    LEGACY = "legacy"
+    CLAWBACK = "clawback"  # clawback_{paymentId}_{clawedTotal}: a refund's or dispute's share
+    PURCHASE = "purchase"  # purchase_{paymentId}: a paid pack
+    DEBTPAY = "debtpay"  # debtpay_{paymentId}: what a payment paid of the user's debt
 
 
 class Reason(StrEnum):
@@ -33,6 +39,12 @@ class Reason(StrEnum):
     ADMIN_CLAWBACK = "admin_clawback"
     ACCOUNT_RESTORED = "account_restored"
     BALANCE_REPAIR = "balance_repair"
+    DEBT_PAYMENT = "debt_payment"
+    EXPIRED = "expired"
+    PLAN_ALLOWANCE = "plan_allowance"
+    PROMO_GRANT = "promo_grant"
+    PURCHASE = "purchase"
+    PAYMENT_CLAWBACK = "payment_clawback"
 
 
 @dataclass(frozen=True)

@@ -100,6 +100,16 @@ class IpBlocked(CreditsError):
         super().__init__("Requests from this address are blocked.")
 
 
+class PaymentsDisabled(CreditsError):
+    """Payments are not configured here: the Stripe secrets are not set."""
+
+    code = "failed-precondition"
+    reason = "payments_disabled"
+
+    def __init__(self) -> None:
+        super().__init__("Payments are not available.")
+
+
 class NotOwner(CreditsError):
     """The caller is neither the activity's owner, nor a generator, nor an admin."""
 
@@ -172,6 +182,21 @@ class InsufficientCredits(CreditsError):
             f"This needs {required} credits; {available} available.",
             required=required,
             available=available,
+        )
+
+
+class BucketLimit(CreditsError):
+    """A grant would open one bucket more than a user may hold, and no live bucket of the same
+    source and expiry can take it (``limit``: the bound).
+    """
+
+    code = "failed-precondition"
+    reason = "bucket_limit"
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(
+            f"The user already holds {limit} live grants; grant with the source and expiry of an existing one.",
+            limit=limit,
         )
 
 

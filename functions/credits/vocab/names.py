@@ -19,6 +19,11 @@ SYSTEM_CONFIG = "system_config"
 IP_BLOCKS = "ip_blocks"
 APPLIED_CONFIG = "applied_config"
 JOB_RUNS = "job_runs"
+PAYMENTS = "payments"
+STRIPE_EVENTS = "stripe_events"
+STRIPE_CUSTOMERS = "stripe_customers"
+STRIPE_PAYMENT_REFS = "stripe_payment_refs"
+STRIPE_WEBHOOK_FAILURES = "stripe_webhook_failures"
 
 INDEX_SHARDS = 16
 """Index ranges a time-ordered query of a per-generation collection is split into.

@@ -214,6 +214,71 @@ class TestModerationResponse(Wire):
     source: Literal["local", "provider"]
 
 
+class SetUserPlanRequest(Wire):
+    """``setUserPlan`` (revision 3): a configured plan for a user, or null to end its plan."""
+
+    userId: str
+    planId: str | None
+
+
+class SetUserPlanResponse(Wire):
+    """The plan before and after; ``changed`` false when the user already had it."""
+
+    userId: str
+    planId: str | None
+    previousPlanId: str | None
+    changed: bool
+    periodEnd: str | None = None
+
+
+class PromoRequest(Wire):
+    """``grantPromoCredits`` (project): a promotional grant to a list of users or a plan's users."""
+
+    userIds: list[str] | None = Field(default=None, min_length=1, max_length=500)
+    planId: str | None = None
+    amount: int = Field(ge=1, le=1_000_000)
+    reason: str = Field(min_length=1, max_length=500)
+    expiresAt: str | None = None
+    userNote: str | None = None
+    requestId: str | None = None
+
+
+class PromoResponse(Wire):
+    """The job that grants it, and how far it got within the call."""
+
+    jobId: str
+    status: Literal["running", "done"]
+    granted: int
+    failed: int
+
+
+class CheckoutRequest(Wire):
+    """``createCheckoutSession`` (revision 3): a product to buy, and where Stripe sends the user back."""
+
+    productId: str
+    successUrl: str
+    cancelUrl: str
+
+
+class CheckoutResponse(Wire):
+    """The Stripe Checkout Session: its id and the page to send the user to."""
+
+    sessionId: str
+    url: str
+
+
+class PortalRequest(Wire):
+    """``createBillingPortalSession`` (revision 3): where the portal sends the user back."""
+
+    returnUrl: str
+
+
+class PortalResponse(Wire):
+    """The Stripe customer portal's page for this user."""
+
+    url: str
+
+
 class UsageStatsRequest(Wire):
     """``getUsageStats``: the range to report."""
 
@@ -298,6 +363,10 @@ CALLABLES: dict[str, Callable] = {
     "setUserStatus": Callable(SetUserStatusRequest, SetUserStatusResponse, ("admin",), "Suspend or reactivate an account."),
     "setIpBlock": Callable(SetIpBlockRequest, SetIpBlockResponse, ("admin",), "Block or unblock an address or range."),
     "getUsageStats": Callable(UsageStatsRequest, UsageStatsResponse, ("admin",), "Usage statistics for a range."),
+    "setUserPlan": Callable(SetUserPlanRequest, SetUserPlanResponse, ("admin",), "Put a user on a plan, or end it."),
+    "grantPromoCredits": Callable(PromoRequest, PromoResponse, ("admin",), "A promotional grant to many users, as a job."),
+    "createCheckoutSession": Callable(CheckoutRequest, CheckoutResponse, ("user",), "A Stripe Checkout Session for a product."),
+    "createBillingPortalSession": Callable(PortalRequest, PortalResponse, ("user",), "The Stripe customer portal."),
     "testModeration": Callable(
         TestModerationRequest, TestModerationResponse, ("admin",), "The moderation verdict a charge would get."
     ),

@@ -102,6 +102,13 @@ class ContentionDetails(ErrorDetails):
     attempts: int
 
 
+class BucketLimitDetails(ErrorDetails):
+    """``failed-precondition``: a grant would open a bucket past the bound; nothing was written."""
+
+    reason: Literal["bucket_limit"]
+    limit: int
+
+
 ERROR_DETAILS: dict[str, type[ErrorDetails]] = {
     "invalid_request": InvalidRequestDetails,
     "prompt_rejected": PromptRejectedDetails,
@@ -112,5 +119,6 @@ ERROR_DETAILS: dict[str, type[ErrorDetails]] = {
     "insufficient_credits": InsufficientCreditsDetails,
     "invalid_transition": InvalidTransitionDetails,
     "contention": ContentionDetails,
+    "bucket_limit": BucketLimitDetails,
     **dict.fromkeys(get_args(PlainReason), PlainDetails),
 }
