@@ -8,10 +8,8 @@ functions take the verified ``Caller``. Money moves only through ``ledger.post``
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
-import json
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -23,6 +21,7 @@ from credits.store import audit, config_store, db, ip_blocks, ledger, notificati
 from credits.store.atomic import DEFAULT_BUDGET_SECONDS, Attempt, Deadline, Plan, run
 from credits.store.buckets import ClawBack
 from credits.store.ledger import EntryId, EntryKind, Leg, Reason
+from credits.vocab import idempotency
 from credits.vocab.clock import Clock
 from credits.vocab.context import Caller, ClientContext
 from credits.vocab.errors import DataInvalid, InsufficientCredits, InvalidRequest, NotFound
@@ -112,7 +111,7 @@ class GrantRequest:
 
     def fingerprint(self) -> str:
         """What makes two grants "the same request" for an idempotency key."""
-        canonical = json.dumps(
+        return idempotency.fingerprint(
             {
                 "userId": self.user_id,
                 "amount": self.amount,
@@ -120,15 +119,18 @@ class GrantRequest:
                 "expiresAt": self.expires_at.isoformat() if self.expires_at else None,
                 "source": self.source,
                 "userNote": self.user_note,
-            },
-            sort_keys=True,
+            }
         )
-        return hashlib.sha256(canonical.encode()).hexdigest()
 
 
 def grant_key(actor: Caller, request_id: str) -> str:
     """The ledger key of an idempotent grant (per admin: two admins' keys never collide)."""
-    return hashlib.sha256(f"{actor.uid}\n{request_id}".encode()).hexdigest()[:40]
+    return idempotency.key(actor.uid, request_id)
+
+
+def _granted(entry: Mapping[str, Any], entry_id: str) -> dict[str, Any]:
+    """A grant's answer, from its ledger entry."""
+    return {"userId": entry["userId"], "newBalance": entry["balanceAfter"], "ledgerEntryId": entry_id}
 
 
 def grant(
@@ -156,10 +158,7 @@ def grant(
         got = attempt.get(refs)
         existing = got.get(entry_ref.path)
         if existing is not None and existing.exists:
-            stored = existing.to_dict() or {}
-            if stored.get("requestFingerprint") != fingerprint:
-                raise InvalidRequest({"requestId": "was already used with different parameters"})
-            return Plan(result={"userId": stored["userId"], "newBalance": stored["balanceAfter"], "ledgerEntryId": entry_ref.id})
+            return Plan(result=idempotency.replay(existing.to_dict() or {}, fingerprint, lambda e: _granted(e, entry_ref.id)))
         _known(got[user_ref.path], user_exists)
         if request.expires_at is not None and request.expires_at <= now:
             raise InvalidRequest({"expiresAt": "must be in the future"})
@@ -170,7 +169,7 @@ def grant(
             raise InsufficientCredits(required=-request.amount, available=before)
         plan: Plan[dict[str, Any]] = Plan()
         audit_ref = audit.new_ref(client)
-        extra = {"requestFingerprint": fingerprint, **({"requestId": request.request_id} if request.request_id else {})}
+        extra = idempotency.record(request.request_id, fingerprint)
         # What the user reads (their ledger) carries the note meant for them; the admin's
         # reason and identity stay in the audit entry (``ref`` links the two for admins).
         if request.amount > 0:

@@ -36,8 +36,8 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import hashlib
-import json
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -53,7 +53,7 @@ from credits.store import buckets as bucket_store, config_store, db, ip_blocks, 
 from credits.store.atomic import Attempt, Deadline, Plan, Stats, run
 from credits.store.db import Snapshot
 from credits.store.ledger import EntryId, EntryKind, Leg, Reason, UsageChange
-from credits.vocab import money
+from credits.vocab import idempotency, money
 from credits.vocab.activity import activity_id_for
 from credits.vocab.clock import Clock, to_millis
 from credits.vocab.config import CreditConfig
@@ -100,16 +100,14 @@ class ChargeRequest:
 
     def fingerprint(self) -> str:
         """What makes two calls "the same request" for an idempotency key."""
-        canonical = json.dumps(
+        return idempotency.fingerprint(
             {
                 "type": self.type,
                 "quantity": str(self.quantity.normalize()),
                 "model": self.model,
                 "prompt": self.prompt_hash,
-            },
-            sort_keys=True,
+            }
         )
-        return hashlib.sha256(canonical.encode()).hexdigest()
 
 
 def prompt_hash(prompt: str) -> str:
@@ -393,8 +391,7 @@ def _approval_plan(
             "userName": call.caller.name,
             **call.ctx.as_fields(),
             "deviceId": request.device_id,
-            "requestId": request.request_id,
-            "requestFingerprint": call.fingerprint,
+            **idempotency.record(request.request_id, call.fingerprint),
             # Which buckets the charge drew from: a refund returns the credits there.
             "bucketDraws": bucket_store.drawn_to_firestore(list(posting.drawn[0]) if posting.drawn else []),
             "response": response,
@@ -485,8 +482,10 @@ def _refusal_applied(snap: dict[str, Snapshot], call_token: str) -> bool:
 def _replay(activity: dict[str, Any], uid: str, fingerprint: str) -> dict[str, Any]:
     if activity.get("userId") != uid:  # ids are derived from uid, so only a forged id gets here
         raise InvalidRequest({"requestId": "belongs to another request"})
-    if activity.get("requestFingerprint") != fingerprint:
-        raise InvalidRequest({"requestId": "was already used with different parameters"})
+    return idempotency.replay(activity, fingerprint, _first_response)
+
+
+def _first_response(activity: Mapping[str, Any]) -> dict[str, Any]:
     response = activity.get("response")
     if not isinstance(response, dict):
         raise InvalidRequest({"requestId": "belongs to a request that cannot be replayed"})

@@ -15,7 +15,6 @@ recorded as failed without stopping the others.
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import re
 from dataclasses import dataclass
 from typing import Any
@@ -28,6 +27,7 @@ from credits.features import accounts, grants
 from credits.store import audit, buckets as bucket_store, config_store, db, ledger
 from credits.store.atomic import Attempt, Deadline, Plan, run
 from credits.store.ledger import Reason
+from credits.vocab import idempotency
 from credits.vocab.clock import Clock
 from credits.vocab.context import Caller, ClientContext
 from credits.vocab.errors import CreditsError, InvalidRequest
@@ -82,6 +82,19 @@ class PromoRequest:
         assert amount is not None and reason is not None
         return cls(amount, reason, ids, plan_id, expires, note, request_id)
 
+    def fingerprint(self) -> str:
+        """What makes two promotions "the same request" for an idempotency key."""
+        return idempotency.fingerprint(
+            {
+                "amount": self.amount,
+                "reason": self.reason,
+                "userIds": list(self.user_ids),
+                "planId": self.plan_id,
+                "expiresAt": self.expires_at.isoformat() if self.expires_at else None,
+                "userNote": self.user_note,
+            }
+        )
+
 
 def job_ref(client: firestore.Client, job_id: str) -> firestore.DocumentReference:
     """``promo_jobs/{jobId}``."""
@@ -99,17 +112,18 @@ def start(
 ) -> dict[str, Any]:
     """Create the job and its audit entry (once per ``requestId``), then work on it."""
     job_id = (
-        hashlib.sha256(f"{actor.uid}\n{request.request_id}".encode()).hexdigest()[:32]
+        idempotency.key(actor.uid, request.request_id, length=32)
         if request.request_id
         else client.collection(PROMO_JOBS).document().id
     )
     ref = job_ref(client, job_id)
+    fingerprint = request.fingerprint()
 
     def step(attempt: Attempt) -> Plan[dict[str, Any]]:
         now = clock.now()
         got = attempt.get([ref, config_store.applied_ref(client)])
-        if got[ref.path].exists:
-            return Plan(result={"jobId": job_id})
+        if got[ref.path].exists:  # the same requestId: the same job, if the same promotion
+            return Plan(result=idempotency.replay(got[ref.path].to_dict() or {}, fingerprint, lambda _: {"jobId": job_id}))
         config = config_store.load(attempt, got[config_store.applied_ref(client).path]).credits
         if request.plan_id is not None and request.plan_id not in config.plans:
             raise InvalidRequest({"planId": "is not a configured plan"})
@@ -148,6 +162,7 @@ def start(
                 "auditId": audit_id,
                 "actorId": actor.uid,
                 "status": "running",
+                **idempotency.record(request.request_id, fingerprint),
                 "cursor": None,
                 "next": 0,
                 "granted": 0,

@@ -12,12 +12,11 @@ the activity *is* the idempotency record of the charge; without one it is random
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, Literal, cast, get_args
 
-from credits.vocab import money, names
+from credits.vocab import idempotency, money, names
 from credits.vocab.errors import DataInvalid
 from credits.vocab.pricing import GenerationType, is_generation_type
 
@@ -30,7 +29,7 @@ ACTIVE: tuple[Status, ...] = tuple(s for s in STATUSES if s not in FINAL)
 
 def activity_id_for(uid: str, request_id: str) -> str:
     """The activity id an idempotency key maps to (per user: keys of two users never collide)."""
-    return "r_" + hashlib.sha256(f"{uid}\n{request_id}".encode()).hexdigest()[:40]
+    return "r_" + idempotency.key(uid, request_id)
 
 
 def path_of(activity_id: str) -> str:
