@@ -213,7 +213,7 @@ describe("boundedLimit", () => {
 
 describe("payment figures", () => {
   it("counts purchases, refunds and disputes and nets revenue by day and product", async () => {
-    const { paymentSummary } = await import("../dist/index.js");
+    const { paymentSummary } = await import("../dist/admin.js");
     const day1 = Date.UTC(2026, 11, 4, 10);
     const day2 = Date.UTC(2026, 11, 5, 9);
     const base = { kind: "pack", currency: "usd", refundedAmount: 0, clawedBack: 0, debtCreated: 0, disputeStatus: null };

@@ -203,7 +203,9 @@ def test_fifty_parallel_charges_across_buckets_stay_exact(user: emu.User, admin:
     assert balance(db, user.uid) == 0
     assert_buckets_balance(db, user.uid)
     crossing = [e for e in entries(db, user.uid) if e["reason"] == "generation_charge" and len(e["buckets"]) > 1]
-    assert len(crossing) >= 4  # 55 is no multiple of 10: charges straddle buckets
+    # Buckets of 55 in spend order: the draws cross a boundary at 55 and 165 (110 and 220 are
+    # multiples of 10), whatever order the commits land in.
+    assert len(crossing) == 2, crossing
 
 
 def test_expiry_racing_charges_never_spends_an_expired_bucket(
