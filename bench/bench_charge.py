@@ -30,6 +30,7 @@ run wrote (0 drifts expected). The whole run takes one to three minutes.
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import math
 import random
 import time
@@ -45,7 +46,7 @@ from credits.features.charging import ChargeRequest, charge
 from credits.features.lifecycle import StatusRequest, update_status
 from credits.features.reconcile import reconcile
 from credits.features.status import StatusQuery, credit_status
-from credits.store import db, ledger
+from credits.store import buckets, db, ledger
 from credits.store.atomic import Attempt, Plan, Stats, run
 from credits.store.ledger import EntryId, EntryKind, Leg, Reason
 from credits.vocab.clock import SystemClock
@@ -134,7 +135,8 @@ def baseline_setup(client: firestore.Client, uid: str, credits: int) -> None:
 
     def step(attempt: Attempt) -> Plan[None]:
         plan: Plan[None] = Plan()
-        leg = Leg(credits, EntryId(EntryKind.SIGNUP, uid), Reason.SIGNUP_GRANT, actor_id="bench")
+        entry = EntryId(EntryKind.SIGNUP, uid)
+        leg = Leg(credits, entry, Reason.SIGNUP_GRANT, actor_id="bench", buckets=buckets.Open(str(entry), "signup"))
         snap = attempt.get([ref])[ref.path]
         ledger.post(
             plan,
@@ -242,6 +244,85 @@ def inprocess_latency(client: firestore.Client, samples: int, warmup: int) -> di
 
 def _per_call(stats: Stats, calls: int) -> dict[str, float]:
     return {"attempts": stats.attempts / calls, "reads": stats.reads / calls, "writes": stats.writes / calls}
+
+
+# ------------------------------------------------------------------ 1b: live buckets
+
+BUCKET_LEVELS = (1, 10, 32)  # 32: policy.buckets.MAX_LIVE_BUCKETS, the most a user may hold
+
+
+def bucket_user(client: firestore.Client, live: int) -> InProcessUser:
+    """A steady-state user holding ``live`` live buckets, each large enough that the measured
+    charges never empty one (so the count stays ``live``): a sign-up bucket of ``TOP_UP``
+    (never expires, spent last) and ``live - 1`` admin grants with distinct expiries a year or
+    more away."""
+    user = InProcessUser("buckets")
+    baseline_setup(client, user.uid, TOP_UP)  # the account with one bucket (a grant would add one)
+    do_charge(client, user)  # the first charge of the account (its address record, limits)
+    now = CLOCK.now()
+    for k in range(live - 1):
+        admin.grant(
+            client,
+            CLOCK,
+            ADMIN,
+            ClientContext(ip="127.0.0.1"),
+            admin.GrantRequest(
+                user_id=user.uid,
+                amount=TOP_UP,
+                reason="benchmark bucket",
+                expires_at=now + dt.timedelta(days=400 + k),
+            ),
+            lambda _uid: True,
+        )
+    snap = client.collection(db.USERS).document(user.uid).get()
+    held = len((snap.to_dict() or {}).get("buckets") or {})
+    if held != live:
+        raise RuntimeError(f"{user.uid} holds {held} buckets, not {live}")
+    return user
+
+
+def bucket_latency(client: firestore.Client, samples: int, warmup: int) -> dict[str, Any]:
+    """The charge of users with 1, 10 and 32 live buckets beside the bare-transaction floor,
+    interleaved in shuffled order in one run (the same machine noise for all)."""
+    rounds = samples + warmup
+    n_users = math.ceil(rounds / CHARGES_PER_USER)
+    print(f"live buckets: {BUCKET_LEVELS} x {n_users} users, {samples} measured rounds (+{warmup} warm-up)")
+    users = {live: [bucket_user(client, live) for _ in range(n_users)] for live in BUCKET_LEVELS}
+    floor_refs = [client.collection("bench_floor").document(f"buckets-{i}") for i in range(n_users)]
+    timings: dict[str, list[float]] = {f"buckets_{live}": [] for live in BUCKET_LEVELS} | {"floor": []}
+    stats = {live: Stats() for live in BUCKET_LEVELS}
+    rng = random.Random(13)
+    for i in range(rounds):
+        k = i // CHARGES_PER_USER
+        measured = i >= warmup
+        calls: dict[str, Any] = {
+            f"buckets_{live}": lambda live=live, k=k, m=measured: do_charge(
+                client, users[live][k], stats=stats[live] if m else None
+            )
+            for live in BUCKET_LEVELS
+        }
+        calls["floor"] = lambda k=k: floor_call(client, floor_refs[k])
+        order = list(calls)
+        rng.shuffle(order)
+        for name in order:
+            seconds, _, err = benchlib.timed(calls[name])
+            if err:
+                raise err
+            if measured:
+                timings[name].append(seconds)
+    out: dict[str, Any] = {name: benchlib.summary_ms(values) for name, values in timings.items()}
+    floor = out["floor"]
+    for live in BUCKET_LEVELS:
+        s = out[f"buckets_{live}"]
+        s["floor_ratio_p50"] = benchlib.ratio(s["p50_ms"], floor["p50_ms"])
+        s["floor_ratio_p99"] = benchlib.ratio(s["p99_ms"], floor["p99_ms"])
+        s["ops"] = _per_call(stats[live], samples)
+    for live in BUCKET_LEVELS:  # the measured charges spent from the soonest bucket only
+        for user in users[live]:
+            held = len((client.collection(db.USERS).document(user.uid).get().to_dict() or {}).get("buckets") or {})
+            if held != live:
+                raise RuntimeError(f"{user.uid} ended with {held} buckets, not {live}")
+    return out
 
 
 # ------------------------------------------------------------------ 3 + 4: counted operations
@@ -531,6 +612,41 @@ def report(data: dict[str, Any]) -> None:
         )
     )
     r = data["ratios"]
+    if data.get("buckets"):
+        b = data["buckets"]
+        print(
+            benchlib.table(
+                ["in-process", "n", "p50 ms", "p99 ms", "/floor p50", "/floor p99", "reads", "writes", "attempts"],
+                [
+                    (
+                        f"charge, {live} live bucket{'s' if live > 1 else ''}",
+                        b[f"buckets_{live}"]["n"],
+                        b[f"buckets_{live}"]["p50_ms"],
+                        b[f"buckets_{live}"]["p99_ms"],
+                        b[f"buckets_{live}"]["floor_ratio_p50"],
+                        b[f"buckets_{live}"]["floor_ratio_p99"],
+                        b[f"buckets_{live}"]["ops"]["reads"],
+                        b[f"buckets_{live}"]["ops"]["writes"],
+                        b[f"buckets_{live}"]["ops"]["attempts"],
+                    )
+                    for live in BUCKET_LEVELS
+                ]
+                + [
+                    (
+                        "floor: bare transaction, 1 read + 1 write",
+                        b["floor"]["n"],
+                        b["floor"]["p50_ms"],
+                        b["floor"]["p99_ms"],
+                        1.0,
+                        1.0,
+                        1,
+                        1,
+                        1,
+                    )
+                ],
+                "1b. The charge by live buckets held, beside the floor (interleaved in the same run)",
+            )
+        )
     print(
         f"   charge/floor p50 {r['inprocess_charge_floor_p50']:.2f}x, p99 {r['inprocess_charge_floor_p99']:.2f}x;"
         f" baseline/floor p50 {r['inprocess_baseline_floor_p50']:.2f}x;"
@@ -654,7 +770,11 @@ def main() -> int:
     parser.add_argument("--json", help="write all figures to this file")
     parser.add_argument("--samples", type=int, default=300, help="measured in-process rounds (charge + baseline + floor each)")
     parser.add_argument("--http-samples", type=int, default=150, help="measured HTTP rounds (charge + floor each)")
-    parser.add_argument("--bursts", type=int, default=3, help="same-user bursts (default 3)")
+    parser.add_argument("--bursts", type=int, default=3, help="same-user bursts (default 3; 0 skips section 6)")
+    parser.add_argument(
+        "--bucket-samples", type=int, default=200, help="measured rounds of section 1b (1, 10, 32 buckets + floor; 0 skips it)"
+    )
+    parser.add_argument("--skip-http", action="store_true", help="skip section 2 (over HTTP)")
     parser.add_argument(
         "--parallel",
         type=int,
@@ -670,9 +790,15 @@ def main() -> int:
     ensure_config(client)
 
     data["inprocess"] = inprocess_latency(client, args.samples, warmup=max(10, args.samples // 10))
+    if args.bucket_samples:
+        data["buckets"] = bucket_latency(client, args.bucket_samples, warmup=max(10, args.bucket_samples // 10))
     data["operations"], data["generations"] = counted_operations(client)
-    data["http"] = http_latency(client, args.http_samples, warmup=max(10, args.http_samples // 10))
-    data["contention"] = contention(client, args.bursts, args.parallel)
+    if args.skip_http:
+        empty = benchlib.summary_ms([])
+        data["http"] = {"charge": empty, "floor": empty, "codes": {}}
+    else:
+        data["http"] = http_latency(client, args.http_samples, warmup=max(10, args.http_samples // 10))
+    data["contention"] = contention(client, args.bursts, args.parallel) if args.bursts else []
 
     ip, http = data["inprocess"], data["http"]
     data["ratios"] = {

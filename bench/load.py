@@ -22,12 +22,24 @@ real Auth-emulator ID tokens, exactly as ``httpsCallable`` does:
   its generations racing each other), while the admin operations also top it up: same-user
   contention is part of the mix.
 
+Grant buckets and plans are in the mix too: grants that expire (``expiresAt`` minutes to
+days ahead on the functions' clock, as ``promo`` or ``admin``), plan changes
+(``setUserPlan`` between two configured plans, or none), and small promotional jobs
+(``grantPromoCredits``); a quarter of the users start on a plan. A clock thread moves the
+functions' clock forward (the emulator's clock offset, ``CREDITS_CLOCK_OFFSET_FILE``, as the
+tests do) by hours, and twice by a month, so that grants lapse while their users charge
+(expired by the next posting) and while they are idle (expired by the hourly job, run in
+process at the new time), and plan periods end and renew on the users' next calls.
+
 Before the load, ``updateCreditConfiguration`` sets rate limits per minute instead of per
 hour (image, voice and chat 600 a minute, video 10, IP 2,000 a minute), so that a run of a
 few minutes exercises charging rather than only refusals; video stays tight so that
 ``rate_limited`` stays in the mix. ``--default-limits`` keeps the shipped configuration.
 
-Afterwards: ``credits.features.reconcile.reconcile`` over the whole database (drifts must be 0),
+Afterwards: the expiry job once more at the final time, then ``credits.features.reconcile.reconcile``
+over the whole database (drifts must be 0; ``scripts/reconcile.py`` runs the same function),
+the drift of every user (ledger sum minus ``credits``) and of every bucket (its legs in the
+ledger minus its ``remaining``) printed as counts and maxima (all must be 0),
 one ``usage_logs`` entry per finished generation and none for an open one, every replay
 answered with its first response, every charge a client saw present; then throughput,
 p50/p99 per callable and error counts by code (``INTERNAL`` must be 0). Exit status 1 if
@@ -37,6 +49,7 @@ any check fails.
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import itertools
 import random
 import threading
@@ -48,8 +61,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import benchlib
+from credits.features import maintenance
 from credits.features.reconcile import reconcile
 from credits.store import db
+from credits.vocab.clock import ManualClock
 from google.cloud.firestore_v1.base_query import FieldFilter
 
 from tests.support import emulators as emu
@@ -62,6 +77,8 @@ CALLABLES = (
     "updateCreditConfiguration",
     "setUserStatus",
     "setIpBlock",
+    "setUserPlan",
+    "grantPromoCredits",
 )
 CONFIG_READ = "configRead (Firestore REST)"
 LOAD_LIMITS = {
@@ -98,7 +115,19 @@ MIX = {
     "ip_block": 1,
     "moderated": 2,
     "malformed": 3,
+    "grant_expiring": 4,
+    "plan_change": 1,
+    "promo_job": 1,
 }
+PLANS = {
+    "loadfree": {"name": "Load free", "monthlyCredits": 200, "rolloverPeriods": 0},
+    "loadpro": {"name": "Load pro", "monthlyCredits": 1000, "rolloverPeriods": 1},
+}
+DAY = 86_400.0
+# The clock thread's steps (seconds of functions' time), one every CLOCK_EVERY seconds of
+# load: hours (short grants lapse), and twice a month (plan periods end and renew).
+CLOCK_STEPS = (2 * 3600, 6 * 3600, 31 * DAY, 3 * 3600, 12 * 3600, 31 * DAY)
+CLOCK_EVERY = 15.0
 
 
 # ------------------------------------------------------------------ shared state
@@ -146,6 +175,8 @@ class World:
     suspended: set[str] = field(default_factory=set)
     ip_blocked: bool = False
     config_flip: int = 0
+    clock_offset: float = 0.0  # the functions' clock, seconds ahead of real time
+    expiry_runs: list[dict[str, Any]] = field(default_factory=list)
 
     def take(self) -> bool:
         """One more request, if the time and count budgets allow."""
@@ -289,6 +320,81 @@ def op_grant(world: World, rng: random.Random, *, clawback: bool = False, user: 
     call(world, "grantCreditsToUser", "clawback" if clawback else "grant", data, world.admin)
 
 
+def functions_now(world: World) -> dt.datetime:
+    """The functions' clock: real time plus the offset the clock thread set."""
+    return dt.datetime.now(dt.UTC) + dt.timedelta(seconds=world.clock_offset)
+
+
+def op_grant_expiring(world: World, rng: random.Random) -> None:
+    """A grant that lapses: minutes to days ahead (a clock step may overtake it first, in
+    which case the backend refuses it as in the past: counted as invalid-argument)."""
+    target = world.hot if rng.random() < 0.2 else rng.choice(world.users)
+    ahead = rng.choice((600, 3600, 4 * 3600, DAY, 5 * DAY, 40 * DAY))
+    expires = functions_now(world) + dt.timedelta(seconds=ahead)
+    data: dict[str, Any] = {
+        "userId": target.uid,
+        "amount": rng.choice((30, 120, 500)),
+        "reason": "load test",
+        "source": rng.choice(("promo", "admin")),
+        "expiresAt": expires.isoformat().replace("+00:00", "Z"),
+        "requestId": f"grant-exp-{uuid.uuid4().hex}",
+    }
+    call(world, "grantCreditsToUser", "grant_expiring", data, world.admin)
+
+
+def op_plan_change(world: World, rng: random.Random) -> None:
+    target = rng.choice(world.users)
+    plan = rng.choice(("loadfree", "loadpro", "loadfree", None))
+    call(world, "setUserPlan", "plan_change", {"userId": target.uid, "planId": plan}, world.admin)
+
+
+def op_promo_job(world: World, rng: random.Random) -> None:
+    targets = [u.uid for u in rng.sample(world.users, k=min(3, len(world.users)))]
+    expires = functions_now(world) + dt.timedelta(seconds=rng.choice((3600, 3 * DAY)))
+    data = {
+        "userIds": targets,
+        "amount": 25,
+        "reason": "load test promo",
+        "expiresAt": expires.isoformat().replace("+00:00", "Z"),
+        "requestId": f"promo-{uuid.uuid4().hex}",
+    }
+    call(world, "grantPromoCredits", "promo_job", data, world.admin)
+
+
+def run_expiry_job(world: World, client: Any) -> dict[str, Any]:
+    """The hourly expiry job, in process, at the functions' time (as its schedule would)."""
+    report = maintenance.expire_buckets(client, ManualClock(functions_now(world)))
+    row = {
+        "offset_days": round(world.clock_offset / DAY, 3),
+        "expiredCredits": report.expired_credits,
+        "expiredUsers": report.expired_users,
+        "skipped": report.skipped_count,
+        "errors": len(report.errors),
+        "more": report.more,
+    }
+    world.expiry_runs.append(row)
+    return row
+
+
+def clock_thread(world: World, client: Any) -> None:
+    """Move the functions' clock forward in steps while the load runs; after each step, the
+    expiry job records what lapsed for users who make no call."""
+    steps = iter(CLOCK_STEPS)
+    while time.monotonic() < world.deadline:
+        time.sleep(CLOCK_EVERY)
+        step = next(steps, None)
+        if step is None or time.monotonic() >= world.deadline:
+            return
+        world.clock_offset += step
+        emu.set_clock_offset(world.clock_offset)
+        try:
+            row = run_expiry_job(world, client)
+        except Exception as err:  # reported, and the checks still run
+            row = {"offset_days": round(world.clock_offset / DAY, 3), "error": repr(err)}
+            world.expiry_runs.append(row)
+        print(f"  clock +{step / 3600:.0f} h (offset {world.clock_offset / DAY:.2f} days): expiry job {row}")
+
+
 def op_usage_stats(world: World, rng: random.Random) -> None:
     call(world, "getUsageStats", "usage_stats", {}, world.admin)
 
@@ -365,6 +471,12 @@ def regular_thread(world: World, seed: int) -> None:
             op_ip_block(world, rng)
         elif op == "moderated":
             op_moderated(world, rng)
+        elif op == "grant_expiring":
+            op_grant_expiring(world, rng)
+        elif op == "plan_change":
+            op_plan_change(world, rng)
+        elif op == "promo_job":
+            op_promo_job(world, rng)
         else:
             op_malformed(world, rng)
 
@@ -401,15 +513,60 @@ def warm_up(admin: emu.User, user: emu.User, width: int) -> None:
         "updateCreditConfiguration": (admin, {"unknownKey": 1}),
         "setUserStatus": (admin, {}),
         "setIpBlock": (admin, {}),
+        "setUserPlan": (admin, {}),
+        "grantPromoCredits": (admin, {}),
     }
     for name, (who, data) in floors.items():
         w = width if name in ("validateAndDeductCredits", "updateAIActivityStatus") else min(width, 4)
         benchlib.warm_callable(name, lambda name=name, who=who, data=data: emu.call(name, data, who, timeout=120), w)
 
 
+def book_drifts(client: Any) -> dict[str, Any]:
+    """Every user's drift (ledger sum minus ``credits``) and every bucket's (its legs in the
+    ledger minus its ``remaining``; 0 for a bucket that left the map), counted."""
+    legs: dict[tuple[str, str], int] = defaultdict(int)
+    sums: dict[str, int] = defaultdict(int)
+    for snap in client.collection(db.CREDIT_LOGS).stream():
+        e = snap.to_dict() or {}
+        uid = str(e.get("userId"))
+        sums[uid] += int(e.get("delta", 0))
+        moves = e.get("buckets") or []
+        for m in moves:
+            legs[(uid, m["bucketId"])] += int(m["delta"])
+        if not moves and e.get("delta"):
+            legs[(uid, f"legacy_{uid}")] += int(e["delta"])
+    users = {s.id: (s.to_dict() or {}) for s in client.collection(db.USERS).stream()}
+    user_drift = {uid: sums.get(uid, 0) - int(u.get("credits", 0)) for uid, u in users.items()}
+    bucket_drift: dict[tuple[str, str], int] = {}
+    for uid, u in users.items():
+        for bid, b in (u.get("buckets") or {}).items():
+            bucket_drift[(uid, bid)] = legs.get((uid, bid), 0) - int(b.get("remaining", 0))
+    for key, total in legs.items():
+        if key not in bucket_drift:
+            bucket_drift[key] = total  # spent or expired: its legs must sum to 0
+    held = [len(u.get("buckets") or {}) for u in users.values()]
+    return {
+        "users": len(users),
+        "users_drifting": sum(1 for d in user_drift.values() if d),
+        "max_user_drift": max((abs(d) for d in user_drift.values()), default=0),
+        "buckets": len(bucket_drift),
+        "buckets_held": sum(held),
+        "max_buckets_held": max(held, default=0),
+        "buckets_drifting": sum(1 for d in bucket_drift.values() if d),
+        "max_bucket_drift": max((abs(d) for d in bucket_drift.values()), default=0),
+        "detail": [f"{uid}/{bid}: {d}" for (uid, bid), d in bucket_drift.items() if d][:10]
+        + [f"{uid}: {d}" for uid, d in user_drift.items() if d][:10],
+    }
+
+
 def check(client: Any, world: World) -> dict[str, Any]:
     started = time.perf_counter()
+    final_expiry = run_expiry_job(world, client)
     drifts = reconcile(client)
+    books = book_drifts(client)
+    entries = [s.to_dict() or {} for s in client.collection(db.CREDIT_LOGS).stream()]
+    by_reason = Counter(str(e.get("reason")) for e in entries)
+    expired_credits = -sum(int(e.get("delta", 0)) for e in entries if e.get("reason") == "expired")
     activities = {s.id: (s.to_dict() or {}) for s in client.collection(db.AI_ACTIVITY).stream()}
     usage = {s.id for s in client.collection(db.USAGE_LOGS).stream()}
     final = {i for i, a in activities.items() if a.get("status") in ("completed", "failed")}
@@ -423,6 +580,12 @@ def check(client: Any, world: World) -> dict[str, Any]:
     result = {
         "reconcile_drifts": len(drifts),
         "drift_detail": [vars(d) for d in drifts[:20]],
+        "books": books,
+        "final_expiry_job": final_expiry,
+        "expiry_runs": world.expiry_runs,
+        "clock_offset_days": world.clock_offset / DAY,
+        "ledger_by_reason": dict(by_reason),
+        "expired_credits": expired_credits,
         "activities": len(activities),
         "final_activities": len(final),
         "open_activities": len(open_),
@@ -443,6 +606,8 @@ def check(client: Any, world: World) -> dict[str, Any]:
     }
     result["ok"] = (
         not drifts
+        and not books["users_drifting"]
+        and not books["buckets_drifting"]
         and not missing_usage
         and not usage_for_open
         and not usage_orphans
@@ -576,6 +741,33 @@ def report(summary: dict[str, Any], checks: dict[str, Any]) -> None:
             "Checks after the load",
         )
     )
+    b = c["books"]
+    print(
+        benchlib.table(
+            ["books by user and by bucket", "value", "expected"],
+            [
+                ("users checked", b["users"], ""),
+                ("users whose ledger sum differs from credits", b["users_drifting"], 0),
+                ("largest user drift (credits)", b["max_user_drift"], 0),
+                ("buckets checked (held now + spent or expired)", b["buckets"], ""),
+                ("buckets whose legs differ from remaining", b["buckets_drifting"], 0),
+                ("largest bucket drift (credits)", b["max_bucket_drift"], 0),
+                ("buckets held at the end (most by one user)", f"{b['buckets_held']} ({b['max_buckets_held']})", "<= 64 each"),
+                ("functions' clock moved (days)", f"{c['clock_offset_days']:.2f}", ""),
+                ("credits expired (expired entries)", f"{c['expired_credits']} ({c['ledger_by_reason'].get('expired', 0)})", ""),
+                ("plan allowances granted", c["ledger_by_reason"].get("plan_allowance", 0), ""),
+                ("promo grants (jobs)", c["ledger_by_reason"].get("promo_grant", 0), ""),
+                (
+                    "expiry job runs (credits expired by the job)",
+                    f"{len(c['expiry_runs'])} ({sum(r.get('expiredCredits', 0) for r in c['expiry_runs'])})",
+                    "",
+                ),
+            ],
+            "Books after the load (drift per user and per bucket)",
+        )
+    )
+    for line in b["detail"]:
+        print(f"  DRIFT {line}")
 
 
 def main() -> int:
@@ -612,10 +804,13 @@ def main() -> int:
     flagged = rng.sample(users, k=min(2, len(users)))
     blocked_ip_user = rng.choice([u for u in users if u not in flagged] or users)
     bad_actors = rng.sample([u for u in users if u not in flagged and u is not blocked_ip_user] or users, k=min(3, len(users)))
+    changes: dict[str, Any] = {"plans": PLANS}
     if not args.default_limits:
-        r = emu.call("updateCreditConfiguration", LOAD_LIMITS, admin, timeout=120)
-        if not r.ok:
-            raise SystemExit(f"could not set the load's rate limits: {r.status} {r.body}")
+        changes.update(LOAD_LIMITS)
+    r = emu.call("updateCreditConfiguration", changes, admin, timeout=120)
+    if not r.ok:
+        raise SystemExit(f"could not set the load's plans and rate limits: {r.status} {r.body}")
+    emu.set_clock_offset(0)
     # Half the users start with a grant (users/{uid} created by the grant); the others meet
     # the backend through their first charge.
     with ThreadPoolExecutor(max_workers=4) as pool:
@@ -623,6 +818,13 @@ def main() -> int:
             pool.map(
                 lambda u: emu.call("grantCreditsToUser", {"userId": u.uid, "amount": 2000, "reason": "load set-up"}, admin),
                 [*users[::2], hot],
+            )
+        )
+        # A quarter of the users start on a plan (renewed lazily on their first call of a period).
+        list(
+            pool.map(
+                lambda u: emu.call("setUserPlan", {"userId": u.uid, "planId": rng.choice(tuple(PLANS))}, admin),
+                users[1::4],
             )
         )
     data["setup_s"] = time.perf_counter() - t0
@@ -652,6 +854,7 @@ def main() -> int:
     threads += [
         threading.Thread(target=hot_thread, args=(world, args.seed + 1000 + i), daemon=True) for i in range(args.hot_threads)
     ]
+    threads.append(threading.Thread(target=clock_thread, args=(world, client), daemon=True))
     for t in threads:
         t.start()
     last = time.monotonic()

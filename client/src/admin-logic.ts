@@ -118,6 +118,8 @@ export interface SeriesChartData {
   credits: number[];
   generations: number[];
   failed: number[];
+  /** Credits that expired in each bucket (0 where a backend sends none). */
+  expired: number[];
   /** The bucket starts, epoch ms (the labels' source). */
   starts: number[];
 }
@@ -137,12 +139,13 @@ export function bucketLabel(startIso: string, interval: UsageStats["interval"]):
 
 /** The series of a `getUsageStats` result as chart columns, oldest first. */
 export function seriesChartData(stats: Pick<UsageStats, "series" | "interval">): SeriesChartData {
-  const data: SeriesChartData = { labels: [], credits: [], generations: [], failed: [], starts: [] };
+  const data: SeriesChartData = { labels: [], credits: [], generations: [], failed: [], expired: [], starts: [] };
   for (const point of stats.series) {
     data.labels.push(bucketLabel(point.start, stats.interval));
     data.credits.push(point.creditsUsed);
     data.generations.push(point.generations);
     data.failed.push(point.failedGenerations);
+    data.expired.push(typeof point.expiredCredits === "number" ? point.expiredCredits : 0);
     data.starts.push(Date.parse(point.start));
   }
   return data;
@@ -164,7 +167,7 @@ function weekStartMs(ms: number): number {
  */
 export function groupSeries(data: SeriesChartData, grouping: TrendGrouping): SeriesChartData {
   if (grouping === "day") return data;
-  const out: SeriesChartData = { labels: [], credits: [], generations: [], failed: [], starts: [] };
+  const out: SeriesChartData = { labels: [], credits: [], generations: [], failed: [], expired: [], starts: [] };
   let current: number | null = null;
   data.starts.forEach((start, i) => {
     const d = new Date(start);
@@ -176,12 +179,14 @@ export function groupSeries(data: SeriesChartData, grouping: TrendGrouping): Ser
       out.credits.push(0);
       out.generations.push(0);
       out.failed.push(0);
+      out.expired.push(0);
       out.starts.push(start);
     }
     const j = out.labels.length - 1;
     out.credits[j]! += data.credits[i] ?? 0;
     out.generations[j]! += data.generations[i] ?? 0;
     out.failed[j]! += data.failed[i] ?? 0;
+    out.expired[j]! += data.expired[i] ?? 0;
   });
   return out;
 }

@@ -4,6 +4,7 @@
  * (docs/data-model.md). Field names are the backend's; timestamps are turned into epoch
  * milliseconds (`...Ms`) by the readers in `admin.ts`.
  */
+import type { AdminBucket } from "./buckets.js";
 import type { AccountStatus, ActivityStatus, GenerationType } from "./types.js";
 
 export type StatsInterval = "hour" | "day";
@@ -28,6 +29,8 @@ export interface UsageFigures {
 export interface UsageSeriesPoint extends UsageFigures {
   /** The bucket's start (ISO 8601, UTC). */
   start: string;
+  /** Credits that lapsed in the bucket (the `expired` ledger entries), a positive number. */
+  expiredCredits: number;
 }
 
 export interface TopUser {
@@ -52,6 +55,8 @@ export interface UsageStats {
   since: string;
   until: string;
   totals: UsageFigures;
+  /** Credits that lapsed over the range (`expired` ledger entries; not in any type). */
+  expiredCredits: number;
   byType: Record<GenerationType, UsageFigures>;
   /** 24 hourly or 7/30/90 daily points, oldest first; the last one is partial. */
   series: UsageSeriesPoint[];
@@ -157,6 +162,10 @@ export interface AdminUser {
   lowBalance: boolean;
   role: string | null;
   createdAtMs: number | null;
+  /** `users/{uid}.buckets`: live ones in spend order, then expired ones (revision 3). */
+  buckets: AdminBucket[];
+  /** `users/{uid}.plan`, as stored (null without a plan). */
+  plan: { id: string; periodStartMs: number | null; periodEndMs: number | null; renewal: string | null } | null;
 }
 
 /** `admin_notifications/{id}`. */

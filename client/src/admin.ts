@@ -30,6 +30,8 @@ import {
   type QuerySnapshot,
 } from "firebase/firestore";
 import { ALL_INDEX_SHARDS, boundedLimit } from "./admin-logic.js";
+import { toAdminBuckets, toLedgerEntry, type AdminBucket, type LedgerEntry } from "./buckets.js";
+import { millisOf } from "./time.js";
 import type {
   AbuseRecord,
   ActivityModeration,
@@ -59,6 +61,8 @@ export const CHANGE_ACTIONS = [
   "make_generator",
   "revoke_generator",
   "repair_balance",
+  "set_user_plan",
+  "grant_promo_credits",
 ] as const;
 
 /** Audit actions that change the configuration (whose entry names the admin behind a version). */
@@ -239,6 +243,27 @@ export class CreditsAdmin {
     return new Map(found);
   }
 
+  /**
+   * One user's newest ledger entries (`credit_logs` by `createdAt`, newest first; default 50),
+   * live, each naming the buckets it moved (see `ledgerByBucket`). Runs on the index
+   * `credit_logs (userId, createdAt desc)`.
+   */
+  watchUserLedger(uid: string, callback: (items: LedgerEntry[], meta: LiveMeta) => void, options: LiveOptions = {}): Unsubscribe {
+    const q = query(
+      collection(this.firestore, "credit_logs"),
+      where("userId", "==", uid),
+      orderBy("createdAt", "desc"),
+      limitTo(boundedLimit(options.max, 50)),
+    );
+    return this.live(q, toLedgerEntry, callback, options.onError);
+  }
+
+  /** The user's stored buckets (live ones in spend order, then the expired ones), read now. */
+  async getUserBuckets(uid: string): Promise<AdminBucket[]> {
+    const snap = await getDoc(doc(this.firestore, "users", uid));
+    return snap.exists() ? toAdminBuckets(uid, snap.data()) : [];
+  }
+
   // ---------------------------------------------------------------- access
 
   /**
@@ -293,14 +318,7 @@ export class CreditsAdmin {
 
 // ------------------------------------------------------------------ document readers
 
-/** Epoch milliseconds of a Firestore timestamp (or a Date, or a number); null otherwise. */
-export function millisOf(value: unknown): number | null {
-  if (value && typeof value === "object" && typeof (value as { toMillis?: unknown }).toMillis === "function") {
-    return (value as { toMillis(): number }).toMillis();
-  }
-  if (value instanceof Date) return value.getTime();
-  return typeof value === "number" && Number.isFinite(value) ? value : null;
-}
+export { millisOf } from "./time.js";
 
 const num = (v: unknown, fallback = 0): number => (typeof v === "number" && Number.isFinite(v) ? v : fallback);
 const numOrNull = (v: unknown): number | null => (typeof v === "number" && Number.isFinite(v) ? v : null);
@@ -374,6 +392,20 @@ export function toAdminUser(uid: string, d: DocumentData): AdminUser {
     lowBalance: d.lowBalance === true,
     role: strOrNull(d.role),
     createdAtMs: millisOf(d.createdAt),
+    buckets: toAdminBuckets(uid, d),
+    plan: toUserPlan(d.plan),
+  };
+}
+
+function toUserPlan(value: unknown): AdminUser["plan"] {
+  if (!value || typeof value !== "object") return null;
+  const p = value as Record<string, unknown>;
+  if (typeof p.id !== "string") return null;
+  return {
+    id: p.id,
+    periodStartMs: millisOf(p.periodStart),
+    periodEndMs: millisOf(p.periodEnd),
+    renewal: strOrNull(p.renewal),
   };
 }
 

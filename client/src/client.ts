@@ -40,7 +40,11 @@ import type {
   GrantRequest,
   GrantResult,
   PreviewRequest,
+  PromoGrantRequest,
+  PromoGrantResult,
   SetIpBlockRequest,
+  SetUserPlanRequest,
+  SetUserPlanResult,
   SetUserStatusRequest,
   StatsRange,
   StatusUpdate,
@@ -199,7 +203,16 @@ export class CreditsClient {
   /** The admin callables (the caller's ID token needs the `admin` claim, else `AdminRequired`). */
   readonly admin = {
     grantCredits: (request: GrantRequest): Promise<GrantResult> =>
-      this.call<GrantResult>("grantCreditsToUser", { ...request, requestId: request.requestId ?? newRequestId() }, true),
+      this.call<GrantResult>("grantCreditsToUser", withWireTimes({ ...request, requestId: request.requestId ?? newRequestId() }), true),
+    /** Puts a user on a configured plan (its period and allowance start now), or ends the plan (`planId: null`). Audited. */
+    setUserPlan: (request: SetUserPlanRequest): Promise<SetUserPlanResult> =>
+      this.call<SetUserPlanResult>("setUserPlan", { userId: request.userId, planId: request.planId }, false),
+    /**
+     * A promotional grant to many users, run as a resumable job (one ledger entry per user, one
+     * audit entry). Retried with the same `requestId`, which is the same job: a resend continues it.
+     */
+    grantPromoCredits: (request: PromoGrantRequest): Promise<PromoGrantResult> =>
+      this.call<PromoGrantResult>("grantPromoCredits", withWireTimes({ ...request, requestId: request.requestId ?? newRequestId() }), true),
     updateConfiguration: (changes: Record<string, unknown>): Promise<ConfigurationResult> =>
       this.call<ConfigurationResult>("updateCreditConfiguration", changes, false),
     setUserStatus: (request: SetUserStatusRequest): Promise<SetUserStatusResult> =>
@@ -295,6 +308,13 @@ export function toProducts(stored: unknown, plans?: unknown): Product[] {
     out.push(product);
   }
   return out.sort((a, b) => (a.kind === b.kind ? (a.credits ?? 0) - (b.credits ?? 0) : a.kind === "pack" ? -1 : 1));
+}
+
+/** `expiresAt` given as a Date is sent as ISO 8601 in UTC (the callables take a string). */
+export function withWireTimes<T extends { expiresAt?: string | Date }>(request: T): Omit<T, "expiresAt"> & { expiresAt?: string } {
+  const { expiresAt, ...rest } = request;
+  if (expiresAt === undefined) return rest;
+  return { ...rest, expiresAt: expiresAt instanceof Date ? expiresAt.toISOString() : expiresAt };
 }
 
 function toBalance(snap: DocumentSnapshot<DocumentData>): Balance {

@@ -6,7 +6,7 @@ export * from "./types.js";
 export * from "./errors.js";
 export { withRetry, backoffDelay, shouldRetry, DEFAULT_RETRY, type RetryOptions } from "./retry.js";
 export { countdown, formatSeconds, type Countdown, type CountdownOptions } from "./countdown.js";
-export { CreditsClient, toProducts, newRequestId, DEFAULT_REGION, type CreditsClientOptions, type Unsubscribe } from "./client.js";
+export { CreditsClient, toProducts, newRequestId, withWireTimes, DEFAULT_REGION, type CreditsClientOptions, type Unsubscribe } from "./client.js";
 export { initAppCheck, type AppCheckOptions } from "./appcheck.js";
 export {
   connectCredits,
@@ -15,3 +15,4 @@ export {
   type CreditsSession,
   type EmulatorHosts,
 } from "./connect.js";
+export * from "./buckets.js";

@@ -77,6 +77,37 @@ export interface CostPreview {
   retryAfterSeconds?: number;
 }
 
+/**
+ * Where a bucket's credits came from (revision 3). `legacy` is a balance from before buckets;
+ * `refund` credits returned to a bucket that no longer exists.
+ */
+export type BucketSource = "signup" | "plan" | "purchase" | "promo" | "admin" | "legacy" | "refund";
+export const BUCKET_SOURCES: readonly BucketSource[] = ["signup", "plan", "purchase", "promo", "admin", "legacy", "refund"];
+
+/** One live grant bucket as `getCreditStatus` shows it (the list comes in spend order). */
+export interface CreditBucket {
+  source: BucketSource | (string & {});
+  remaining: number;
+  /** ISO 8601 (UTC, `Z`); null for credits that never expire. */
+  expiresAt: string | null;
+}
+
+/** The credits that expire soonest: every live bucket sharing the soonest `expiresAt`. */
+export interface NextExpiry {
+  credits: number;
+  /** ISO 8601 (UTC, `Z`). */
+  at: string;
+}
+
+/** The user's plan (`null` without one, or when the plan is no longer configured). */
+export interface PlanStatus {
+  id: string;
+  name: string;
+  monthlyCredits: number;
+  /** The current period's end, ISO 8601 (UTC); the allowance renews on the first call after it. */
+  periodEnd: string;
+}
+
 /** `getCreditStatus` result. */
 export interface CreditStatus {
   credits: number;
@@ -98,32 +129,8 @@ export interface CreditStatus {
   plan?: PlanStatus | null;
 }
 
-/** Where a grant came from. */
-export type BucketSource = "signup" | "plan" | "purchase" | "promo" | "admin" | "legacy" | "refund";
-
-/** One live bucket of `getCreditStatus().buckets`. */
-export interface BucketStatus {
-  source: BucketSource;
-  remaining: number;
-  /** ISO 8601 UTC; null: never expires. */
-  expiresAt: string | null;
-}
-
-/** `getCreditStatus().nextExpiry`: every credit sharing the soonest expiry. */
-export interface NextExpiry {
-  credits: number;
-  /** ISO 8601 UTC. */
-  at: string;
-}
-
-/** `getCreditStatus().plan`. */
-export interface PlanStatus {
-  id: string;
-  name: string;
-  monthlyCredits: number;
-  /** ISO 8601 UTC, the end of the current period. */
-  periodEnd: string;
-}
+/** One live bucket of `getCreditStatus().buckets` (the name the payments views use). */
+export type BucketStatus = CreditBucket;
 
 /** A product on sale (`system_config/credits.products`). */
 export interface Product {
@@ -187,8 +194,16 @@ export interface Activity {
 // ------------------------------------------------------------------ admin callables
 export interface GrantRequest {
   userId: string;
+  /** Positive: a new bucket; negative: a claw-back in reverse spend order (purchased credits last). */
   amount: number;
+  /** The admin's reason (kept in the audit entry; the user does not see it). */
   reason: string;
+  /** When the granted credits lapse (positive grants only): in the future; a Date is sent as ISO 8601 UTC. */
+  expiresAt?: string | Date;
+  /** The bucket's source (positive grants only; default `admin`). */
+  source?: "admin" | "promo";
+  /** What the user reads on the ledger entry (<= 500 characters). */
+  userNote?: string;
   requestId?: string;
 }
 export interface GrantResult {
@@ -209,5 +224,36 @@ export interface SetIpBlockRequest {
   ip: string;
   blocked: boolean;
   reason: string;
+}
+/** `setUserPlan`: `planId` a configured plan, or null to end the user's plan. */
+export interface SetUserPlanRequest {
+  userId: string;
+  planId: string | null;
+}
+export interface SetUserPlanResult {
+  userId: string;
+  planId: string | null;
+  previousPlanId: string | null;
+  /** False when the user was already on that plan (nothing written). */
+  changed: boolean;
+  /** The new period's end (ISO 8601), when a plan started; absent or null otherwise. */
+  periodEnd?: string | null;
+}
+/** `grantPromoCredits`: a `promo` grant to each of `userIds` (1..500) or to every user on `planId`. */
+export type PromoGrantRequest = {
+  amount: number;
+  reason: string;
+  expiresAt?: string | Date;
+  userNote?: string;
+  /** The same key is the same job (a resend continues it). Filled in when absent. */
+  requestId?: string;
+} & ({ userIds: string[]; planId?: never } | { planId: string; userIds?: never });
+export interface PromoGrantResult {
+  jobId: string;
+  /** `running`: the hourly job (or the same request sent again) finishes the rest. */
+  status: "running" | "done";
+  granted: number;
+  /** How many users could not be granted (damaged account, bucket bound). */
+  failed: number;
 }
 export type StatsRange = "24h" | "7d" | "30d" | "90d";

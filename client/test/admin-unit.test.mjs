@@ -167,6 +167,7 @@ describe("groupSeries", () => {
     credits: days.map((_, i) => i + 1),
     generations: days.map(() => 1),
     failed: days.map((_, i) => (i % 5 === 0 ? 1 : 0)),
+    expired: days.map((_, i) => (i === 2 ? 120 : i === 5 ? 30 : 0)),
     starts: days,
   };
   const total = (xs) => xs.reduce((a, b) => a + b, 0);
@@ -182,6 +183,7 @@ describe("groupSeries", () => {
     assert.deepEqual(weeks.credits, [1 + 2 + 3 + 4, 5 + 6 + 7 + 8 + 9 + 10 + 11, 12]);
     assert.deepEqual(weeks.starts, [days[0], days[4], days[11]]);
     assert.equal(total(weeks.failed), total(daily.failed));
+    assert.deepEqual(weeks.expired, [120, 30, 0]);
   });
 
   it("sums days into calendar months", () => {

@@ -108,7 +108,7 @@ def test_the_credits_tab_shows_the_figures_of_get_usage_stats(dashboard: Any, sh
         expect(page.locator("#stats-card")).to_have_attribute("data-range", range_name)
         ranged = same_as_get_usage_stats(page, admin, range_name)
         assert len(ranged["series"]) == int(range_name[:-1])
-    expect(page.locator("#trend-caption")).to_have_text("Credits and generations per day (UTC)")
+    expect(page.locator("#trend-caption")).to_have_text("Credits used, credits expired and generations per day (UTC)")
     # 90 days per week and per month: fewer columns, the same credits as the daily series.
     trend = page.get_by_test_id("trend-chart")
     series_credits = str(sum(point["creditsUsed"] for point in ranged["series"]))
@@ -116,9 +116,10 @@ def test_the_credits_tab_shows_the_figures_of_get_usage_stats(dashboard: Any, sh
     expect(trend).to_have_attribute("data-credits", series_credits)
     for grouping, caption, columns in (("week", "week", (13, 14, 15)), ("month", "month", (3, 4))):
         page.locator(f"#grouping button[data-group='{grouping}']").click()
-        expect(page.locator("#trend-caption")).to_have_text(f"Credits and generations per {caption} (UTC)")
+        expect(page.locator("#trend-caption")).to_have_text(f"Credits used, credits expired and generations per {caption} (UTC)")
         expect(trend).to_have_attribute("data-grouping", grouping)
         expect(trend).to_have_attribute("data-credits", series_credits)
+        expect(trend).to_have_attribute("data-expired", str(ranged["expiredCredits"]))
         assert int(trend.get_attribute("data-columns") or 0) in columns
     page.locator("#range button[data-range='24h']").click()
     expect(page.get_by_test_id("trend-grouping")).to_be_hidden()

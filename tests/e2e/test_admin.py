@@ -369,7 +369,11 @@ def test_usage_stats_of_every_range_match_a_known_sequence_exactly(
         assert stats["totals"] == totals and stats["byType"] == by_type
         assert len(stats["series"]) == {"24h": 24, "7d": 7, "30d": 30, "90d": 90}[name]
         (point,) = [p for p in stats["series"] if p["generations"]]  # everything fell in one bucket
-        assert point["creditsUsed"] == 61 and point["refunds"] == 2 and point == {"start": point["start"], **totals}
+        assert (
+            point["creditsUsed"] == 61
+            and point["refunds"] == 2
+            and point == {"start": point["start"], **totals, "expiredCredits": 0}
+        )
         assert stats["activeNow"] == 4 and stats["activeByStatus"] == {"pending": 4, "processing": 0}
         assert stats["documentsRead"] == stats["readCost"]["documents"] + stats["readCost"]["aggregationReads"]
         assert stats["rolledUpUntil"] == (rolled.isoformat() if rolled else None)
@@ -385,7 +389,7 @@ def test_usage_stats_of_every_range_match_a_known_sequence_exactly(
         top = [(u["userId"], u["email"], u["creditsUsed"], u["generations"]) for u in stats["topUsers"]]
         assert top == [(alice.uid, alice.email, 40, 0), (carol.uid, carol.email, 16, 0), (bob.uid, bob.email, 5, 2)]
         assert stats["topUsersWindow"]["until"] == rolled.isoformat()
-        assert stats["readCost"]["aggregationQueries"] <= 2 * 16 + 2  # the open hours only
+        assert stats["readCost"]["aggregationQueries"] <= 2 * 17 + 2  # the open hours only
     (audit,) = audits(db, admin.uid, "get_usage_stats")[-1:]
     assert audit["target"] == "90d" and audit["result"]["documentsRead"] == stats["documentsRead"]
 
@@ -426,9 +430,10 @@ def test_stats_reads_do_not_grow_with_the_traffic(admin: emu.User, db: firestore
     busy = reads()
     assert busy == empty, (empty, busy)
     for name, n in (("24h", 24), ("7d", 7), ("30d", 30), ("90d", 90)):
-        # state + rollup documents + 16 aggregations per open piece (2 at most) + activeNow
-        # + the top users' query (nothing rolled up yet: 1 read for no result)
-        assert busy[name] <= 1 + n + 2 * 16 + 2 + 1
+        # state + rollup documents + 17 aggregations per open piece (2 at most: 16 of
+        # generations, one of expiries) + activeNow + the top users' query (nothing rolled up
+        # yet: 1 read for no result)
+        assert busy[name] <= 1 + n + 2 * 17 + 2 + 1
 
 
 @pytest.mark.parametrize(

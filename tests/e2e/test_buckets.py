@@ -328,3 +328,75 @@ def test_a_free_plan_renews_once_on_the_first_call_of_the_next_period(
     assert sum(e["delta"] for e in expired) == -50  # the first allowance lapsed unused
     assert got["credits"] == 100 + 50 - 80
     assert_buckets_balance(db, user.uid)
+
+
+def test_a_renewal_racing_charges_pays_them_from_the_new_allowance_alone(
+    user: emu.User, admin: emu.User, db: firestore.Client, config: Any, clock: None
+) -> None:
+    config({"plans": PLANS})
+    status(user)
+    assert emu.call("setUserPlan", {"userId": user.uid, "planId": "free"}, admin).ok
+    # Only the first allowance is left (the sign-up grant, which never expires, is clawed back
+    # first), and 20 of it is spent: 30 lapse at the period's end.
+    clawback = emu.call("grantCreditsToUser", {"userId": user.uid, "amount": -100, "reason": "test"}, admin)
+    assert clawback.ok, clawback.body
+    assert charge(user, quantity=2).ok
+    (old_plan,) = [b for b in (db.collection("users").document(user.uid).get().to_dict() or {})["buckets"]]
+    emu.set_clock_offset(32 * DAY)
+    warm("validateAndDeductCredits", 8)
+
+    def one(i: int) -> emu.CallResult:
+        return emu.call_retrying_drops(
+            "validateAndDeductCredits",
+            {"type": "image", "prompt": f"r {i}", "requestId": f"rr-{user.uid}-{i}"},
+            user,
+            timeout=300,
+        )
+
+    # Eight charges of 10 race the renewal they trigger: the new allowance (50) pays exactly
+    # five of them; the old one's 30 expire, once, and pay none.
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        results = list(pool.map(one, range(8)))
+    outcomes = Counter("dropped" if r.dropped else r.reason if r.code else "charged" for r in results)
+    assert outcomes == {"charged": 5, "insufficient_credits": 3}, outcomes
+    log = entries(db, user.uid)
+    renewals = [e for e in log if e["reason"] == "plan_allowance"]
+    assert len(renewals) == 2 and renewals[1]["delta"] == 50
+    (new_plan,) = [b["bucketId"] for b in renewals[1]["newBuckets"]]
+    expired = [e for e in log if e["reason"] == "expired"]
+    assert [(e["delta"], [leg["bucketId"] for leg in e["buckets"]]) for e in expired] == [(-30, [old_plan])]
+    paid = [e for e in log if e["reason"] == "generation_charge" and e["createdAt"] >= renewals[1]["createdAt"]]
+    assert len(paid) == 5
+    assert all([leg["bucketId"] for leg in e["buckets"]] == [new_plan] for e in paid)
+    assert status(user)["credits"] == 0
+    assert_buckets_balance(db, user.uid)
+
+
+def test_a_plan_change_racing_charges_keeps_the_books(user: emu.User, admin: emu.User, db: firestore.Client, config: Any) -> None:
+    config({"plans": PLANS})
+    status(user)
+    assert emu.call("setUserPlan", {"userId": user.uid, "planId": "free"}, admin).ok
+    warm("validateAndDeductCredits", 10)
+
+    def one(i: int) -> emu.CallResult:
+        return emu.call_retrying_drops(
+            "validateAndDeductCredits",
+            {"type": "image", "prompt": f"c {i}", "requestId": f"pc-{user.uid}-{i}"},
+            user,
+            timeout=300,
+        )
+
+    # The admin moves the user to Pro while ten charges land: whatever the order, every charge
+    # is paid, Pro's allowance is granted once, and the old allowance keeps its credits and expiry.
+    with ThreadPoolExecutor(max_workers=11) as pool:
+        change = pool.submit(emu.call, "setUserPlan", {"userId": user.uid, "planId": "pro"}, admin)
+        results = list(pool.map(one, range(10)))
+        changed = change.result()
+    assert changed.ok and changed.result["changed"] is True and changed.result["previousPlanId"] == "free", changed.body
+    assert all(r.ok for r in results), [r.body for r in results if not r.ok]
+    got = status(user)
+    assert got["plan"]["id"] == "pro"
+    assert got["credits"] == 100 + 50 + 300 - 10 * 10
+    allowances = sorted(e["delta"] for e in entries(db, user.uid) if e["reason"] == "plan_allowance")
+    assert allowances == [50, 300]
+    assert_buckets_balance(db, user.uid)

@@ -112,7 +112,9 @@ def test_a_promo_to_many_users_is_one_entry_each_and_one_audit_entry(admin: emu.
     again = emu.call("grantPromoCredits", data, admin)  # the same job: nothing granted twice
     assert again.ok and again.result["jobId"] == r.result["jobId"]
     other = emu.call("grantPromoCredits", {**data, "amount": 16}, admin)  # the key, other parameters
-    assert other.code == "INVALID_ARGUMENT" and other.details["errors"] == {"requestId": "was already used with different parameters"}
+    assert other.code == "INVALID_ARGUMENT" and other.details["errors"] == {
+        "requestId": "was already used with different parameters"
+    }
     for u in users:
         entry = db.collection("credit_logs").document(f"grant_promo_{r.result['jobId']}_{u.uid}").get().to_dict()
         assert entry["delta"] == 15 and entry["note"] == "Happy spring!" and "spring campaign" not in str(entry)

@@ -91,6 +91,11 @@ def _published(c: dict[str, int]) -> dict[str, Any]:
     }
 
 
+def _expired(ledger: list[dict], lo: dt.datetime, hi: dt.datetime) -> int:
+    """Credits taken by ``expired`` entries written in ``lo <= createdAt <= hi``."""
+    return sum(-e["delta"] for e in ledger if e["reason"] == "expired" and lo <= e["createdAt"] <= hi)
+
+
 def _sum(per_type: dict[str, dict[str, int]]) -> dict[str, int]:
     return {f: sum(c[f] for c in per_type.values()) for f in FIELDS}
 
@@ -108,10 +113,17 @@ def expected_stats(records: tuple[list, list, list], now: dt.datetime, range_nam
     for i in range(n):
         lo = since + i * step
         hi = min(lo + step - dt.timedelta(microseconds=1), now)
-        series.append({"start": lo.isoformat(), **_published(_sum(_count(ledger, usage, lo, hi)))})
+        series.append(
+            {
+                "start": lo.isoformat(),
+                **_published(_sum(_count(ledger, usage, lo, hi))),
+                "expiredCredits": _expired(ledger, lo, hi),
+            }
+        )
     return {
         "since": since.isoformat(),
         "totals": _published(_sum(whole)),
+        "expiredCredits": _expired(ledger, since, now),
         "byType": {t: _published(whole[t]) for t in TYPES},
         "series": series,
         "activeNow": sum(1 for a in activities if a["status"] in ("pending", "processing")),
@@ -143,6 +155,7 @@ def check_every_range(client: firestore.Client, now: dt.datetime, *, rolled_unti
         assert got["totals"] == want["totals"], name
         assert got["byType"] == want["byType"], name
         assert got["series"] == want["series"], name
+        assert got["expiredCredits"] == want["expiredCredits"], name
         assert got["activeNow"] == want["activeNow"] == sum(got["activeByStatus"].values())
         assert got["documentsRead"] == cost.total == got["readCost"]["documents"] + got["readCost"]["aggregationReads"]
         assert got["rolledUpUntil"] == (rolled_until.isoformat() if rolled_until else None)
@@ -156,8 +169,9 @@ def check_every_range(client: firestore.Client, now: dt.datetime, *, rolled_unti
             assert got["readCost"]["documents"] <= 1 + r.buckets + 10 + 10
             if rolled_until == _expected_cursor(now):
                 # Rolled up to the last closed hour: at most the current and the last hour
-                # are open, so at most 2 x 16 aggregation queries and 2 counts for activeNow.
-                assert got["readCost"]["aggregationQueries"] <= 2 * 16 + 2
+                # are open, so at most 2 x 17 aggregation queries (16 of generations, one
+                # of expiries) and 2 counts for activeNow.
+                assert got["readCost"]["aggregationQueries"] <= 2 * 17 + 2
         responses[name] = got
     return responses
 

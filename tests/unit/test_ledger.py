@@ -13,7 +13,7 @@ from credits.features import accounts
 from credits.policy.buckets import MAX_LIVE_BUCKETS, returns_for
 from credits.policy.settlement import settle
 from credits.store import ledger
-from credits.store.atomic import Plan, PlanError
+from credits.store.atomic import MapPatch, Plan, PlanError
 from credits.store.buckets import Open, Return
 from credits.store.ledger import EntryId, EntryKind, Leg, Reason, UsageChange
 from credits.vocab.errors import BucketLimit, DataInvalid
@@ -52,8 +52,35 @@ def entries(plan: Plan[Any]) -> dict[str, dict[str, Any]]:
 
 
 def user_write(plan: Plan[Any]) -> dict[str, Any]:
+    """The user document's written fields, a bucket patch applied to the map it was read with
+    (what the document holds after the commit)."""
     (write,) = [w for w in plan.writes if w.ref.parent.id == "users"]
-    return write.data
+    data = dict(write.data)
+    patch = data.get("buckets")
+    if isinstance(patch, MapPatch):
+        before = dict((write.expected.to_dict() or {}).get("buckets") or {}) if write.expected is not None else {}
+        for key, value in patch.items():
+            if value is firestore.DELETE_FIELD:
+                before.pop(key, None)
+            else:
+                before[key] = value
+        data["buckets"] = before
+    return data
+
+
+def test_a_charge_writes_only_the_buckets_it_changed() -> None:
+    many = {f"grant_{k:02d}": stored("admin", 100, JAN10 + dt.timedelta(days=k)) for k in range(31)}
+    acct = held(3100 + 50, {**many, "signup_u": stored("signup", 50, None)})
+    plan, _ = post(acct, Leg(-130, EntryId(EntryKind.CHARGE, "a"), Reason.GENERATION_CHARGE))
+    (write,) = [w for w in plan.writes if w.ref.parent.id == "users"]
+    patch = write.data["buckets"]
+    assert isinstance(patch, MapPatch)
+    # grant_00 emptied (removed), grant_01 drawn by 30; the other 30 buckets are not written.
+    assert patch == {
+        "grant_00": firestore.DELETE_FIELD,
+        "grant_01": {**stored("admin", 100, JAN10 + dt.timedelta(days=1)), "remaining": 70},
+    }
+    assert sum(b["remaining"] for b in user_write(plan)["buckets"].values()) == user_write(plan)["credits"] == 3020
 
 
 def test_an_accountants_story() -> None:

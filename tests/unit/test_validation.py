@@ -75,3 +75,16 @@ def test_fingerprint_ignores_device_but_not_parameters() -> None:
 def test_activity_ids_from_keys_are_per_user() -> None:
     assert activity_id_for("u1", "k") != activity_id_for("u2", "k")
     assert activity_id_for("u1", "k") == activity_id_for("u1", "k")
+
+
+def test_set_user_plan_takes_null_to_end_the_plan_and_requires_the_field() -> None:
+    from credits.features.admin import PlanChange
+
+    assert PlanChange.parse({"userId": "u1", "planId": None}).plan_id is None
+    assert PlanChange.parse({"userId": "u1", "planId": "pro"}).plan_id == "pro"
+    with pytest.raises(InvalidRequest) as missing:
+        PlanChange.parse({"userId": "u1"})
+    assert "planId" in missing.value.errors
+    with pytest.raises(InvalidRequest) as bad:
+        PlanChange.parse({"userId": "u1", "planId": "no spaces"})
+    assert "planId" in bad.value.errors

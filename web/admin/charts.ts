@@ -31,7 +31,7 @@ const BRAND = "#3056d3";
 const INK = "#1d2330";
 const GRID = "#eceff4";
 
-/** Credits used (bars, left axis) and finished generations (line, right axis) per bucket. */
+/** Credits used and credits expired (bars side by side, left axis) and finished generations (line, right axis) per bucket. */
 export class TrendChart {
   private chart: Chart<"bar" | "line", number[], string>;
 
@@ -42,6 +42,7 @@ export class TrendChart {
         labels: [],
         datasets: [
           { type: "bar", label: "Credits used", data: [], backgroundColor: "rgba(48, 86, 211, .75)", borderRadius: 3, yAxisID: "y", order: 2 },
+          { type: "bar", label: "Credits expired", data: [], backgroundColor: "rgba(194, 58, 50, .6)", borderRadius: 3, yAxisID: "y", order: 3 },
           {
             type: "line",
             label: "Generations",
@@ -78,8 +79,11 @@ export class TrendChart {
     canvas.dataset.grouping = stats.interval === "day" ? grouping : "hour";
     canvas.dataset.columns = String(data.labels.length);
     canvas.dataset.credits = String(data.credits.reduce((a, b) => a + b, 0));
+    canvas.dataset.expired = String(data.expired.reduce((a, b) => a + b, 0));
+    canvas.dataset.expiredSeries = data.expired.join(",");
     this.chart.data.labels = data.labels;
     this.chart.data.datasets[0]!.data = data.credits;
+    this.chart.data.datasets[2]!.data = data.expired;
     this.chart.data.datasets[1]!.data = data.generations;
     this.chart.update("none");
   }

@@ -13,6 +13,7 @@ import {
   toCreditsError,
   type AdminUser,
   type CreditConfiguration,
+  type GrantRequest,
   type PricingField,
   type PricingForm,
   type StatsRange,
@@ -23,6 +24,7 @@ import {
 import { ByTypeChart, TrendChart } from "./charts";
 import type { Ctx } from "./context";
 import { $, fmtAgo, fmtDec, fmtInt, fmtMs, fmtRate, fmtUtc, fmtWhen, h, plural } from "./dom";
+import { UserView } from "./user-view";
 
 const REFRESH_MS = 60_000;
 
@@ -40,8 +42,10 @@ export class CreditsTab {
   private grantee: AdminUser | { uid: string; email: null; missing: true } | null = null;
   private emails = new Map<string, string>();
   private askedFor = "";
+  private readonly userView: UserView;
 
   constructor(private readonly ctx: Ctx) {
+    this.userView = new UserView(ctx);
     $("range").addEventListener("click", (e) => {
       const button = (e.target as HTMLElement).closest<HTMLButtonElement>("button[data-range]");
       if (!button) return;
@@ -102,6 +106,7 @@ export class CreditsTab {
   }
 
   dispose(): void {
+    this.userView.dispose();
     this.stop();
     this.stopConfig?.();
     this.stopConfig = null;
@@ -142,6 +147,8 @@ export class CreditsTab {
     figure("averageCostPerGeneration", t.averageCostPerGeneration, t.averageCostPerGeneration === null ? "–" : `${fmtDec(t.averageCostPerGeneration)} cr`);
     figure("averageProcessingTimeMs", t.averageProcessingTimeMs, fmtMs(t.averageProcessingTimeMs));
     figure("activeNow", stats.activeNow, fmtInt(stats.activeNow));
+    const expired = typeof stats.expiredCredits === "number" ? stats.expiredCredits : 0;
+    figure("expiredCredits", expired, fmtInt(expired));
     $("stat-refunds").textContent = t.refundedCredits ? `after ${plural(t.refundedCredits, "credit")} refunded` : "net of refunds";
     $("stat-split").textContent = `${fmtInt(t.completedGenerations)} completed · ${fmtInt(t.failedGenerations)} failed`;
     $("stat-active-split").textContent = `${fmtInt(stats.activeByStatus.pending)} pending · ${fmtInt(stats.activeByStatus.processing)} processing`;
@@ -195,7 +202,7 @@ export class CreditsTab {
   private drawTrend(stats: UsageStats): void {
     const daily = stats.interval === "day";
     $("grouping").hidden = !daily;
-    $("trend-caption").textContent = `Credits and generations per ${daily ? this.grouping : stats.interval} (UTC)`;
+    $("trend-caption").textContent = `Credits used, credits expired and generations per ${daily ? this.grouping : stats.interval} (UTC)`;
     this.trend?.update(stats, this.grouping);
   }
 
@@ -355,6 +362,7 @@ export class CreditsTab {
     this.grantee = user;
     $("grant-form").hidden = !user;
     for (const li of $("grant-results").querySelectorAll<HTMLElement>("li")) li.classList.toggle("selected", li.dataset.uid === user?.uid);
+    this.userView.show(user && !("missing" in user) ? user : null);
     if (!user) return;
     $("grant-chosen").replaceChildren(
       "To ",
@@ -381,7 +389,14 @@ export class CreditsTab {
     const outcome = $("grant-outcome");
     try {
       const amount = Number(amountText);
-      const result = await this.ctx.client.admin.grantCredits({ userId: user.uid, amount, reason });
+      const request: GrantRequest = { userId: user.uid, amount, reason };
+      if (amount > 0) {
+        const source = $<HTMLSelectElement>("grant-source").value;
+        if (source === "promo") request.source = "promo";
+        const expires = $<HTMLInputElement>("grant-expires").value; // YYYY-MM-DDTHH:mm, read as UTC
+        if (expires) request.expiresAt = `${expires}:00Z`;
+      }
+      const result = await this.ctx.client.admin.grantCredits(request);
       outcome.className = "outcome block ok";
       outcome.dataset.balance = String(result.newBalance);
       outcome.replaceChildren(
@@ -392,6 +407,7 @@ export class CreditsTab {
       outcome.hidden = false;
       $<HTMLInputElement>("grant-amount").value = "";
       $<HTMLInputElement>("grant-reason").value = "";
+      $<HTMLInputElement>("grant-expires").value = "";
       if (!("missing" in user)) this.grantee = { ...user, credits: result.newBalance };
       for (const li of $("grant-results").querySelectorAll<HTMLElement>(`li[data-uid="${CSS.escape(user.uid)}"] .balance`)) li.textContent = `${fmtInt(result.newBalance)} credits`;
     } catch (err) {

@@ -6,7 +6,10 @@
  */
 import {
   countdown,
+  expiryNotice,
   formatSeconds,
+  planLine,
+  shortDate,
   toCreditsError,
   type Activity,
   type Balance,
@@ -297,6 +300,7 @@ function render(): void {
   renderCheckoutReturn();
   $("suspended").hidden = status !== "suspended";
   renderGrant();
+  renderHoldings();
 
   const type = typeSelect.value as GenerationType;
   const quantity = Number(quantityInput.value);
@@ -322,6 +326,40 @@ function renderGrant(): void {
   const rule = state.balance?.signupGrantRule ?? state.status?.signupGrantRule;
   box.innerHTML = "";
   box.append(h("h2", "No starter credits on this account"), h("p", `Your account was created with 0 credits: ${GRANT_RULES[rule ?? ""] ?? "the sign-up policy withheld them"}. You can still buy credits or ask an admin for a grant.`));
+}
+
+const SOURCE_LABELS: Record<string, string> = {
+  signup: "Starter credits",
+  plan: "Plan allowance",
+  purchase: "Purchased",
+  promo: "Promotion",
+  admin: "Granted by support",
+  legacy: "Balance",
+  refund: "Refunded",
+};
+
+/**
+ * The plan, the credits that expire next ("120 credits expire on 31 Dec") and the live buckets
+ * in the order they are spent, from the last `getCreditStatus` (the preview refreshes it at
+ * every change of the balance).
+ */
+function renderHoldings(): void {
+  const status = state.status;
+  $("holdings").hidden = !status;
+  if (!status) return;
+  $("plan").textContent = planLine(status.plan) ?? "No plan";
+  const notice = expiryNotice(status.nextExpiry);
+  const expiry = $("expiry");
+  expiry.hidden = notice === null;
+  expiry.textContent = notice ?? "";
+  const list = $("buckets");
+  list.innerHTML = "";
+  for (const b of status.buckets ?? []) {
+    const li = h("li", "", "bucket");
+    li.dataset.source = b.source;
+    li.append(h("span", SOURCE_LABELS[b.source] ?? b.source, undefined, "source"), `${b.remaining.toLocaleString("en-US")} credits, ${b.expiresAt ? `expires ${shortDate(b.expiresAt)}` : "no expiry"}`);
+    list.append(li);
+  }
 }
 
 function renderPreview(type: GenerationType, quantity: number, credits: number | undefined): void {

@@ -339,7 +339,7 @@ class PlanChange:
         f = Fields(data, {"userId", "planId"})
         user_id = _user_id(f)
         plan_id = None
-        if not f.present("planId"):
+        if "planId" not in f.data:  # null is a value here: it ends the plan
             f.fail("planId", "is required (null ends the user's plan)")
         elif f.data["planId"] is not None:
             plan_id = f.document_id("planId", max_len=64, pattern=_PLAN_ID)

@@ -21,6 +21,9 @@ Attribution (what lands in which hour):
   refund, failure refund), ``refundedCredits`` and ``refunds`` the sum and count of the
   refund entries. A refund or a settlement therefore counts when it happens, not when its
   generation started;
+* credits expired come from the ``expired`` entries of the ledger, in the hour the entry was
+  written (its ``expiryRecordedAt``, a field only those entries have): ``expiredCredits``,
+  kept beside ``byType`` in the hour and day documents (an expiry has no generation type);
 * generation figures come from ``usage_logs`` (one per finished generation, never deleted),
   in the hour of ``completedAt``: ``generations`` (completed + failed),
   ``completedGenerations``, ``failedGenerations``, and, over the completed ones, the final
@@ -458,8 +461,12 @@ def _initial_start(client: firestore.Client, limit: dt.datetime, report: RollupR
     longest range can reach (so a day document always covers its day from midnight).
     """
     earliest: dt.datetime | None = None
-    for collection, time_field in ((db.CREDIT_LOGS, "createdAt"), (db.USAGE_LOGS, "completedAt")):
-        docs = list(generation_records(client, collection).order_by(time_field).limit(1).stream())
+    for base, time_field in (
+        (generation_records(client, db.CREDIT_LOGS), "createdAt"),
+        (generation_records(client, db.USAGE_LOGS), "completedAt"),
+        (expiry_records(client), ledger.EXPIRY_RECORDED_AT),
+    ):
+        docs = list(base.order_by(time_field).limit(1).stream())
         report.reads += max(1, len(docs))
         value = docs[0].get(time_field) if docs else None
         if isinstance(value, dt.datetime) and (earliest is None or value < earliest):
@@ -470,6 +477,20 @@ def _initial_start(client: firestore.Client, limit: dt.datetime, report: RollupR
     return max(floor_day(earliest), oldest)
 
 
+def expiry_records(client: firestore.Client) -> Any:
+    """The ledger's ``expired`` entries: the ones with ``expiryRecordedAt`` (whose single-field
+    index holds these entries alone).
+    """
+    return client.collection(db.CREDIT_LOGS)
+
+
+def expired_credits(entry: dict[str, Any]) -> int:
+    """The credits one ``expired`` entry took (a positive number; 0 for anything else)."""
+    if entry.get("reason") != ledger.Reason.EXPIRED.value:
+        return 0
+    return max(0, -as_int(entry.get("delta")))
+
+
 def _stream(
     client: firestore.Client,
     collection: str,
@@ -478,10 +499,11 @@ def _stream(
     end: dt.datetime,
     fields: list[str],
     report: RollupReport,
+    base: Any = None,
 ) -> Iterator[dict[str, Any]]:
     """Every document of ``collection`` with ``start <= time_field < end``, in pages."""
     query = (
-        generation_records(client, collection)
+        (base if base is not None else generation_records(client, collection))
         .where(filter=FieldFilter(time_field, ">=", start))
         .where(filter=FieldFilter(time_field, "<", end))
         .order_by(time_field)
@@ -528,6 +550,13 @@ def _roll_span(
         uid = entry.get("userId")
         if isinstance(uid, str) and uid:
             per_user[uid][key][0] += used
+    expired_by_hour: dict[str, int] = {hour_key(h): 0 for h in hours}
+    recorded_at = ledger.EXPIRY_RECORDED_AT
+    for entry in _stream(
+        client, db.CREDIT_LOGS, recorded_at, start, end, ["delta", "reason", recorded_at], report, expiry_records(client)
+    ):
+        if isinstance(entry.get(recorded_at), dt.datetime):
+            expired_by_hour[hour_key(entry[recorded_at])] += expired_credits(entry)
     usage_fields = ["userId", "type", "status", "creditsCharged", "processingTimeMs", "completedAt"]
     for usage in _stream(client, db.USAGE_LOGS, "completedAt", start, end, usage_fields, report):
         if not isinstance(usage.get("completedAt"), dt.datetime):
@@ -557,7 +586,7 @@ def _roll_span(
         spans = {uid: {k: (v[0], v[1]) for k, v in per_user.get(uid, {}).items()} for uid in chunk}
         _update_users(client, chunk, spans, known, end, now, report)
 
-    version = _commit_span(client, start, end, hours, by_hour, version, now, report)
+    version = _commit_span(client, start, end, hours, by_hour, expired_by_hour, version, now, report)
     report.per_span.append(
         {
             "start": start,
@@ -627,6 +656,7 @@ def _commit_span(
     end: dt.datetime,
     hours: list[dt.datetime],
     by_hour: dict[str, ByType],
+    expired_by_hour: dict[str, int],
     version: Any,
     now: dt.datetime,
     report: RollupReport,
@@ -638,25 +668,38 @@ def _commit_span(
     span_total: ByType = empty_by_type()
     for by_type in by_hour.values():
         add_by_type(span_total, by_type)
+    span_expired = sum(expired_by_hour.values())
     batch = client.batch()
     if start == day:
-        batch.set(day_ref, {"kind": "day", "start": day, "until": end, "byType": span_total, "updatedAt": now})
+        batch.set(
+            day_ref,
+            {"kind": "day", "start": day, "until": end, "byType": span_total, "expiredCredits": span_expired, "updatedAt": now},
+        )
     else:
         day_snap = day_ref.get()
         report.reads += 1
         until = (day_snap.to_dict() or {}).get("until") if day_snap.exists else None
         if not isinstance(until, dt.datetime) or utc(until) != start:
             raise RollupInconsistent(f"{day_ref.path} covers until {until}, the cursor is {start.isoformat()}")
-        merged = add_by_type(by_type_from_doc((day_snap.to_dict() or {}).get("byType")), span_total)
+        stored = day_snap.to_dict() or {}
+        merged = add_by_type(by_type_from_doc(stored.get("byType")), span_total)
+        expired = as_int(stored.get("expiredCredits")) + span_expired
         batch.update(
             day_ref,
-            {"until": end, "byType": merged, "updatedAt": now},
+            {"until": end, "byType": merged, "expiredCredits": expired, "updatedAt": now},
             option=client.write_option(last_update_time=day_snap.update_time),
         )
     for h in hours:
         batch.set(
             rollups.document(hour_doc_id(h)),
-            {"kind": "hour", "start": h, "until": h + HOUR, "byType": by_hour[hour_key(h)], "rolledAt": now},
+            {
+                "kind": "hour",
+                "start": h,
+                "until": h + HOUR,
+                "byType": by_hour[hour_key(h)],
+                "expiredCredits": expired_by_hour[hour_key(h)],
+                "rolledAt": now,
+            },
         )
     batch.update(
         state_ref(client),

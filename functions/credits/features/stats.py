@@ -10,8 +10,9 @@ queries over the ledger and the usage logs. Rollup documents say what they cover
 (``until``), so a bucket read while the job commits is never counted twice or missed.
 
 Cost, whatever the traffic: 1 read for the state, at most ``n`` rollup documents, 4
-aggregation queries per generation type for each open piece of a bucket (normally 1 or 2
-pieces), 2 counts for ``activeNow``, and at most 10 + 10 documents for the top users.
+aggregation queries per generation type and one for the credits expired (``expiredCredits``
+in ``totals``' place beside it and in each point of the series) for each open piece of a
+bucket (normally 1 or 2 pieces), 2 counts for ``activeNow``, and at most 10 + 10 documents for the top users.
 Firestore bills an aggregation query one read per batch of up to 1,000 index entries it
 matches (at least one), so the open period adds about one read per 1,000 records written
 since the cursor; every aggregation here also counts what it matched, so the reported
@@ -38,7 +39,7 @@ from google.cloud.firestore_v1.base_query import FieldFilter
 
 from credits.features import rollup
 from credits.features.rollup import RANGES, ByType, Counts, Range
-from credits.store import db
+from credits.store import db, ledger
 from credits.vocab.activity import ACTIVE
 from credits.vocab.pricing import GENERATION_TYPES
 
@@ -190,13 +191,24 @@ def _non_empty(
         return [
             _aggregate(_records_query(client, db.CREDIT_LOGS, "createdAt", lo, hi)),
             _aggregate(_records_query(client, db.USAGE_LOGS, "completedAt", lo, hi)),
+            _aggregate(_expiry_query(client, lo, hi)),
         ]
 
     lo, hi = min(p[1] for p in pieces), max(p[2] for p in pieces)
     if not any(v.get("n", 0) for v in run(probes(lo, hi))):
         return []
     counts = run([q for _, lo, hi in pieces for q in probes(lo, hi)])
-    return [p for k, p in enumerate(pieces) if counts[2 * k].get("n", 0) or counts[2 * k + 1].get("n", 0)]
+    return [p for k, p in enumerate(pieces) if any(counts[3 * k + j].get("n", 0) for j in range(3))]
+
+
+def _expiry_query(client: firestore.Client, lo: dt.datetime, hi: dt.datetime) -> Any:
+    """The ``expired`` ledger entries written in ``[lo, hi)`` (see ``rollup.expiry_records``)."""
+    recorded_at = ledger.EXPIRY_RECORDED_AT
+    return (
+        rollup.expiry_records(client)
+        .where(filter=FieldFilter(recorded_at, ">=", lo))
+        .where(filter=FieldFilter(recorded_at, "<", hi))
+    )
 
 
 # ------------------------------------------------------------------ the figures
@@ -230,18 +242,22 @@ def usage_stats(client: firestore.Client, now: dt.datetime, range_name: str = "2
         cost.documents += len(refs)
 
     points: list[ByType] = []
+    expired: list[int] = []
     pieces: list[tuple[int, dt.datetime, dt.datetime]] = []
     for i, start in enumerate(starts):
         end = start + r.step
         covered = start
         by_type = rollup.empty_by_type()
+        lapsed = 0
         doc = docs.get(doc_id(start))
         if first is not None and end <= first:
             covered = end  # before the oldest record the job found: nothing to count
         elif doc is not None and isinstance(doc.get("until"), dt.datetime):
             by_type = rollup.by_type_from_doc(doc.get("byType"))
+            lapsed = rollup.as_int(doc.get("expiredCredits"))
             covered = min(max(rollup.utc(doc["until"]), start), end)
         points.append(by_type)
+        expired.append(lapsed)
         if covered < min(end, upper):
             pieces.append((i, covered, min(end, upper)))
 
@@ -260,8 +276,12 @@ def usage_stats(client: firestore.Client, now: dt.datetime, range_name: str = "2
             # skip the empty ones with two counts each instead of sixteen queries.
             pieces = _non_empty(client, pieces, run)
         tasks = [(i, kind, what, query) for i, lo, hi in pieces for kind, what, query in _piece_tasks(client, lo, hi)]
+        tasks += [(i, "", "expired", _aggregate(_expiry_query(client, lo, hi), ("delta", "delta"))) for i, lo, hi in pieces]
         for (i, kind, what, _query), values in zip(tasks, run([t[3] for t in tasks])):
-            _add_piece_result(points[i], kind, what, values)
+            if what == "expired":
+                expired[i] += max(0, -values.get("delta", 0))
+            else:
+                _add_piece_result(points[i], kind, what, values)
         active = {status: values.get("n", 0) for status, values in zip(ACTIVE, run(active_queries))}
 
     by_type_total = rollup.empty_by_type()
@@ -275,8 +295,12 @@ def usage_stats(client: firestore.Client, now: dt.datetime, range_name: str = "2
         "since": _iso(since),
         "until": _iso(now),
         "totals": summary(rollup.total_of(by_type_total)),
+        "expiredCredits": sum(expired),
         "byType": {kind: summary(by_type_total[kind]) for kind in GENERATION_TYPES},
-        "series": [{"start": _iso(start), **summary(rollup.total_of(p))} for start, p in zip(starts, points)],
+        "series": [
+            {"start": _iso(start), **summary(rollup.total_of(p)), "expiredCredits": e}
+            for start, p, e in zip(starts, points, expired, strict=True)
+        ],
         "topUsers": top,
         "topUsersWindow": window,
         "activeNow": sum(active.values()),

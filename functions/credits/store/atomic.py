@@ -78,6 +78,14 @@ class Write:
     expected: Snapshot | None = None
 
 
+class MapPatch(dict[str, Any]):
+    """The changed keys of one map field: each key set to its new value, or removed with
+    ``firestore.DELETE_FIELD``. An update of an existing document writes them as nested field
+    paths (``buckets.<key>``), so a write carries what changed, not the whole map; it is only
+    valid there (a create needs the whole map, so the engine refuses a patch on one).
+    """
+
+
 class PlanError(AssertionError):
     """A step built a plan the engine refuses: a programming error, never a client's."""
 
@@ -400,6 +408,8 @@ def _commit(client: firestore.Client, writes: list[Write], deadline: Deadline) -
             option = client.write_option(last_update_time=write.expected.update_time)
             batch.update(write.ref, _top_level(write.data), option=option)
         else:
+            if any(isinstance(value, MapPatch) for value in write.data.values()):
+                raise PlanError(f"a map patch needs an existing {write.ref.path}")
             batch.create(write.ref, write.data)
     timeout = min(COMMIT_TIMEOUT_SECONDS, deadline.remaining())
     if timeout < _MIN_ROUND_TRIP_SECONDS:
@@ -411,5 +421,14 @@ def _commit(client: firestore.Client, writes: list[Write], deadline: Deadline) -
 
 
 def _top_level(data: dict[str, Any]) -> dict[str, Any]:
-    """``update`` reads dots in keys as field paths; quote keys so they stay top-level names."""
-    return {firestore.Client.field_path(key): value for key, value in data.items()}
+    """``update`` reads dots in keys as field paths; quote keys so they stay top-level names.
+    A ``MapPatch`` value becomes one nested path per key it changes.
+    """
+    out: dict[str, Any] = {}
+    for key, value in data.items():
+        if isinstance(value, MapPatch):
+            for inner, inner_value in value.items():
+                out[firestore.Client.field_path(key, inner)] = inner_value
+        else:
+            out[firestore.Client.field_path(key)] = value
+    return out

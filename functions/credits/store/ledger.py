@@ -37,7 +37,7 @@ from google.cloud import firestore
 
 from credits.policy.buckets import Bucket, Drawn, Move
 from credits.store import buckets as bucket_store, db
-from credits.store.atomic import BALANCE_FIELD, Plan, Write
+from credits.store.atomic import BALANCE_FIELD, MapPatch, Plan, Write
 from credits.store.buckets import Book, Expire, Rule, Spend
 from credits.store.db import Snapshot
 from credits.vocab.entries import (
@@ -50,6 +50,13 @@ from credits.vocab.entries import (
 
 if TYPE_CHECKING:
     from credits.features.accounts import Account
+
+
+EXPIRY_RECORDED_AT = "expiryRecordedAt"
+"""On ``expired`` entries only: when the entry was written (its ``createdAt``). Only these
+entries carry the field, so its index holds them alone: the statistics count credits expired
+per hour on it without an index over every entry of the ledger (``rollup``).
+"""
 
 
 def expire_leg(bucket: Bucket) -> Leg:
@@ -195,6 +202,8 @@ def post(
             if value is not None:
                 record[name] = value
         record.update(leg.fields or {})
+        if leg.reason is Reason.EXPIRED:
+            record[EXPIRY_RECORDED_AT] = now
         if moves:
             record["buckets"] = [{"bucketId": m.bucket_id, "delta": m.delta} for m in moves]
         if opened:
@@ -214,6 +223,7 @@ def post(
                         "createdAt": now,
                         "buckets": [{"bucketId": move.bucket_id, "delta": move.delta}],
                         "returnedBy": str(leg.entry),
+                        EXPIRY_RECORDED_AT: now,
                     },
                 )
             )
@@ -228,8 +238,14 @@ def post(
     if account is None or balance != account.credits:
         data[BALANCE_FIELD] = balance
     new_map = book.stored()
-    if account is None or account.stored_buckets != new_map:
-        data[bucket_store.FIELD] = new_map
+    old_map = account.stored_buckets if account is not None else None
+    if account is None or not isinstance(old_map, dict):
+        data[bucket_store.FIELD] = new_map  # the account's first stored map
+    elif old_map != new_map:
+        # Only the buckets that changed: a charge moves one or two of up to 32 (see MapPatch).
+        patch = MapPatch({key: value for key, value in new_map.items() if old_map.get(key) != value})
+        patch.update({key: firestore.DELETE_FIELD for key in old_map if key not in new_map})
+        data[bucket_store.FIELD] = patch
     next_expiry = book.next_expiry_at()
     if account is None or account.data.get(bucket_store.NEXT_EXPIRY_FIELD) != next_expiry:
         data[bucket_store.NEXT_EXPIRY_FIELD] = next_expiry
