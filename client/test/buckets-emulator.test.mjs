@@ -3,7 +3,7 @@
 // grantPromoCredits and grantCredits with expiresAt/source, and the admin's ledger per bucket.
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
-import { CreditsAdmin, InvalidRequest, expiryNotice, ledgerByBucket, planLine } from "../dist/index.js";
+import { CreditsAdmin, InvalidRequest, expiryNotice, ledgerByBucket, planLine } from "../dist/admin.js";
 import { admin, closeAll, openLimits, signedInUser, until } from "../test-support/emulators.mjs";
 
 const PLAN_ID = `clientplan${process.pid}`;
@@ -114,7 +114,8 @@ describe("plans", () => {
     const b = await signedInUser();
     await Promise.all([a.client.getCreditStatus(), b.client.getCreditStatus()]);
     const requestId = `promo-client-${process.pid}-${Date.now()}`;
-    const job = await boss.client.admin.grantPromoCredits({ userIds: [a.uid, b.uid], amount: 15, reason: "client test promo", expiresAt: new Date(Date.now() + 3 * DAY), requestId });
+    const promo = { userIds: [a.uid, b.uid], amount: 15, reason: "client test promo", expiresAt: new Date(Date.now() + 3 * DAY), requestId };
+    const job = await boss.client.admin.grantPromoCredits(promo);
     assert.equal(job.status, "done");
     assert.equal(job.granted, 2);
     assert.equal(job.failed, 0);
@@ -124,8 +125,8 @@ describe("plans", () => {
       assert.equal(status.buckets[0].remaining, 15);
       assert.equal(status.credits, 115);
     }
-    // The same requestId is the same job: nothing granted twice.
-    const resent = await boss.client.admin.grantPromoCredits({ userIds: [a.uid, b.uid], amount: 15, reason: "client test promo", requestId });
+    // The same request again is the same job: nothing granted twice.
+    const resent = await boss.client.admin.grantPromoCredits(promo);
     assert.equal(resent.jobId, job.jobId);
     assert.equal((await a.client.getCreditStatus()).credits, 115);
   });

@@ -16,7 +16,7 @@ import {
   toAdminUser,
   toLedgerEntry,
   withWireTimes,
-} from "../dist/index.js";
+} from "../dist/admin.js";
 
 const NOW = Date.parse("2026-12-05T12:00:00Z");
 const ts = (iso) => ({ toMillis: () => Date.parse(iso) });
