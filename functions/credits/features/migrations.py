@@ -159,7 +159,7 @@ def migrate_ip_blocks(client: firestore.Client, clock: Clock) -> str:
     note = f"{len(addresses)} addresses, {len(kept)} ranges" + (f"; dropped ranges: {', '.join(dropped)}" if dropped else "")
     batch.create(
         audit.new_ref(client),
-        audit.entry(MIGRATION, ClientContext(), "migrate_ip_blocks", legacy_ref.path, None, None, now, note=note),
+        audit.entry(MIGRATION, ClientContext(), audit.Change("migrate_ip_blocks", legacy_ref.path, None, None, note=note), now),
     )
     batch.delete(legacy_ref, option=client.write_option(last_update_time=legacy.update_time))
     batch.commit()

@@ -208,7 +208,10 @@ def repair_balance(client: firestore.Client, clock: Clock, uid: str, actor: Call
             plan,
             client,
             audit.entry(
-                actor, ClientContext(user_agent="scripts/reconcile.py"), "repair_balance", f"users/{uid}", before, after, now
+                actor,
+                ClientContext(user_agent="scripts/reconcile.py"),
+                audit.Change("repair_balance", f"users/{uid}", before, after),
+                now,
             ),
         )
         plan.result = {

@@ -9,6 +9,7 @@ never touches the collection.
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 from typing import Any
 
 from google.cloud import firestore
@@ -18,33 +19,34 @@ from credits.store.atomic import Plan
 from credits.vocab.context import Caller, ClientContext
 
 
-def entry(
-    actor: Caller,
-    ctx: ClientContext,
-    action: str,
-    target: str | None,
-    before: Any,
-    after: Any,
-    now: dt.datetime,
-    *,
-    request_id: str | None = None,
-    note: str | None = None,
-) -> dict[str, Any]:
-    """The fields of an audit entry: who (``actor``, from where ``ctx``) did ``action`` to
-    ``target`` at ``now``, with the state ``before`` and ``after``.
+@dataclass(frozen=True)
+class Change:
+    """What an admin action did: ``action`` to ``target``, the state ``before`` and ``after``,
+    the call's ``request_id`` and the admin's ``note`` (their reason).
     """
+
+    action: str
+    target: str | None
+    before: Any
+    after: Any
+    request_id: str | None = None
+    note: str | None = None
+
+
+def entry(actor: Caller, ctx: ClientContext, change: Change, now: dt.datetime) -> dict[str, Any]:
+    """The fields of an audit entry: who (``actor``, from where ``ctx``) made ``change`` at ``now``."""
     return {
         "actorId": actor.uid,
         "actorEmail": actor.email,
-        "action": action,
-        "target": target,
-        "before": before,
-        "after": after,
+        "action": change.action,
+        "target": change.target,
+        "before": change.before,
+        "after": change.after,
         "ip": ctx.ip,
         "userAgent": ctx.user_agent,
         "country": ctx.country,
-        "requestId": request_id,
-        "note": note,
+        "requestId": change.request_id,
+        "note": change.note,
         "createdAt": now,
     }
 

@@ -398,10 +398,9 @@ def update(
             audit.entry(
                 actor,
                 ctx,
-                "update_configuration",
-                f"{db.SYSTEM_CONFIG}/" + "+".join(sorted(touched)),
-                base.to_json(),
-                final.to_json(),
+                audit.Change(
+                    "update_configuration", f"{db.SYSTEM_CONFIG}/" + "+".join(sorted(touched)), base.to_json(), final.to_json()
+                ),
                 now,
             ),
             ref=audit_ref,
@@ -560,12 +559,14 @@ def _audit_console(
     entry = audit.entry(
         CONSOLE,
         ClientContext(user_agent="firestore-trigger"),
-        action,
-        f"{db.SYSTEM_CONFIG}/{name}",
-        before,
-        after,
+        audit.Change(
+            action,
+            f"{db.SYSTEM_CONFIG}/{name}",
+            before,
+            after,
+            note=None if errors is None else "invalid fields: " + ", ".join(f"{k} ({v})" for k, v in sorted(errors.items())),
+        ),
         now,
-        note=None if errors is None else "invalid fields: " + ", ".join(f"{k} ({v})" for k, v in sorted(errors.items())),
     )
     if errors is not None:
         entry["errors"] = errors
@@ -599,12 +600,14 @@ def check_applied(client: firestore.Client, clock: Clock, name: str) -> str:
         entry = audit.entry(
             CONSOLE,
             ClientContext(user_agent="firestore-trigger"),
-            "revert_applied_configuration",
-            path,
-            _bounded(data),
-            after,
+            audit.Change(
+                "revert_applied_configuration",
+                path,
+                _bounded(data),
+                after,
+                note="the applied configuration is written by the backend only; rebuilt from system_config",
+            ),
             now,
-            note="the applied configuration is written by the backend only; rebuilt from system_config",
         )
         audit.add(plan, client, entry)
         notifications.add(
@@ -652,7 +655,9 @@ def migrate(client: firestore.Client, clock: Clock) -> str:
         audit.add(
             plan,
             client,
-            audit.entry(MIGRATION, ClientContext(), "bootstrap_configuration", db.APPLIED_CONFIG, None, base.to_json(), now),
+            audit.entry(
+                MIGRATION, ClientContext(), audit.Change("bootstrap_configuration", db.APPLIED_CONFIG, None, base.to_json()), now
+            ),
         )
         plan.result = "bootstrapped"
         return plan
@@ -695,13 +700,15 @@ def _migration_plan(client: firestore.Client, read: _Read, now: dt.datetime) -> 
         audit.entry(
             MIGRATION,
             ClientContext(),
-            "migrate_configuration",
-            f"{db.SYSTEM_CONFIG}/credits",
-            _bounded(data),
-            settings.to_json(),
+            audit.Change(
+                "migrate_configuration",
+                f"{db.SYSTEM_CONFIG}/credits",
+                _bounded(data),
+                settings.to_json(),
+                note="moderation and abuse moved to system_config/moderation"
+                + ("; invalid parts replaced by defaults: " + ", ".join(sorted(errors)) if errors else ""),
+            ),
             now,
-            note="moderation and abuse moved to system_config/moderation"
-            + ("; invalid parts replaced by defaults: " + ", ".join(sorted(errors)) if errors else ""),
         ),
     )
     plan.result = "migrated"

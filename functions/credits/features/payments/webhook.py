@@ -275,12 +275,14 @@ def _suspend(
         audit.entry(
             STRIPE,
             ClientContext(),
-            "set_user_status",
-            f"users/{uid}",
-            {"status": before},
-            {"status": "suspended"},
+            audit.Change(
+                "set_user_status",
+                f"users/{uid}",
+                {"status": before},
+                {"status": "suspended"},
+                note=f"chargeback on payment {payment_id}",
+            ),
             now,
-            note=f"chargeback on payment {payment_id}",
         ),
     )
     notifications.add(
