@@ -148,6 +148,11 @@ def worker_main(label: str, project: str) -> int:
     import credits
     from credits.features.lifecycle import StatusRequest, update_status
     from credits.store import atomic, db
+
+    try:
+        from credits.features.command import Command
+    except ImportError:  # an older tree: a call's parts were separate parameters
+        Command = None  # type: ignore[assignment,misc]  # noqa: N806
     from credits.store.atomic import Stats
     from credits.vocab.context import Caller
 
@@ -236,9 +241,14 @@ def worker_main(label: str, project: str) -> int:
         started = time.perf_counter()
         ch = measured(lambda s: bc.do_charge(client, u, u.request("image", quantity), stats=s))
         activity = ch["result"]["activityId"]
-        up = measured(
-            lambda s: update_status(client, bc.CLOCK, reporter, u.ctx, StatusRequest(activity_id=activity, **update), stats_out=s)
-        )
+        request = StatusRequest(activity_id=activity, **update)
+
+        def report(s: Stats) -> Any:
+            if Command is None:
+                return update_status(client, bc.CLOCK, reporter, u.ctx, request, stats_out=s)
+            return update_status(Command(client, bc.CLOCK, reporter, u.ctx, stats=s), request)
+
+        up = measured(report)
         seconds = time.perf_counter() - started
         ch["result"] = up["result"] = None
         return {"s": seconds, "charge": ch, "update": up, "uid": u.uid, "reporter": "generator" if generator else "owner"}

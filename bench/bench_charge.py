@@ -43,6 +43,7 @@ from typing import Any
 import benchlib
 from credits.features import accounts, admin, migrations
 from credits.features.charging import ChargeRequest, charge
+from credits.features.command import Command
 from credits.features.lifecycle import StatusRequest, update_status
 from credits.features.reconcile import reconcile
 from credits.features.status import StatusQuery, credit_status
@@ -94,15 +95,13 @@ class InProcessUser:
 def do_charge(
     client: firestore.Client, user: InProcessUser, request: ChargeRequest | None = None, stats: Stats | None = None
 ) -> dict[str, Any]:
-    return charge(client, CLOCK, user.caller, user.ctx, request or user.request(), stats_out=stats)
+    """One charge in process; its answer as the wire carries it."""
+    return charge(Command(client, CLOCK, user.caller, user.ctx, stats=stats), request or user.request()).model_dump()
 
 
 def grant(client: firestore.Client, uid: str, amount: int) -> None:
     admin.grant(
-        client,
-        CLOCK,
-        ADMIN,
-        ClientContext(ip="127.0.0.1"),
+        Command(client, CLOCK, ADMIN, ClientContext(ip="127.0.0.1")),
         admin.GrantRequest(user_id=uid, amount=amount, reason="benchmark top-up"),
         lambda _uid: True,
     )
@@ -262,10 +261,7 @@ def bucket_user(client: firestore.Client, live: int) -> InProcessUser:
     now = CLOCK.now()
     for k in range(live - 1):
         admin.grant(
-            client,
-            CLOCK,
-            ADMIN,
-            ClientContext(ip="127.0.0.1"),
+            Command(client, CLOCK, ADMIN, ClientContext(ip="127.0.0.1")),
             admin.GrantRequest(
                 user_id=user.uid,
                 amount=TOP_UP,
@@ -407,12 +403,7 @@ def counted_operations(client: firestore.Client) -> tuple[list[dict[str, Any]], 
         update_stats = Stats()
         for update in updates:
             update_status(
-                client,
-                CLOCK,
-                by,
-                g.ctx,
-                StatusRequest(activity_id=result["activityId"], **update),
-                stats_out=update_stats,
+                Command(client, CLOCK, by, g.ctx, stats=update_stats), StatusRequest(activity_id=result["activityId"], **update)
             )
         generations.append(
             {
@@ -449,7 +440,7 @@ def counted_operations(client: firestore.Client) -> tuple[list[dict[str, Any]], 
     s_user = InProcessUser()
 
     def status(user: InProcessUser, query: StatusQuery, stats: Stats) -> Any:
-        return credit_status(client, CLOCK, user.caller, user.ctx, query, stats_out=stats)
+        return credit_status(Command(client, CLOCK, user.caller, user.ctx, stats=stats), query)
 
     row(
         "getCreditStatus, first call",

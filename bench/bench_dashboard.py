@@ -49,6 +49,7 @@ from typing import Any
 import benchlib
 import requests
 from credits.features.charging import ChargeRequest, charge
+from credits.features.command import Command
 from credits.features.lifecycle import StatusRequest, update_status
 from credits.store import db
 from credits.vocab.clock import SystemClock
@@ -133,7 +134,7 @@ class Writer:
         quantity = {"image": 1, "video": 4, "voice": 2, "chat": 800}[kind]
         request = ChargeRequest.parse({"type": kind, "prompt": f"bench prompt {i}", "quantity": quantity})
         try:
-            activity = charge(self.client, self.clock, caller, ctx, request)["activityId"]
+            activity = charge(Command(self.client, self.clock, caller, ctx), request).activityId
         except Exception as err:  # counted and reported, never hidden
             with self.lock:
                 self.errors.append(f"charge: {type(err).__name__}")
@@ -146,7 +147,7 @@ class Writer:
     def later(self, delay: float, activity: str, request: StatusRequest) -> None:
         time.sleep(delay)
         try:
-            update_status(self.client, self.clock, self.pipeline, ClientContext(ip="127.0.0.1"), request)
+            update_status(Command(self.client, self.clock, self.pipeline, ClientContext(ip="127.0.0.1")), request)
             with self.lock:
                 self.updates += 1
         except Exception as err:

@@ -35,6 +35,7 @@ from typing import Any
 import benchlib
 from credits.features import rollup
 from credits.features.charging import ChargeRequest, charge
+from credits.features.command import Command
 from credits.features.lifecycle import StatusRequest, update_status
 from credits.store import db
 from credits.vocab.clock import ManualClock
@@ -87,17 +88,17 @@ class Bench:
             kind = ("image", "video", "voice", "chat")[(base + i) % 4]
             clock = ManualClock(start + span * i / n)
             request = ChargeRequest.parse({"type": kind, "prompt": "a bench prompt", "quantity": QUANTITY[kind](rng)})
-            activity = charge(self.client, clock, caller, ctx, request)["activityId"]
+            activity = charge(Command(self.client, clock, caller, ctx), request).activityId
             roll = rng.random()
             if roll < 0.05:
                 return  # still pending
             clock.advance(rng.randint(2, 90))
             if roll < 0.20:
-                update_status(self.client, clock, caller, ctx, StatusRequest(activity, "failed", error="model error"))
+                update_status(Command(self.client, clock, caller, ctx), StatusRequest(activity, "failed", error="model error"))
             else:
                 actual = QUANTITY[kind](rng) if rng.random() < 0.33 else None
                 req = StatusRequest(activity, "completed", actual_quantity=None if actual is None else Decimal(actual))
-                update_status(self.client, clock, caller, ctx, req)
+                update_status(Command(self.client, clock, caller, ctx), req)
 
         with ThreadPoolExecutor(max_workers=THREADS) as pool:
             list(pool.map(one, range(n)))

@@ -131,6 +131,7 @@ def history(days: int, seed_value: int) -> int:
     """``days`` days of generations up to a few minutes ago, through the domain code."""
     from credits.features import admin, rollup
     from credits.features.charging import ChargeRequest, charge
+    from credits.features.command import Command
     from credits.features.lifecycle import StatusRequest, update_status
     from credits.store import db
     from credits.vocab.clock import ManualClock
@@ -173,7 +174,7 @@ def history(days: int, seed_value: int) -> int:
 
     def top_up(u: Account, at: dt.datetime) -> None:
         request = admin.GrantRequest(u.uid, TOP_UP, "demo: credits for the demo history", f"demo-history-{uuid.uuid4().hex}")
-        admin.grant(client, ManualClock(at), boss, ClientContext(ip="127.0.0.1"), request, lambda _uid: True)
+        admin.grant(Command(client, ManualClock(at), boss, ClientContext(ip="127.0.0.1")), request, lambda _uid: True)
 
     def one_user(uid: str) -> int:
         u = by_uid[uid]
@@ -195,12 +196,12 @@ def history(days: int, seed_value: int) -> int:
             )
             clock = ManualClock(at)
             try:
-                charged = charge(client, clock, caller, ctx, request)
+                charged = charge(Command(client, clock, caller, ctx), request)
             except InsufficientCredits:
                 top_up(u, at)
                 clock = ManualClock(at + dt.timedelta(seconds=1))
-                charged = charge(client, clock, caller, ctx, request)
-            activity = charged["activityId"]
+                charged = charge(Command(client, clock, caller, ctx), request)
+            activity = charged.activityId
             gen_ctx = ClientContext(ip="127.0.0.1", user_agent="demo-traffic (generator)")
             # Straight to the outcome (progress reports would only slow the seeding down).
             clock.advance(
@@ -213,17 +214,16 @@ def history(days: int, seed_value: int) -> int:
             )
             if "fail" in request.prompt:
                 update_status(
-                    client,
-                    clock,
-                    pipeline,
-                    gen_ctx,
+                    Command(client, clock, pipeline, gen_ctx),
                     StatusRequest(activity, "failed", error="The model could not render this prompt."),
                 )
             else:
                 actual = None
                 if kind == "chat":
                     actual = Decimal(max(1, int(request.quantity * Decimal("0.8"))))
-                update_status(client, clock, pipeline, gen_ctx, StatusRequest(activity, "completed", actual_quantity=actual))
+                update_status(
+                    Command(client, clock, pipeline, gen_ctx), StatusRequest(activity, "completed", actual_quantity=actual)
+                )
             made += 1
         return made
 

@@ -9,9 +9,11 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from credits.features.lifecycle import StatusRequest, update_status
+from credits.features.command import Command
+from credits.features.lifecycle import StatusRequest, end_stuck
 from credits.vocab.clock import ManualClock
 from credits.vocab.context import SYSTEM, ClientContext
+from credits.vocab.contract.callables import StatusResponse
 from google.cloud import firestore
 from google.cloud.firestore_v1.base_query import FieldFilter
 
@@ -35,11 +37,13 @@ def activity_doc(db: firestore.Client, activity: str) -> dict[str, Any]:
     return db.collection("ai_activity").document(activity).get().to_dict() or {}
 
 
-def sweep(db: firestore.Client, activity: str) -> dict[str, Any]:
+def sweep(db: firestore.Client, activity: str) -> StatusResponse:
     """What the hourly sweep does to one stuck activity, 31 minutes from now."""
     clock = ManualClock(dt.datetime.now(dt.UTC) + dt.timedelta(minutes=31))
     request = StatusRequest(activity_id=activity, status="failed", error="timed out")
-    return update_status(db, clock, SYSTEM, ClientContext(), request, system=True, only_if_stuck=True)
+    result = end_stuck(Command(db, clock, SYSTEM, ClientContext()), request)
+    assert isinstance(result, StatusResponse), result
+    return result
 
 
 def usage(db: firestore.Client, user: emu.User) -> dict[str, int]:
@@ -219,7 +223,7 @@ def test_exploit_abandoned_generations_count_when_owners_report(
     """Was: charge, never report, and after 30 minutes the sweep refunds it as a system failure."""
     config({"lifecycle": {"ownerReportsOutcome": True}})
     activity = start(user)
-    assert sweep(db, activity)["refundedCredits"] == 50
+    assert sweep(db, activity).refundedCredits == 50
     doc = activity_doc(db, activity)
     assert doc["status"] == "failed" and doc["failureSource"] == "system" and doc["ownerRefund"] is True
     assert usage(db, user)["ownerRefunds"] == 1  # on the user's refund rate, toward suspension
@@ -229,7 +233,7 @@ def test_abandoned_generations_are_the_products_failure_when_the_generator_repor
     """By default the pipeline runs the model: a generation nobody finished was the pipeline's
     fault, the user got nothing, and the refund is not held against them."""
     activity = start(user)
-    assert sweep(db, activity)["refundedCredits"] == 50
+    assert sweep(db, activity).refundedCredits == 50
     assert activity_doc(db, activity)["ownerRefund"] is False
     assert usage(db, user).get("ownerRefunds", 0) == 0
 

@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 from credits.features.charging import ChargeRequest, charge
+from credits.features.command import Command
 from credits.store import atomic
 from credits.store.atomic import Attempt, Plan
 from credits.vocab.clock import ManualClock
@@ -52,7 +53,7 @@ def test_fifty_threads_charge_exactly_what_the_balance_covers(
 
     def one(_: int) -> str:
         try:
-            charge(client, clock, caller, ctx, request)
+            charge(Command(client, clock, caller, ctx), request)
             return "charged"
         except InsufficientCredits:
             return "insufficient"
@@ -79,9 +80,9 @@ def test_lost_commit_response_does_not_charge_twice(
             raise gexc.DeadlineExceeded("response lost after commit")
 
     monkeypatch.setattr(atomic, "_commit", flaky)
-    result = charge(client, clock, caller, ctx, ChargeRequest.parse({"type": "image", "prompt": "p"}))
+    result = charge(Command(client, clock, caller, ctx), ChargeRequest.parse({"type": "image", "prompt": "p"}))
     assert calls["n"] == 1  # the retry read the activity and did not commit again
-    assert result["remainingCredits"] == 90
+    assert result.remainingCredits == 90
     assert balance(client, caller.uid) == 90
     activities = list(client.collection("ai_activity").where(filter=FieldFilter("userId", "==", caller.uid)).stream())
     assert len(activities) == 1
@@ -101,9 +102,9 @@ def test_commit_that_never_applied_is_retried(
         real_commit(cl, writes, deadline)
 
     monkeypatch.setattr(atomic, "_commit", unavailable_once)
-    result = charge(client, clock, caller, ctx, ChargeRequest.parse({"type": "image", "prompt": "p"}))
+    result = charge(Command(client, clock, caller, ctx), ChargeRequest.parse({"type": "image", "prompt": "p"}))
     assert calls["n"] == 2
-    assert result["remainingCredits"] == 90
+    assert result.remainingCredits == 90
     assert_books_balance(client, caller.uid)
 
 

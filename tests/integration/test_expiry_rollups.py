@@ -18,6 +18,7 @@ import pytest
 from credits.features import maintenance, rollup, stats
 from credits.features.admin import GrantRequest, grant
 from credits.features.charging import ChargeRequest, charge
+from credits.features.command import Command
 from credits.features.lifecycle import StatusRequest, update_status
 from credits.vocab.clock import ManualClock
 from credits.vocab.context import Caller, ClientContext
@@ -61,15 +62,12 @@ def test_credits_expired_per_day_equal_the_ledger_before_and_after_the_rollup(
     clock, admin, ctx = setup
     users = [Caller(uid=f"exp-{uuid.uuid4().hex[:12]}", email=f"e{i}@example.com", name="E") for i in range(3)]
     for u in users:
-        charge(client, clock, u, ctx, ChargeRequest.parse({"type": "image", "prompt": "p"}))  # opens the account
+        charge(Command(client, clock, u, ctx), ChargeRequest.parse({"type": "image", "prompt": "p"}))  # opens the account
 
     def promo(u: Caller, amount: int, minutes: int) -> None:
         expires = clock.now() + dt.timedelta(minutes=minutes)
         grant(
-            client,
-            clock,
-            admin,
-            ctx,
+            Command(client, clock, admin, ctx),
             GrantRequest(u.uid, amount, "stats test", expires_at=expires, source="promo"),
             lambda _: True,
         )
@@ -82,12 +80,12 @@ def test_credits_expired_per_day_equal_the_ledger_before_and_after_the_rollup(
     # User 2 spends a promo of 25 on a charge, which fails after the promo lapsed: the 10
     # credits returned to it expire at once, with the refund.
     promo(users[2], 25, 180)
-    pending = charge(client, clock, users[2], ctx, ChargeRequest.parse({"type": "image", "prompt": "p"}))
+    pending = charge(Command(client, clock, users[2], ctx), ChargeRequest.parse({"type": "image", "prompt": "p"}))
     clock.advance(3 * 3600)  # 12:10
     assert maintenance.expire_buckets(client, clock).expired_credits == 120 + 15
     clock.advance(2 * 3600)  # 14:10
-    charge(client, clock, users[1], ctx, ChargeRequest.parse({"type": "image", "prompt": "p"}))
-    update_status(client, clock, admin, ctx, StatusRequest(pending["activityId"], "failed"))
+    charge(Command(client, clock, users[1], ctx), ChargeRequest.parse({"type": "image", "prompt": "p"}))
+    update_status(Command(client, clock, admin, ctx), StatusRequest(pending.activityId, "failed"))
 
     # Day 2, 10:10: a second promo of user 0 lapses (recorded by the job at 13:10).
     clock.set(dt.datetime(2026, 3, 3, 10, 10, tzinfo=UTC))

@@ -8,6 +8,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 from credits.features import maintenance
 from credits.features.charging import ChargeRequest, charge
+from credits.features.command import Command
 from credits.features.lifecycle import StatusRequest, update_status
 from credits.features.reconcile import reconcile
 from credits.vocab.clock import ManualClock
@@ -23,7 +24,7 @@ GENERATOR = Caller(uid="it-generator", is_generator=True)  # the owner's "comple
 
 def start(client: firestore.Client, clock: ManualClock, caller: Caller, ctx: ClientContext, **data: object) -> str:
     payload = {"type": "image", "prompt": "p", **data}
-    return str(charge(client, clock, caller, ctx, ChargeRequest.parse(payload))["activityId"])
+    return str(charge(Command(client, clock, caller, ctx), ChargeRequest.parse(payload)).activityId)
 
 
 def status(client: firestore.Client, activity: str) -> dict:
@@ -35,9 +36,9 @@ def test_stuck_activities_are_failed_and_refunded_exactly_once(
 ) -> None:
     pending = start(client, clock, caller, ctx, quantity=2)
     processing = start(client, clock, caller, ctx)
-    update_status(client, clock, caller, ctx, StatusRequest(processing, "processing"))
+    update_status(Command(client, clock, caller, ctx), StatusRequest(processing, "processing"))
     done = start(client, clock, caller, ctx)
-    update_status(client, clock, GENERATOR, ctx, StatusRequest(done, "completed"))
+    update_status(Command(client, clock, GENERATOR, ctx), StatusRequest(done, "completed"))
     assert balance(client, caller.uid) == 60
 
     clock.advance(29 * 60)
@@ -83,7 +84,7 @@ def test_recently_updated_activity_is_not_swept(
 ) -> None:
     activity = start(client, clock, caller, ctx)
     clock.advance(25 * 60)
-    update_status(client, clock, caller, ctx, StatusRequest(activity, "processing"))
+    update_status(Command(client, clock, caller, ctx), StatusRequest(activity, "processing"))
     clock.advance(25 * 60)  # 50 minutes old, but touched 25 minutes ago
     assert maintenance.sweep_stuck(client, clock).failed_activities == []
     assert status(client, activity)["status"] == "processing"
@@ -120,7 +121,7 @@ def test_retention_deletes_old_activity_and_nothing_permanent(
     client: firestore.Client, clock: ManualClock, caller: Caller, ctx: ClientContext, clean: None
 ) -> None:
     old = start(client, clock, caller, ctx)
-    update_status(client, clock, caller, ctx, StatusRequest(old, "failed"))
+    update_status(Command(client, clock, caller, ctx), StatusRequest(old, "failed"))
     for collection in ("abuse_detection", "admin_audit_logs"):
         client.collection(collection).document(f"keep-{uuid.uuid4().hex}").set({"createdAt": clock.now(), "userId": caller.uid})
     clock.advance(91 * 86400)
@@ -144,7 +145,7 @@ def test_retention_follows_the_configuration_and_works_in_batches(
     ids = []
     for _ in range(7):
         activity = start(client, clock, caller, ctx, quantity=1)
-        update_status(client, clock, GENERATOR, ctx, StatusRequest(activity, "completed"))
+        update_status(Command(client, clock, GENERATOR, ctx), StatusRequest(activity, "completed"))
         ids.append(activity)
     clock.advance(2 * 86400)
     first = maintenance.cleanup_old_activities(client, clock, 1, max_docs=5)

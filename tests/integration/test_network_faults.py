@@ -34,6 +34,7 @@ import pytest
 from credits.features import maintenance
 from credits.features.admin import GrantRequest, grant
 from credits.features.charging import ChargeRequest, activity_id_for, charge
+from credits.features.command import Command
 from credits.features.lifecycle import StatusRequest, update_status
 from credits.features.reconcile import reconcile
 from credits.vocab.clock import ManualClock
@@ -171,13 +172,17 @@ def test_random_cuts_with_request_ids_charge_settle_and_refund_exactly_once(
         local: Counter[str] = Counter()
         for (rid, tokens), final in zip(plans[caller.uid], finals[caller.uid]):
             data = {"type": "chat", "prompt": f"hello {rid}", "quantity": tokens * 100, "requestId": rid}
-            outcome, result = _until_definitive(lambda d=data: charge(faulty, clock, caller, ctx, ChargeRequest.parse(d)), local)
+            outcome, result = _until_definitive(
+                lambda d=data: charge(Command(faulty, clock, caller, ctx), ChargeRequest.parse(d)).model_dump(), local
+            )
             assert outcome == "ok", (outcome, result)
             assert result["activityId"] == activity_id_for(caller.uid, rid)
             with lock:
                 first.setdefault(f"{caller.uid}/{rid}", result)
             # a replay (a client that did not see the answer) returns the first result
-            outcome, again = _until_definitive(lambda d=data: charge(faulty, clock, caller, ctx, ChargeRequest.parse(d)), local)
+            outcome, again = _until_definitive(
+                lambda d=data: charge(Command(faulty, clock, caller, ctx), ChargeRequest.parse(d)).model_dump(), local
+            )
             assert outcome == "ok" and again == first[f"{caller.uid}/{rid}"]
 
             activity = result["activityId"]
@@ -189,7 +194,9 @@ def test_random_cuts_with_request_ids_charge_settle_and_refund_exactly_once(
                 request = StatusRequest(activity_id=activity, status="completed")
             else:  # settle on fewer tokens: a refund of the difference
                 request = StatusRequest.parse({"activityId": activity, "status": "completed", "actualQuantity": tokens * 50})
-            outcome, answer = _until_definitive(lambda r=request: update_status(faulty, clock, GENERATOR, ctx, r), local)
+            outcome, answer = _until_definitive(
+                lambda r=request: update_status(Command(faulty, clock, GENERATOR, ctx), r).model_dump(exclude_unset=True), local
+            )
             if outcome == "after-retry:invalid_transition":
                 # A call gave up ("retry") after a commit whose fate it could not learn, and
                 # that commit had applied: the client's new call finds the activity final.
@@ -264,8 +271,12 @@ def test_lost_commit_answer_without_request_id_is_not_charged_or_granted_twice(
     admin = Caller(uid=f"nf-admin-{uuid.uuid4().hex[:8]}", is_admin=True)
     ctx = ClientContext(ip=emu.fresh_ip())
     # both users exist before the faults start
-    charge(client, clock, payer, ctx, ChargeRequest.parse({"type": "chat", "prompt": "warm up", "quantity": 100}))
-    grant(client, clock, admin, ctx, GrantRequest.parse({"userId": receiver, "amount": 1, "reason": "warm up"}), lambda _: True)
+    charge(Command(client, clock, payer, ctx), ChargeRequest.parse({"type": "chat", "prompt": "warm up", "quantity": 100}))
+    grant(
+        Command(client, clock, admin, ctx),
+        GrantRequest.parse({"userId": receiver, "amount": 1, "reason": "warm up"}),
+        lambda _: True,
+    )
     lock = threading.Lock()
     pending = {"charge": True, "grant": True}
 
@@ -289,11 +300,15 @@ def test_lost_commit_answer_without_request_id_is_not_charged_or_granted_twice(
                 errors[name].append(err.reason)
 
     def do_charge() -> Any:
-        return charge(faulty, clock, payer, ctx, ChargeRequest.parse({"type": "chat", "prompt": "once", "quantity": 100}))
+        return charge(
+            Command(faulty, clock, payer, ctx), ChargeRequest.parse({"type": "chat", "prompt": "once", "quantity": 100})
+        )
 
     def do_grant() -> Any:
         return grant(
-            faulty, clock, admin, ctx, GrantRequest.parse({"userId": receiver, "amount": 7, "reason": "once"}), lambda _: True
+            Command(faulty, clock, admin, ctx),
+            GrantRequest.parse({"userId": receiver, "amount": 7, "reason": "once"}),
+            lambda _: True,
         )
 
     threads = [threading.Thread(target=as_client, args=(n, f)) for n, f in (("charge", do_charge), ("grant", do_grant))]
@@ -330,13 +345,16 @@ def test_two_sweeps_at_once_under_network_faults_refund_every_stuck_activity_onc
         ctx = ClientContext(ip=emu.fresh_ip())
         for j in range(12):
             aid = charge(
-                client, clock, caller, ctx, ChargeRequest.parse({"type": "voice", "prompt": f"clip {j}", "quantity": 2.5})
-            )["activityId"]
+                Command(client, clock, caller, ctx),
+                ChargeRequest.parse({"type": "voice", "prompt": f"clip {j}", "quantity": 2.5}),
+            ).activityId
             if j % 4 == 1:
-                update_status(client, clock, caller, ctx, StatusRequest(activity_id=aid, status="processing", progress=None))
+                update_status(
+                    Command(client, clock, caller, ctx), StatusRequest(activity_id=aid, status="processing", progress=None)
+                )
                 stuck.add(aid)
             elif j % 4 == 2:
-                update_status(client, clock, SYSTEM, ctx, StatusRequest(activity_id=aid, status="completed"))
+                update_status(Command(client, clock, SYSTEM, ctx), StatusRequest(activity_id=aid, status="completed"))
                 finished[aid] = "completed"
             elif j % 4 == 3 and j > 8:
                 finished[aid] = "pending-fresh"  # touched later, below: not stuck at sweep time
@@ -346,7 +364,7 @@ def test_two_sweeps_at_once_under_network_faults_refund_every_stuck_activity_onc
     late = ManualClock(now + dt.timedelta(minutes=31))
     for aid, kind in finished.items():
         if kind == "pending-fresh":  # a live generation reporting progress just now
-            update_status(client, late, SYSTEM, ClientContext(), StatusRequest(activity_id=aid, status="processing"))
+            update_status(Command(client, late, SYSTEM, ClientContext()), StatusRequest(activity_id=aid, status="processing"))
     assert sum(balance(client, u.uid) for u in users) == 4 * (100 - 12 * 8)
 
     runs: Counter[str] = Counter()

@@ -20,10 +20,12 @@ from typing import Any
 
 from credits.features.admin import GrantRequest, grant
 from credits.features.charging import ChargeRequest, charge
+from credits.features.command import Command
 from credits.features.lifecycle import StatusRequest, update_status
 from credits.features.reconcile import reconcile
 from credits.vocab.clock import ManualClock
 from credits.vocab.context import Caller, ClientContext
+from credits.vocab.contract.callables import ChargeResponse
 from credits.vocab.errors import CreditsError
 from google.cloud import firestore
 from google.cloud.firestore_v1.base_query import FieldFilter
@@ -53,7 +55,7 @@ def test_thousands_of_mixed_operations_keep_every_invariant(client: firestore.Cl
     lock = threading.Lock()
     activities: dict[str, list[str]] = defaultdict(list)  # uid -> activity ids
     keyed: dict[str, tuple[str, dict[str, Any]]] = {}  # requestId -> (uid, payload)
-    first_results: dict[str, dict[str, Any]] = {}
+    first_results: dict[str, ChargeResponse] = {}
     outcomes: dict[str, int] = defaultdict(int)
 
     def op(seed: int) -> None:
@@ -74,10 +76,10 @@ def test_thousands_of_mixed_operations_keep_every_invariant(client: firestore.Cl
                     payload["requestId"] = f"k-{uuid.UUID(int=rng.getrandbits(128))}"
                     with lock:
                         keyed[payload["requestId"]] = (who.uid, payload)
-                result = charge(client, clock, who, ctx, ChargeRequest.parse(payload))
+                result = charge(Command(client, clock, who, ctx), ChargeRequest.parse(payload))
                 with lock:
-                    if result["activityId"] not in activities[who.uid]:
-                        activities[who.uid].append(result["activityId"])
+                    if result.activityId not in activities[who.uid]:
+                        activities[who.uid].append(result.activityId)
                     if "requestId" in payload:
                         first_results.setdefault(payload["requestId"], result)
                 outcomes["charge"] += 1
@@ -88,11 +90,11 @@ def test_thousands_of_mixed_operations_keep_every_invariant(client: firestore.Cl
                     return
                 key, (uid, payload) = rng.choice(candidates)
                 owner = next(u for u in users if u.uid == uid)
-                result = charge(client, clock, owner, ctx, ChargeRequest.parse(payload))
+                result = charge(Command(client, clock, owner, ctx), ChargeRequest.parse(payload))
                 with lock:
                     expected = first_results.setdefault(key, result)
-                    if result["activityId"] not in activities[uid]:
-                        activities[uid].append(result["activityId"])
+                    if result.activityId not in activities[uid]:
+                        activities[uid].append(result.activityId)
                 assert result == expected
                 outcomes["replay"] += 1
             elif roll < 0.85:
@@ -127,11 +129,11 @@ def test_thousands_of_mixed_operations_keep_every_invariant(client: firestore.Cl
                     by = who
                 else:
                     by = admin
-                update_status(client, clock, by, ctx, req)
+                update_status(Command(client, clock, by, ctx), req)
                 outcomes["status"] += 1
             else:
                 amount = rng.choice([5, 20, 50, -5, -30, -200])
-                grant(client, clock, admin, ctx, GrantRequest(who.uid, amount, "random"), lambda uid: True)
+                grant(Command(client, clock, admin, ctx), GrantRequest(who.uid, amount, "random"), lambda uid: True)
                 outcomes["grant"] += 1
         except CreditsError as err:
             with lock:

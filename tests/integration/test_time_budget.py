@@ -16,6 +16,7 @@ import uuid
 
 import pytest
 from credits.features.charging import ChargeRequest, charge
+from credits.features.command import Command
 from credits.store import atomic
 from credits.store.atomic import Deadline
 from credits.vocab.clock import ManualClock
@@ -57,19 +58,19 @@ def test_answers_never_coming_back_end_in_unavailable_within_the_budget(
     clock = ManualClock(dt.datetime.now(dt.UTC))
     caller = Caller(uid=f"tb-{uuid.uuid4().hex[:10]}")
     ctx = ClientContext(ip=emu.fresh_ip())
-    charge(faulty, clock, caller, ctx, a_charge("warm"))  # the account exists, the channel is up
+    charge(Command(faulty, clock, caller, ctx), a_charge("warm"))  # the account exists, the channel is up
     proxy.swallowing = True  # every request reaches the database; no answer comes back
     started = time.monotonic()
     try:
         with pytest.raises(BackendUnavailable):
-            charge(faulty, clock, caller, ctx, a_charge("stalled"), deadline=Deadline(BUDGET))
+            charge(Command(faulty, clock, caller, ctx, deadline=Deadline(BUDGET)), a_charge("stalled"))
     finally:
         proxy.swallowing = False
         proxy.reset()
     assert time.monotonic() - started < BUDGET + MARGIN
     # the client retries with the same key once the database answers again: charged once at most
-    result = charge(faulty, clock, caller, ctx, a_charge("stalled"), deadline=Deadline(30))
-    again = charge(faulty, clock, caller, ctx, a_charge("stalled"), deadline=Deadline(30))
+    result = charge(Command(faulty, clock, caller, ctx, deadline=Deadline(30)), a_charge("stalled"))
+    again = charge(Command(faulty, clock, caller, ctx, deadline=Deadline(30)), a_charge("stalled"))
     assert result == again
     assert balance(client, caller.uid) == 80
     assert_books_balance(client, caller.uid)
@@ -82,7 +83,7 @@ def test_a_database_that_is_down_ends_in_unavailable_within_the_budget(faulty: F
     proxy.refuse(BUDGET + 10)
     started = time.monotonic()
     with pytest.raises(BackendUnavailable):
-        charge(faulty, clock, caller, ctx, a_charge("down"), deadline=Deadline(BUDGET))
+        charge(Command(faulty, clock, caller, ctx, deadline=Deadline(BUDGET)), a_charge("down"))
     assert time.monotonic() - started < BUDGET + MARGIN
 
 
@@ -94,7 +95,7 @@ def test_a_lock_held_past_the_budget_ends_in_contention(client: firestore.Client
     try:
         started = time.monotonic()
         with pytest.raises(Contention):
-            charge(client, clock, caller, ClientContext(ip=emu.fresh_ip()), a_charge("queued"), deadline=Deadline(1.0))
+            charge(Command(client, clock, caller, ClientContext(ip=emu.fresh_ip()), deadline=Deadline(1.0)), a_charge("queued"))
         assert time.monotonic() - started < 1.0 + MARGIN
     finally:
         lock.release()

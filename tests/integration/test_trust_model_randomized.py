@@ -47,7 +47,8 @@ from typing import Any
 import pytest
 from credits.features.admin import GrantRequest, grant
 from credits.features.charging import ChargeRequest, charge
-from credits.features.lifecycle import StatusRequest, update_status
+from credits.features.command import Command
+from credits.features.lifecycle import Skipped, StatusRequest, end_stuck, update_status
 from credits.features.reconcile import reconcile
 from credits.store import atomic
 from credits.store.ledger import EntryId, EntryKind
@@ -193,7 +194,7 @@ class Actors:
             payload["quantity"] = int(quantity) if kind in ("image", "chat") else float(quantity)
         request = ChargeRequest.parse(payload)
         try:
-            result = charge(self.client, self.clock, user, self.contexts[user.uid], request)
+            result = charge(Command(self.client, self.clock, user, self.contexts[user.uid]), request)
         except CreditsError as err:
             self.book.count(f"charge:{err.reason}")
             if err.reason != "insufficient_credits":
@@ -201,17 +202,14 @@ class Actors:
             return
         self.book.count("charge:ok")
         with self.book.lock:
-            self.book.generations[result["activityId"]] = Generation(
-                result["activityId"], user, kind, request.quantity, int(result["creditsCharged"])
+            self.book.generations[result.activityId] = Generation(
+                result.activityId, user, kind, request.quantity, result.creditsCharged
             )
 
     def grant(self, user: Caller, amount: int) -> None:
         try:
             grant(
-                self.client,
-                self.clock,
-                self.admin,
-                ClientContext(),
+                Command(self.client, self.clock, self.admin, ClientContext()),
                 GrantRequest(user.uid, amount, "randomized"),
                 lambda uid: True,
             )
@@ -227,22 +225,22 @@ class Actors:
         )
         try:
             if role == "system":
-                result = update_status(
-                    self.client, self.sweep_clock, SYSTEM, ClientContext(), request, system=True, only_if_stuck=True
-                )
+                result = end_stuck(Command(self.client, self.sweep_clock, SYSTEM, ClientContext()), request)
             else:
                 assert caller is not None
-                result = update_status(self.client, self.clock, caller, self.contexts.get(caller.uid, ClientContext()), request)
+                result = update_status(
+                    Command(self.client, self.clock, caller, self.contexts.get(caller.uid, ClientContext())), request
+                )
         except CreditsError as err:
             self.book.count(f"{role}:{request.status}:{err.reason}")
             problem = self.refusal_problem(role, request, err)
             if problem:
                 self.book.wrong(f"{role} {request} on {generation.id}: {problem}")
             return
-        if result.get("skipped"):
+        if isinstance(result, Skipped):
             self.book.count("system:skipped")
-            if result["status"] not in FINAL:  # 31 minutes ahead, only a final generation is not stuck
-                self.book.wrong(f"the sweep skipped {generation.id} in status {result['status']}")
+            if result.status not in FINAL:  # 31 minutes ahead, only a final generation is not stuck
+                self.book.wrong(f"the sweep skipped {generation.id} in status {result.status}")
             return
         self.book.count(f"{role}:{request.status}:ok")
         if role == "stranger":
@@ -252,9 +250,10 @@ class Actors:
         # With owner reports off the owner's ``completed`` is a confirmation: it answers the
         # activity as it stands and is never an ending (contract revision 3).
         confirmation = role == "owner" and not self.owner_reports and request.status == "completed"
-        if result["status"] in FINAL and not confirmation:
+        if result.status in FINAL and not confirmation:
             with self.book.lock:
-                self.book.endings[generation.id].append(Ending(role, self.round, result))
+                # The answer as the wire carries it, and as ``lastUpdate.response`` stores it.
+                self.book.endings[generation.id].append(Ending(role, self.round, result.model_dump(exclude_unset=True)))
 
     def refusal_problem(self, role: str, request: StatusRequest, err: CreditsError) -> str | None:
         """Why this refusal is not the contract's answer to this caller, or None."""

@@ -22,6 +22,7 @@ import pytest
 from credits.features import maintenance, rollup, stats
 from credits.features.admin import GrantRequest, grant
 from credits.features.charging import ChargeRequest, charge
+from credits.features.command import Command
 from credits.features.lifecycle import StatusRequest, update_status
 from credits.vocab.clock import ManualClock
 from credits.vocab.context import Caller, ClientContext
@@ -228,19 +229,16 @@ class Workload:
                     "chat": rng.randint(1, 2000),
                 }
                 result = charge(
-                    self.client,
-                    self.clock,
-                    who,
-                    self.ctxs[who.uid],
+                    Command(self.client, self.clock, who, self.ctxs[who.uid]),
                     ChargeRequest.parse({"type": kind, "prompt": "p", "quantity": quantity[kind]}),
                 )
-                self.open.append((who, result["activityId"], kind))
+                self.open.append((who, result.activityId, kind))
                 self.done["charge"] += 1
             elif roll < 0.88:
                 owner, activity, kind = self.open.pop(rng.randrange(len(self.open)))
                 choice = rng.random()
                 if choice < 0.15:
-                    update_status(self.client, self.clock, owner, self.ctx, StatusRequest(activity, "processing"))
+                    update_status(Command(self.client, self.clock, owner, self.ctx), StatusRequest(activity, "processing"))
                     self.open.append((owner, activity, kind))
                     self.done["processing"] += 1
                 elif choice < 0.75:
@@ -255,21 +253,20 @@ class Workload:
                     )
                     # the generator reports the units produced; a plain completion may be the owner's
                     by = self.generator if req.actual_quantity is not None or rng.random() < 0.5 else owner
-                    update_status(self.client, self.clock, by, self.ctx, req)
+                    update_status(Command(self.client, self.clock, by, self.ctx), req)
                     self.done["completed"] += 1
                 else:
                     update_status(
-                        self.client,
-                        self.clock,
-                        rng.choice([owner, self.generator, self.admin]),  # the owner's is a cancel
-                        self.ctx,
+                        Command(self.client, self.clock, rng.choice([owner, self.generator, self.admin]), self.ctx),
                         StatusRequest(activity, "failed"),
                     )
                     self.done["failed"] += 1
             else:
                 amount = rng.choice([50, 200, 500, -20])
                 grant(
-                    self.client, self.clock, self.admin, self.ctx, GrantRequest(who.uid, amount, "stats test"), lambda uid: True
+                    Command(self.client, self.clock, self.admin, self.ctx),
+                    GrantRequest(who.uid, amount, "stats test"),
+                    lambda uid: True,
                 )
                 self.done["grant"] += 1
         except CreditsError as err:

@@ -9,6 +9,7 @@ from typing import Any
 import flask
 import pytest
 from credits.api import payments as api
+from credits.features.command import Command
 from credits.features.payments import checkout
 from credits.features.payments.stripe_api import StripeKeys
 from credits.vocab.errors import PaymentsDisabled
@@ -25,11 +26,11 @@ class Untouchable:
 def test_the_checkout_callables_refuse_before_reading_anything() -> None:
     request = checkout.CheckoutRequest("pack-small", "https://app.example.com/ok", "https://app.example.com/no")
     with pytest.raises(PaymentsDisabled) as err:
-        checkout.create_checkout_session(Untouchable(), None, None, None, request, StripeKeys("", "whsec_x"))  # type: ignore[arg-type]
+        checkout.create_checkout_session(Command(Untouchable(), None, None, None), request, StripeKeys("", "whsec_x"))  # type: ignore[arg-type]
     assert err.value.code == "failed-precondition" and err.value.as_details() == {"reason": "payments_disabled"}
     with pytest.raises(PaymentsDisabled):
         checkout.create_billing_portal_session(
-            Untouchable(), None, None, None, checkout.PortalRequest("https://app.example.com/"), StripeKeys("  ", "")
+            Command(Untouchable(), None, None, None), checkout.PortalRequest("https://app.example.com/"), StripeKeys("  ", "")
         )  # type: ignore[arg-type]
 
 

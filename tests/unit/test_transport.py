@@ -5,6 +5,8 @@ import json
 import flask
 import pytest
 from credits.api import transport
+from credits.features.command import Command
+from credits.vocab.contract.base import Wire
 from credits.vocab.errors import InsufficientCredits, InvalidTransition, RateLimited
 from firebase_functions import https_fn
 from werkzeug.test import EnvironBuilder
@@ -162,7 +164,7 @@ def test_each_call_writes_one_structured_entry_and_never_its_data(
     monkeypatch.setenv("CREDITS_ENFORCE_APP_CHECK", "false")
     monkeypatch.setattr(db, "_client", None)
 
-    def handler(call: transport.Call, data: object) -> dict[str, object]:
+    def handler(cmd: Command, data: object) -> Wire:
         raise InsufficientCredits(required=10, available=3)
 
     secret = "a-prompt-that-must-not-be-logged"
@@ -195,8 +197,11 @@ def test_app_check_is_required_of_everyone_but_the_generator(monkeypatch: pytest
     monkeypatch.setenv("FIRESTORE_EMULATOR_HOST", "127.0.0.1:1")  # never contacted
     monkeypatch.setattr(db, "_client", None)
 
-    def handler(call: transport.Call, data: object) -> dict[str, object]:
-        return {"role": "generator" if call.caller.is_generator else "other"}
+    class Who(Wire):
+        role: str
+
+    def handler(cmd: Command, data: object) -> Who:
+        return Who(role="generator" if cmd.caller.is_generator else "other")
 
     def request(token: dict[str, object], app: https_fn.AppCheckData | None) -> https_fn.CallableRequest[object]:
         return https_fn.CallableRequest(

@@ -6,8 +6,19 @@ from typing import Any
 
 from firebase_admin import auth as firebase_auth
 
-from credits.api.transport import Call, callable_endpoint
+from credits.api.transport import callable_endpoint
 from credits.features import admin, promos
+from credits.features.command import Command
+from credits.vocab.contract.callables import (
+    ConfigurationResponse,
+    GrantResponse,
+    PromoResponse,
+    SetIpBlockResponse,
+    SetUserPlanResponse,
+    SetUserStatusResponse,
+    TestModerationResponse,
+    UsageStatsResponse,
+)
 
 
 def auth_user_exists(uid: str) -> bool:
@@ -20,55 +31,48 @@ def auth_user_exists(uid: str) -> bool:
 
 
 @callable_endpoint("grantCreditsToUser", admin=True)
-def grant_credits_to_user(call: Call, data: Any) -> dict[str, Any]:
+def grant_credits_to_user(cmd: Command, data: Any) -> GrantResponse:
     """Grant (positive) or claw back (negative) credits; one ledger entry and one audit entry."""
-    request = admin.GrantRequest.parse(data)
-    return admin.grant(call.client, call.clock, call.caller, call.ctx, request, auth_user_exists, deadline=call.deadline)
+    return admin.grant(cmd, admin.GrantRequest.parse(data), auth_user_exists)
 
 
 @callable_endpoint("updateCreditConfiguration", admin=True)
-def update_credit_configuration(call: Call, data: Any) -> dict[str, Any]:
+def update_credit_configuration(cmd: Command, data: Any) -> ConfigurationResponse:
     """Merge a partial configuration; returns the new version and the whole configuration."""
-    return admin.update_configuration(call.client, call.clock, call.caller, call.ctx, data, deadline=call.deadline)
+    return admin.update_configuration(cmd, data)
 
 
 @callable_endpoint("setUserStatus", admin=True)
-def set_user_status(call: Call, data: Any) -> dict[str, Any]:
+def set_user_status(cmd: Command, data: Any) -> SetUserStatusResponse:
     """Suspend or reactivate an account."""
-    request = admin.StatusChange.parse(data)
-    return admin.set_user_status(
-        call.client, call.clock, call.caller, call.ctx, request, auth_user_exists, deadline=call.deadline
-    )
+    return admin.set_user_status(cmd, admin.StatusChange.parse(data), auth_user_exists)
 
 
 @callable_endpoint("setUserPlan", admin=True)
-def set_user_plan(call: Call, data: Any) -> dict[str, Any]:
+def set_user_plan(cmd: Command, data: Any) -> SetUserPlanResponse:
     """Put a user on a configured plan (or none): the new allowance starts now."""
-    request = admin.PlanChange.parse(data)
-    return admin.set_user_plan(call.client, call.clock, call.caller, call.ctx, request, auth_user_exists, deadline=call.deadline)
+    return admin.set_user_plan(cmd, admin.PlanChange.parse(data), auth_user_exists)
 
 
 @callable_endpoint("grantPromoCredits", admin=True)
-def grant_promo_credits(call: Call, data: Any) -> dict[str, Any]:
+def grant_promo_credits(cmd: Command, data: Any) -> PromoResponse:
     """A promotional grant to up to 500 users or every user of a plan, as a resumable job."""
-    request = promos.PromoRequest.parse(data)
-    return promos.start(call.client, call.clock, call.caller, call.ctx, request, deadline=call.deadline)
+    return promos.start(cmd, promos.PromoRequest.parse(data))
 
 
 @callable_endpoint("setIpBlock", admin=True)
-def set_ip_block(call: Call, data: Any) -> dict[str, Any]:
+def set_ip_block(cmd: Command, data: Any) -> SetIpBlockResponse:
     """Block or unblock an address or a CIDR range."""
-    request = admin.IpBlockChange.parse(data)
-    return admin.set_ip_block(call.client, call.clock, call.caller, call.ctx, request, deadline=call.deadline)
+    return admin.set_ip_block(cmd, admin.IpBlockChange.parse(data))
 
 
 @callable_endpoint("getUsageStats", admin=True)
-def get_usage_stats(call: Call, data: Any) -> dict[str, Any]:
+def get_usage_stats(cmd: Command, data: Any) -> UsageStatsResponse:
     """For a range (24h, 7d, 30d, 90d): totals, by type, series, top users, active now."""
-    return admin.usage_stats(call.client, call.clock, call.caller, call.ctx, data)
+    return admin.usage_stats(cmd, data)
 
 
 @callable_endpoint("testModeration", admin=True)
-def test_moderation(call: Call, data: Any) -> dict[str, Any]:
+def test_moderation(cmd: Command, data: Any) -> TestModerationResponse:
     """The moderation verdict a charge with this prompt would get; charges and records nothing."""
-    return admin.test_moderation(call.client, call.caller, data, deadline=call.deadline)
+    return admin.test_moderation(cmd, data)

@@ -18,10 +18,12 @@ from google.api_core import exceptions as gexc
 
 from credits.api import logs
 from credits.api.admin import auth_user_exists
-from credits.api.transport import Call, _clock, call_budget, callable_endpoint
+from credits.api.transport import _clock, call_budget, callable_endpoint
+from credits.features.command import Command
 from credits.features.payments import checkout, webhook
 from credits.features.payments.stripe_api import StripeKeys
 from credits.store import db
+from credits.vocab.contract.callables import CheckoutResponse, PortalResponse
 from credits.vocab.errors import BackendUnavailable, Contention, CreditsError
 
 log = logging.getLogger("credits")
@@ -39,21 +41,15 @@ def keys() -> StripeKeys:
 
 
 @callable_endpoint("createCheckoutSession", timeout_sec=60, secrets=[STRIPE_SECRET_KEY])
-def create_checkout_session(call: Call, data: Any) -> dict[str, Any]:
+def create_checkout_session(cmd: Command, data: Any) -> CheckoutResponse:
     """A Stripe Checkout Session for a product: ``{sessionId, url}``."""
-    request = checkout.CheckoutRequest.parse(data)
-    return checkout.create_checkout_session(
-        call.client, call.clock, call.caller, call.ctx, request, keys(), deadline=call.deadline
-    )
+    return checkout.create_checkout_session(cmd, checkout.CheckoutRequest.parse(data), keys())
 
 
 @callable_endpoint("createBillingPortalSession", timeout_sec=60, secrets=[STRIPE_SECRET_KEY])
-def create_billing_portal_session(call: Call, data: Any) -> dict[str, Any]:
+def create_billing_portal_session(cmd: Command, data: Any) -> PortalResponse:
     """A Stripe billing portal session for the caller: ``{url}``."""
-    request = checkout.PortalRequest.parse(data)
-    return checkout.create_billing_portal_session(
-        call.client, call.clock, call.caller, call.ctx, request, keys(), deadline=call.deadline
-    )
+    return checkout.create_billing_portal_session(cmd, checkout.PortalRequest.parse(data), keys())
 
 
 def _json(status: int, body: dict[str, Any]) -> flask.Response:

@@ -1,6 +1,7 @@
 """How a callable meets the domain: identity, client context, and the one error mapping.
 
-``callable_endpoint`` wraps a handler ``(call, data) -> dict`` into a Firebase callable:
+``callable_endpoint`` wraps a handler ``(command, data) -> response model`` into a Firebase
+callable (``credits.features.command`` describes the steps every handler follows):
 
 * it refuses transport-level garbage (wrong method or content type, a body that is not a
   JSON object with exactly ``data``, JSON the parser chokes on) as ``invalid-argument``
@@ -34,7 +35,6 @@ import os
 import re
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import Any, Literal
 
 import flask
@@ -43,11 +43,13 @@ from google.api_core import exceptions as gexc
 from google.cloud import firestore
 
 from credits.api import logs
+from credits.features.command import Command
 from credits.store import db, notifications
 from credits.store.atomic import Deadline, Stats
 from credits.store.ip_blocks import normalize_ip
 from credits.vocab.clock import Clock, SystemClock
 from credits.vocab.context import Caller, ClientContext
+from credits.vocab.contract.base import Open, Wire
 from credits.vocab.errors import (
     AdminRequired,
     AppCheckRequired,
@@ -90,18 +92,6 @@ def call_budget(timeout_seconds: int) -> float:
     except ValueError:
         wanted = ceiling
     return max(0.5, min(wanted, ceiling))
-
-
-@dataclass(frozen=True)
-class Call:
-    """What a handler gets besides ``data``."""
-
-    caller: Caller
-    ctx: ClientContext
-    clock: Clock
-    client: firestore.Client
-    deadline: Deadline = field(default_factory=lambda: Deadline(call_budget(DEFAULT_TIMEOUT_SECONDS)))
-    stats: Stats = field(default_factory=Stats)
 
 
 _clock: Clock = SystemClock()
@@ -265,7 +255,8 @@ def to_https_error(err: CreditsError, *, for_admin: bool = False) -> https_fn.Ht
     return https_fn.HttpsError(https_fn.FunctionsErrorCode(err.code), err.message, err.as_details(for_admin=for_admin))
 
 
-Handler = Callable[[Call, Any], dict[str, Any]]
+# A callable's handler: the call's command and the request's data in, the contract's response out.
+Handler = Callable[[Command, Any], Wire | Open]
 
 
 def _role(caller: Caller | None) -> str:
@@ -299,15 +290,16 @@ def dispatch(
         if admin and not caller.is_admin:
             raise AdminRequired()
         client = db.client()
-        call = Call(
+        cmd = Command(
+            client=client,
+            clock=_clock,
             caller=caller,
             ctx=context_from(req.raw_request, client),
-            clock=_clock,
-            client=client,
             deadline=Deadline(call_budget(timeout_seconds)),
             stats=stats,
         )
-        return handler(call, req.data)
+        # Only the fields the answer set: an optional field the backend left out stays out.
+        return handler(cmd, req.data).model_dump(mode="json", exclude_unset=True)
     except CreditsError as err:
         outcome, reason = "refused", err.reason
         raise to_https_error(err, for_admin=caller is not None and caller.is_admin) from None

@@ -4,28 +4,27 @@ from __future__ import annotations
 
 from typing import Any
 
-from credits.api.transport import Call, callable_endpoint
+from credits.api.transport import callable_endpoint
 from credits.features.charging import ChargeRequest, charge
+from credits.features.command import Command
 from credits.features.lifecycle import StatusRequest, update_status
 from credits.features.status import StatusQuery, credit_status
+from credits.vocab.contract.callables import ChargeResponse, CreditStatusResponse, StatusResponse
 
 
 @callable_endpoint("validateAndDeductCredits", timeout_sec=60)
-def validate_and_deduct_credits(call: Call, data: Any) -> dict[str, Any]:
+def validate_and_deduct_credits(cmd: Command, data: Any) -> ChargeResponse:
     """Check and charge one generation; returns its activity (status ``pending``)."""
-    request = ChargeRequest.parse(data)
-    return charge(call.client, call.clock, call.caller, call.ctx, request, deadline=call.deadline, stats_out=call.stats)
+    return charge(cmd, ChargeRequest.parse(data))
 
 
 @callable_endpoint("updateAIActivityStatus", timeout_sec=60)
-def update_ai_activity_status(call: Call, data: Any) -> dict[str, Any]:
+def update_ai_activity_status(cmd: Command, data: Any) -> StatusResponse:
     """Move a generation along its lifecycle; settles or refunds when it ends."""
-    request = StatusRequest.parse(data)
-    return update_status(call.client, call.clock, call.caller, call.ctx, request, deadline=call.deadline, stats_out=call.stats)
+    return update_status(cmd, StatusRequest.parse(data))
 
 
 @callable_endpoint("getCreditStatus", timeout_sec=60)
-def get_credit_status(call: Call, data: Any) -> dict[str, Any]:
+def get_credit_status(cmd: Command, data: Any) -> CreditStatusResponse:
     """Balance, status, prices, remaining rate limits and an optional cost preview."""
-    query = StatusQuery.parse(data)
-    return credit_status(call.client, call.clock, call.caller, call.ctx, query, deadline=call.deadline, stats_out=call.stats)
+    return credit_status(cmd, StatusQuery.parse(data))

@@ -11,19 +11,28 @@ import datetime as dt
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
-
-from google.cloud import firestore
+from typing import Any, TypeVar
 
 from credits.features import accounts, charging, grants, plans, rollup, stats
+from credits.features.command import Command
 from credits.policy.buckets import Source
-from credits.store import audit, config_store, db, ip_blocks, ledger, notifications
+from credits.store import audit, config_store, db, ip_blocks, ledger
 from credits.store.atomic import DEFAULT_BUDGET_SECONDS, Attempt, Deadline, Plan, run
 from credits.store.buckets import ClawBack
 from credits.store.ledger import EntryId, EntryKind, Leg, Reason
 from credits.vocab import idempotency
-from credits.vocab.clock import Clock
-from credits.vocab.context import Caller, ClientContext
+from credits.vocab.config import CreditConfig
+from credits.vocab.context import Caller
+from credits.vocab.contract.base import Wire
+from credits.vocab.contract.callables import (
+    ConfigurationResponse,
+    GrantResponse,
+    SetIpBlockResponse,
+    SetUserPlanResponse,
+    SetUserStatusResponse,
+    TestModerationResponse,
+    UsageStatsResponse,
+)
 from credits.vocab.errors import DataInvalid, InsufficientCredits, InvalidRequest, NotFound
 from credits.vocab.validation import Fields, request_key
 
@@ -128,30 +137,22 @@ def grant_key(actor: Caller, request_id: str) -> str:
     return idempotency.key(actor.uid, request_id)
 
 
-def _granted(entry: Mapping[str, Any], entry_id: str) -> dict[str, Any]:
+def _granted(entry: Mapping[str, Any], entry_id: str) -> GrantResponse:
     """A grant's answer, from its ledger entry."""
-    return {"userId": entry["userId"], "newBalance": entry["balanceAfter"], "ledgerEntryId": entry_id}
+    return GrantResponse(userId=entry["userId"], newBalance=entry["balanceAfter"], ledgerEntryId=entry_id)
 
 
-def grant(
-    client: firestore.Client,
-    clock: Clock,
-    actor: Caller,
-    ctx: ClientContext,
-    request: GrantRequest,
-    user_exists: UserExists,
-    *,
-    deadline: Deadline | None = None,
-) -> dict[str, Any]:
+def grant(cmd: Command, request: GrantRequest, user_exists: UserExists) -> GrantResponse:
     """Add (or claw back) credits: one ledger entry with the admin as actor, and its audit entry."""
+    client, actor = cmd.client, cmd.caller
     user_ref = accounts.user_ref(client, request.user_id)
     key = grant_key(actor, request.request_id) if request.request_id else ledger.new_random_key(client)
     entry = EntryId(EntryKind.GRANT, key)
     entry_ref = ledger.entry_ref(client, entry)
     fingerprint = request.fingerprint()
 
-    def step(attempt: Attempt) -> Plan[dict[str, Any]]:
-        now = clock.now()
+    def step(attempt: Attempt) -> Plan[GrantResponse]:
+        now = cmd.clock.now()
         refs = [user_ref, config_store.applied_ref(client)]
         if request.request_id or attempt.ambiguous:
             refs.append(entry_ref)
@@ -167,7 +168,7 @@ def grant(
         before = account.balance
         if before + request.amount < 0:
             raise InsufficientCredits(required=-request.amount, available=before)
-        plan: Plan[dict[str, Any]] = Plan()
+        plan: Plan[GrantResponse] = Plan()
         audit_ref = audit.new_ref(client)
         extra = idempotency.record(request.request_id, fingerprint)
         # What the user reads (their ledger) carries the note meant for them; the admin's
@@ -192,46 +193,84 @@ def grant(
             client,
             audit.entry(
                 actor,
-                ctx,
-                "grant_credits",
-                f"users/{request.user_id}",
-                {"credits": before},
-                {
-                    "credits": posting.balance_after,
-                    "amount": request.amount,
-                    "ledgerEntryId": entry_ref.id,
-                    "source": request.source if request.amount > 0 else None,
-                    "expiresAt": request.expires_at,
-                    "userNote": request.user_note,
-                    "buckets": moves,
-                },
+                cmd.ctx,
+                audit.Change(
+                    "grant_credits",
+                    f"users/{request.user_id}",
+                    {"credits": before},
+                    {
+                        "credits": posting.balance_after,
+                        "amount": request.amount,
+                        "ledgerEntryId": entry_ref.id,
+                        "source": request.source if request.amount > 0 else None,
+                        "expiresAt": request.expires_at,
+                        "userNote": request.user_note,
+                        "buckets": moves,
+                    },
+                    request_id=request.request_id,
+                    note=request.reason,
+                ),
                 now,
-                request_id=request.request_id,
-                note=request.reason,
             ),
             ref=audit_ref,
         )
-        plan.result = {"userId": request.user_id, "newBalance": posting.balance_after, "ledgerEntryId": entry_ref.id}
+        plan.result = GrantResponse(userId=request.user_id, newBalance=posting.balance_after, ledgerEntryId=entry_ref.id)
         return plan
 
-    with notifications.reporting(client, clock, "grantCreditsToUser"):
-        return run(client, step, lock_key=f"user:{request.user_id}", deadline=deadline)
+    return cmd.commit("grantCreditsToUser", step, lock_key=f"user:{request.user_id}")
 
 
 # ------------------------------------------------------------------ configuration
 
 
-def update_configuration(
-    client: firestore.Client,
-    clock: Clock,
-    actor: Caller,
-    ctx: ClientContext,
-    patch: Any,
-    *,
-    deadline: Deadline | None = None,
-) -> dict[str, Any]:
+def update_configuration(cmd: Command, patch: Any) -> ConfigurationResponse:
     """Validate and merge a partial configuration of either document, audit before and after."""
-    return config_store.update(client, clock, actor, ctx, patch, deadline=deadline)
+    return ConfigurationResponse.model_validate(
+        config_store.update(cmd.client, cmd.clock, cmd.caller, cmd.ctx, patch, deadline=cmd.deadline)
+    )
+
+
+# ------------------------------------------------------------------ audited actions
+
+R = TypeVar("R", bound=Wire)
+
+
+@dataclass(frozen=True)
+class Action:
+    """What an admin action's step gets: the attempt, the time, the plan to fill and the id of
+    the audit entry the action will write.
+    """
+
+    attempt: Attempt
+    now: dt.datetime
+    audit_id: str
+
+
+# A step of an admin action: the answer and the audited change (None: nothing changed, so
+# nothing is written or audited), with the writes added to the plan.
+ActionStep = Callable[[Action, Plan[R]], tuple[R, audit.Change | None]]
+
+
+def _audited(cmd: Command, name: str, response: type[R], act: ActionStep[R], *, lock_key: str) -> R:
+    """Run an admin action as one commit with its audit entry, which keeps the answer: a retry
+    after a lost answer finds the entry (its id is chosen once per call) and answers from it.
+    """
+    audit_ref = audit.new_ref(cmd.client)
+
+    def step(attempt: Attempt) -> Plan[R]:
+        now = cmd.clock.now()
+        replayed = audit.replay(attempt, audit_ref)
+        if replayed is not None:
+            return Plan(result=response.model_validate(replayed))
+        plan: Plan[R] = Plan()
+        result, change = act(Action(attempt, now, audit_ref.id), plan)
+        plan.result = result
+        if change is not None:
+            entry = audit.entry(cmd.caller, cmd.ctx, change, now)
+            audit.add(plan, cmd.client, entry, ref=audit_ref, result=result.model_dump(exclude_unset=True))
+        return plan
+
+    return cmd.commit(name, step, lock_key=lock_key)
 
 
 # ------------------------------------------------------------------ account status
@@ -257,25 +296,13 @@ class StatusChange:
         return cls(user_id, status, reason)
 
 
-def set_user_status(
-    client: firestore.Client,
-    clock: Clock,
-    actor: Caller,
-    ctx: ClientContext,
-    request: StatusChange,
-    user_exists: UserExists,
-    *,
-    deadline: Deadline | None = None,
-) -> dict[str, Any]:
+def set_user_status(cmd: Command, request: StatusChange, user_exists: UserExists) -> SetUserStatusResponse:
     """Suspend or reactivate an account (opening it, grant pending, if it does not exist yet)."""
+    client = cmd.client
     user_ref = accounts.user_ref(client, request.user_id)
-    audit_ref = audit.new_ref(client)
 
-    def step(attempt: Attempt) -> Plan[dict[str, Any]]:
-        now = clock.now()
-        replayed = audit.replay(attempt, audit_ref)
-        if replayed is not None:
-            return Plan(result=replayed)
+    def act(action: Action, plan: Plan[SetUserStatusResponse]) -> tuple[SetUserStatusResponse, audit.Change]:
+        attempt, now = action.attempt, action.now
         got = attempt.get([user_ref, config_store.applied_ref(client)])
         user = got[user_ref.path]
         _known(user, user_exists)
@@ -284,10 +311,9 @@ def set_user_status(
             "status": request.status,
             "statusReason": request.reason,
             "statusChangedAt": now,
-            "statusChangedBy": actor.uid,
+            "statusChangedBy": cmd.uid,
             "updatedAt": now,
         }
-        plan: Plan[dict[str, Any]] = Plan()
         try:
             account = accounts.prepare(attempt, user, None, config, now, None)
             before: str | None = account.status if account.account is not None else None
@@ -298,27 +324,15 @@ def set_user_status(
                 raise
             before = str((user.to_dict() or {}).get("status"))
             plan.put(user, fields)
-        plan.result = {"userId": request.user_id, "status": request.status, "previousStatus": before}
-        audit.add(
-            plan,
-            client,
-            audit.entry(
-                actor,
-                ctx,
-                "set_user_status",
-                f"users/{request.user_id}",
-                {"status": before},
-                {"status": request.status},
-                now,
-                note=request.reason,
-            ),
-            ref=audit_ref,
-            result=plan.result,
+        result = SetUserStatusResponse.model_validate(
+            {"userId": request.user_id, "status": request.status, "previousStatus": before}
         )
-        return plan
+        change = audit.Change(
+            "set_user_status", f"users/{request.user_id}", {"status": before}, {"status": request.status}, note=request.reason
+        )
+        return result, change
 
-    with notifications.reporting(client, clock, "setUserStatus"):
-        return run(client, step, lock_key=f"user:{request.user_id}", deadline=deadline)
+    return _audited(cmd, "setUserStatus", SetUserStatusResponse, act, lock_key=f"user:{request.user_id}")
 
 
 # ------------------------------------------------------------------ plans
@@ -348,28 +362,16 @@ class PlanChange:
         return cls(user_id, plan_id)
 
 
-def set_user_plan(
-    client: firestore.Client,
-    clock: Clock,
-    actor: Caller,
-    ctx: ClientContext,
-    request: PlanChange,
-    user_exists: UserExists,
-    *,
-    deadline: Deadline | None = None,
-) -> dict[str, Any]:
+def set_user_plan(cmd: Command, request: PlanChange, user_exists: UserExists) -> SetUserPlanResponse:
     """Put a user on a plan (renewed lazily, see ``plans``): the new plan's period and allowance
     start now; the old period's bucket keeps its expiry. The same plan again changes nothing.
     Audited; a retried call is answered from its audit entry.
     """
+    client = cmd.client
     user_ref = accounts.user_ref(client, request.user_id)
-    audit_ref = audit.new_ref(client)
 
-    def step(attempt: Attempt) -> Plan[dict[str, Any]]:
-        now = clock.now()
-        replayed = audit.replay(attempt, audit_ref)
-        if replayed is not None:
-            return Plan(result=replayed)
+    def act(action: Action, plan: Plan[SetUserPlanResponse]) -> tuple[SetUserPlanResponse, audit.Change | None]:
+        attempt, now = action.attempt, action.now
         got = attempt.get([user_ref, config_store.applied_ref(client)])
         user = got[user_ref.path]
         _known(user, user_exists)
@@ -380,49 +382,38 @@ def set_user_plan(
         stored = account.account.data.get(plans.FIELD) if account.account is not None else None
         current = plans.parse_user_plan(accounts.path_of(request.user_id), account.fields.get(plans.FIELD, stored))
         before = current.id if current is not None else None
-        plan: Plan[dict[str, Any]] = Plan()
-        result: dict[str, Any] = {"userId": request.user_id, "planId": request.plan_id, "previousPlanId": before}
         if before == request.plan_id:
-            plan.result = {**result, "changed": False}
-            return plan  # nothing to change (a renewal that is due waits for the user's own call)
-        # The old plan's renewal, if one was due, gives way to the new plan starting now.
-        account.legs = [leg for leg in account.legs if leg.entry is None or leg.entry.kind is not EntryKind.PLAN]
-        legs: tuple[Leg, ...] = ()
-        fields: dict[str, Any] = {plans.FIELD: None}
-        period_end = None
-        if request.plan_id is not None:
-            period = grants.start_plan_period(
-                account,
-                config,
-                request.plan_id,
-                key=f"{request.user_id}_{request.plan_id}_{audit_ref.id}",
-                start=now,
-                renewal="auto",
-            )
-            legs = (period.leg,) if period.leg is not None else ()
-            fields = period.fields
-            period_end = period.period_end
-        posting = account.post(plan, client, now=now, low_balance_below=config.lowBalanceThreshold, legs=legs, fields=fields)
-        plan.result = {**result, "changed": True, "periodEnd": period_end.isoformat() if period_end else None}
-        audit.add(
-            plan,
-            client,
-            audit.entry(
-                actor,
-                ctx,
-                "set_user_plan",
-                f"users/{request.user_id}",
-                {"plan": before},
-                {"plan": request.plan_id, "periodEnd": period_end, "credits": posting.balance_after},
-                now,
-            ),
-            ref=audit_ref,
-            result=plan.result,
+            # Nothing to change (a renewal that is due waits for the user's own call).
+            return SetUserPlanResponse(userId=request.user_id, planId=request.plan_id, previousPlanId=before, changed=False), None
+        legs, fields, period_end = _plan_change(
+            account, config, request, key=f"{request.user_id}_{request.plan_id}_{action.audit_id}", now=now
         )
-        return plan
+        posting = account.post(plan, client, now=now, low_balance_below=config.lowBalanceThreshold, legs=legs, fields=fields)
+        result = SetUserPlanResponse(
+            userId=request.user_id,
+            planId=request.plan_id,
+            previousPlanId=before,
+            changed=True,
+            periodEnd=period_end.isoformat() if period_end else None,
+        )
+        after = {"plan": request.plan_id, "periodEnd": period_end, "credits": posting.balance_after}
+        return result, audit.Change("set_user_plan", f"users/{request.user_id}", {"plan": before}, after)
 
-    with notifications.reporting(client, clock, "setUserPlan"):
-        return run(client, step, lock_key=f"user:{request.user_id}", deadline=deadline)
+    return _audited(cmd, "setUserPlan", SetUserPlanResponse, act, lock_key=f"user:{request.user_id}")
+
+
+def _plan_change(
+    account: accounts.Prepared, config: CreditConfig, request: PlanChange, *, key: str, now: dt.datetime
+) -> tuple[tuple[Leg, ...], dict[str, Any], dt.datetime | None]:
+    """The change to ``request.plan_id`` starting ``now``: the new period's bucket grant (if
+    any), the account's plan fields (None: the plan ends) and the new period's end.
+    """
+    # The old plan's renewal, if one was due, gives way to the new plan starting now.
+    account.legs = [leg for leg in account.legs if leg.entry is None or leg.entry.kind is not EntryKind.PLAN]
+    if request.plan_id is None:
+        return (), {plans.FIELD: None}, None
+    period = grants.start_plan_period(account, config, request.plan_id, key=key, start=now, renewal="auto")
+    return ((period.leg,) if period.leg is not None else ()), period.fields, period.period_end
 
 
 # ------------------------------------------------------------------ IP blocks
@@ -453,120 +444,92 @@ class IpBlockChange:
         return cls(target, blocked, reason)
 
 
-def set_ip_block(
-    client: firestore.Client,
-    clock: Clock,
-    actor: Caller,
-    ctx: ClientContext,
-    request: IpBlockChange,
-    *,
-    deadline: Deadline | None = None,
-) -> dict[str, Any]:
+def set_ip_block(cmd: Command, request: IpBlockChange) -> SetIpBlockResponse:
     """Block or unblock an address bucket (one document) or a range (the bounded index)."""
-    target = request.target
-    audit_ref = audit.new_ref(client)
+    client, target = cmd.client, request.target
     ranges_ref = ip_blocks.ranges_ref(client)
     doc_ref = ip_blocks.address_ref(client, target.key) if target.kind == "address" else ip_blocks.range_ref(client, target.key)
 
-    def step(attempt: Attempt) -> Plan[dict[str, Any]]:
-        now = clock.now()
-        replayed = audit.replay(attempt, audit_ref)
-        if replayed is not None:
-            return Plan(result=replayed)
-        got = attempt.get([doc_ref, ranges_ref])
+    def act(action: Action, plan: Plan[SetIpBlockResponse]) -> tuple[SetIpBlockResponse, audit.Change]:
+        now = action.now
+        got = action.attempt.get([doc_ref, ranges_ref])
         doc, index = got[doc_ref.path], got[ranges_ref.path]
         was_blocked = doc.exists
-        plan: Plan[dict[str, Any]] = Plan()
-        detail = {"target": target.key, "kind": target.kind, "reason": request.reason, "blockedAt": now, "blockedBy": actor.uid}
         if target.kind == "range":
-            cidrs = ip_blocks.stored_cidrs(index)
-            if request.blocked and target.key not in cidrs:
-                if len(cidrs) >= ip_blocks.MAX_RANGES:
-                    raise InvalidRequest(
-                        {"ip": f"at most {ip_blocks.MAX_RANGES} ranges can be blocked; block addresses, or a wider range"}
-                    )
-                cidrs = [*cidrs, target.key]
-            elif not request.blocked:
-                cidrs = [c for c in cidrs if c != target.key]
             was_blocked = was_blocked or target.key in ip_blocks.stored_cidrs(index)
+            cidrs = _ranges_after(request, ip_blocks.stored_cidrs(index))
             if cidrs != ip_blocks.stored_cidrs(index) or not index.exists:
-                plan.put(index, {"cidrs": cidrs, "updatedAt": now, "updatedBy": actor.uid})
+                plan.put(index, {"cidrs": cidrs, "updatedAt": now, "updatedBy": cmd.uid})
         if request.blocked:
+            detail = {"target": target.key, "kind": target.kind, "reason": request.reason, "blockedAt": now, "blockedBy": cmd.uid}
             if doc.exists:
                 plan.put(doc, detail)
             else:
                 plan.create(doc_ref, detail)
         else:
             plan.delete(doc)
-        plan.result = {"ip": target.key, "blocked": request.blocked, "kind": target.kind}
-        audit.add(
-            plan,
-            client,
-            audit.entry(
-                actor,
-                ctx,
-                "set_ip_block",
-                target.key,
-                {"blocked": was_blocked},
-                {"blocked": request.blocked},
-                now,
-                note=request.reason,
-            ),
-            ref=audit_ref,
-            result=plan.result,
+        result = SetIpBlockResponse(ip=target.key, blocked=request.blocked, kind=target.kind)
+        change = audit.Change(
+            "set_ip_block", target.key, {"blocked": was_blocked}, {"blocked": request.blocked}, note=request.reason
         )
-        return plan
+        return result, change
 
-    return run(client, step, lock_key="ip_blocks", deadline=deadline)
+    return _audited(cmd, "setIpBlock", SetIpBlockResponse, act, lock_key="ip_blocks")
+
+
+def _ranges_after(request: IpBlockChange, cidrs: list[str]) -> list[str]:
+    """The blocked ranges once ``request`` is applied (bounded by ``ip_blocks.MAX_RANGES``)."""
+    key = request.target.key
+    if not request.blocked:
+        return [c for c in cidrs if c != key]
+    if key in cidrs:
+        return cidrs
+    if len(cidrs) >= ip_blocks.MAX_RANGES:
+        raise InvalidRequest({"ip": f"at most {ip_blocks.MAX_RANGES} ranges can be blocked; block addresses, or a wider range"})
+    return [*cidrs, key]
 
 
 # ------------------------------------------------------------------ statistics
 
 
-def usage_stats(client: firestore.Client, clock: Clock, actor: Caller, ctx: ClientContext, data: Any) -> dict[str, Any]:
+def usage_stats(cmd: Command, data: Any) -> UsageStatsResponse:
     """``getUsageStats {range?}``: the range's figures at a bounded, reported cost (see
     ``stats``), and an audit entry of the look.
     """
     f = Fields(data if data is not None else {}, {"range"})
     range_name = f.choice("range", tuple(rollup.RANGES), required=False) or "24h"
     f.raise_if_any()
-    now = clock.now()
-    result, cost = stats.usage_stats(client, now, range_name)
+    now = cmd.clock.now()
+    result, cost = stats.usage_stats(cmd.client, now, range_name)
     reads = cost.total
-
-    audit_ref = audit.new_ref(client)
+    audit_ref = audit.new_ref(cmd.client)
 
     def step(attempt: Attempt) -> Plan[None]:
         plan: Plan[None] = Plan()
         if audit.replay(attempt, audit_ref) is not None:
             return plan
-        audit.add(
-            plan,
-            client,
-            audit.entry(actor, ctx, "get_usage_stats", range_name, None, None, now),
-            ref=audit_ref,
-            result={"documentsRead": reads},
-        )
+        entry = audit.entry(cmd.caller, cmd.ctx, audit.Change("get_usage_stats", range_name, None, None), now)
+        audit.add(plan, cmd.client, entry, ref=audit_ref, result={"documentsRead": reads})
         return plan
 
-    run(client, step)
-    return result
+    run(cmd.client, step)
+    return UsageStatsResponse.model_validate(result)
 
 
 # ------------------------------------------------------------------ moderation
 
 
-def test_moderation(client: firestore.Client, actor: Caller, data: Any, *, deadline: Deadline | None = None) -> dict[str, Any]:
+def test_moderation(cmd: Command, data: Any) -> TestModerationResponse:
     """``testModeration {prompt}``: the verdict a charge with this prompt would get now,
     ``{verdict, category?, source}``, from the same configuration and the same code
     (``charging.prompt_verdict``). It charges, records and audits nothing: it is a read.
     """
-    del actor  # the transport checked the admin claim; a read leaves no trace
     f = Fields(data, {"prompt"})
     prompt = f.string("prompt", max_len=charging.PROMPT_MAX)
     f.raise_if_any()
     assert prompt is not None
-    attempt = Attempt(client=client, number=1, ambiguous=False, deadline=deadline or Deadline(DEFAULT_BUDGET_SECONDS))
+    client = cmd.client
+    attempt = Attempt(client=client, number=1, ambiguous=False, deadline=cmd.deadline or Deadline(DEFAULT_BUDGET_SECONDS))
     ref = config_store.applied_ref(client)
     applied = config_store.load(attempt, attempt.get([ref])[ref.path])
-    return charging.prompt_verdict(attempt, applied, prompt).to_json()
+    return TestModerationResponse.model_validate(charging.prompt_verdict(attempt, applied, prompt).to_json())

@@ -43,21 +43,24 @@ from decimal import Decimal
 from typing import Any
 
 from google.cloud import firestore
+from pydantic import ValidationError
 
 from credits.features import abuse, accounts
+from credits.features.command import Command
 from credits.moderation import ModerationUnavailable, Verdict, installed, judge
 from credits.policy import abuse as abuse_policy, charge as charge_policy
 from credits.policy.charge import Approval, ChargeState, Refusal, Window
 from credits.policy.signup import live_grants, with_grant
 from credits.store import buckets as bucket_store, config_store, db, ip_blocks, ledger, notifications, rate_limit
-from credits.store.atomic import Attempt, Deadline, Plan, Stats, run
+from credits.store.atomic import Attempt, Plan
 from credits.store.db import Snapshot
 from credits.store.ledger import EntryId, EntryKind, Leg, Reason, UsageChange
 from credits.vocab import idempotency, money
 from credits.vocab.activity import activity_id_for
-from credits.vocab.clock import Clock, to_millis
+from credits.vocab.clock import to_millis
 from credits.vocab.config import CreditConfig
 from credits.vocab.context import Caller, ClientContext
+from credits.vocab.contract.callables import ChargeResponse
 from credits.vocab.errors import InvalidRequest, ModerationProviderUnavailable
 from credits.vocab.pricing import GENERATION_TYPES, GenerationType, parse_quantity, price
 from credits.vocab.validation import Fields, request_key
@@ -250,18 +253,9 @@ def checks_state(read: CallerState, kind: GenerationType, cost: int, ctx: Client
     )
 
 
-def charge(
-    client: firestore.Client,
-    clock: Clock,
-    caller: Caller,
-    ctx: ClientContext,
-    request: ChargeRequest,
-    *,
-    deadline: Deadline | None = None,
-    stats_out: Stats | None = None,
-) -> dict[str, Any]:
+def charge(cmd: Command, request: ChargeRequest) -> ChargeResponse:
     """Run the whole check-and-charge; return the contract's response or raise a refusal."""
-    uid = caller.uid
+    client, clock, caller, ctx, uid = cmd.client, cmd.clock, cmd.caller, cmd.ctx, cmd.uid
     call = _Call(
         client=client,
         caller=caller,
@@ -274,7 +268,7 @@ def charge(
     damaged_ip: list[bool] = [False]
     verdicts: dict[int, Verdict] = {}  # per moderation version: asked once per call, not per attempt
 
-    def step(attempt: Attempt) -> Plan[dict[str, Any]]:
+    def step(attempt: Attempt) -> Plan[ChargeResponse]:
         now = clock.now()
         snap = _read(attempt, call)
         if "activity" in snap and snap["activity"].exists:
@@ -297,8 +291,7 @@ def charge(
             return _refusal_plan(attempt, call, read, decision, state)
         return _approval_plan(attempt, call, read, decision, unit_cost)
 
-    with notifications.reporting(client, clock, "validateAndDeductCredits"):
-        result = run(client, step, lock_key=f"user:{uid}", deadline=deadline, stats=stats_out)
+    result = cmd.commit("validateAndDeductCredits", step, lock_key=f"user:{uid}")
     if damaged_ip[0] and ctx.ip:
         notifications.damaged_record(client, rate_limit.ip_ref(client, ctx.ip).path, clock.now(), "validateAndDeductCredits")
     return result
@@ -319,9 +312,9 @@ def _read(attempt: Attempt, call: _Call) -> dict[str, Snapshot]:
 
 def _approval_plan(
     attempt: Attempt, call: _Call, read: CallerState, approval: Approval, unit_cost: Decimal
-) -> Plan[dict[str, Any]]:
+) -> Plan[ChargeResponse]:
     client, request, target, now, config = call.client, call.request, call.target, read.now, read.config
-    plan: Plan[dict[str, Any]] = Plan()
+    plan: Plan[ChargeResponse] = Plan()
     account_fields: dict[str, Any] = {"lastGenerationAt": now}
     moderation: dict[str, Any] | None = None
     flagged = approval.flagged
@@ -364,12 +357,9 @@ def _approval_plan(
         usage=UsageChange(generations=1, credits_used=approval.cost),
         fields=account_fields,
     )
-    response = {
-        "activityId": target.id,
-        "creditsCharged": approval.cost,
-        "remainingCredits": posting.balance_after,
-        "status": "pending",
-    }
+    response = ChargeResponse(
+        activityId=target.id, creditsCharged=approval.cost, remainingCredits=posting.balance_after, status="pending"
+    )
     plan.create(
         target,
         {
@@ -394,7 +384,7 @@ def _approval_plan(
             **idempotency.record(request.request_id, call.fingerprint),
             # Which buckets the charge drew from: a refund returns the credits there.
             "bucketDraws": bucket_store.drawn_to_firestore(list(posting.drawn[0]) if posting.drawn else []),
-            "response": response,
+            "response": response.model_dump(),
             "configVersion": config.version,
             **({"moderation": moderation} if moderation is not None else {}),
             "createdAt": now,
@@ -417,11 +407,11 @@ def _approval_plan(
     return plan
 
 
-def _refusal_plan(attempt: Attempt, call: _Call, read: CallerState, refusal: Refusal, state: ChargeState) -> Plan[dict[str, Any]]:
+def _refusal_plan(attempt: Attempt, call: _Call, read: CallerState, refusal: Refusal, state: ChargeState) -> Plan[ChargeResponse]:
     """A refusal's commit: only what the contract names (address log, refusal counter, abuse
     record, the account's opening), then the refusal is raised.
     """
-    plan: Plan[dict[str, Any]] = Plan(error=refusal.error)
+    plan: Plan[ChargeResponse] = Plan(error=refusal.error)
     request, now, account = call.request, read.now, read.account
     suspension: dict[str, Any] | None = None
     if call.ctx.ip and account.granted_now:  # a refusal takes no place in the address's window
@@ -464,7 +454,7 @@ def _refusal_plan(attempt: Attempt, call: _Call, read: CallerState, refusal: Ref
     return plan
 
 
-def _put_ip(plan: Plan[dict[str, Any]], call: _Call, read: CallerState, hits: list[int]) -> None:
+def _put_ip(plan: Plan[ChargeResponse], call: _Call, read: CallerState, hits: list[int]) -> None:
     """Store the address record: its request log and its sign-up grants (with this call's)."""
     assert call.ctx.ip is not None
     plan.put(read.snap["ip"], {**read.ip_fields(call.ctx.ip, hits), "lastCall": call.token})
@@ -479,17 +469,20 @@ def _refusal_applied(snap: dict[str, Snapshot], call_token: str) -> bool:
     return any(snap[name].exists for name in ("moderation_record", "refusal_record") if name in snap)
 
 
-def _replay(activity: dict[str, Any], uid: str, fingerprint: str) -> dict[str, Any]:
+def _replay(activity: dict[str, Any], uid: str, fingerprint: str) -> ChargeResponse:
     if activity.get("userId") != uid:  # ids are derived from uid, so only a forged id gets here
         raise InvalidRequest({"requestId": "belongs to another request"})
     return idempotency.replay(activity, fingerprint, _first_response)
 
 
-def _first_response(activity: Mapping[str, Any]) -> dict[str, Any]:
+def _first_response(activity: Mapping[str, Any]) -> ChargeResponse:
     response = activity.get("response")
     if not isinstance(response, dict):
         raise InvalidRequest({"requestId": "belongs to a request that cannot be replayed"})
-    return dict(response)
+    try:
+        return ChargeResponse.model_validate(response)
+    except ValidationError:
+        raise InvalidRequest({"requestId": "belongs to a request that cannot be replayed"}) from None
 
 
 __all__ = ["PROMPT_MAX", "ChargeRequest", "activity_id_for", "charge", "prompt_hash", "prompt_verdict"]

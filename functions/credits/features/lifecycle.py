@@ -23,22 +23,21 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from google.cloud import firestore
-
 from credits.features import abuse, accounts
+from credits.features.command import Command
 from credits.policy import lifecycle as policy
 from credits.policy.abuse import refund_rate_exceeded
 from credits.policy.buckets import Drawn, returns_for
 from credits.policy.lifecycle import Outcome, Report, Role
-from credits.store import buckets as bucket_store, config_store, db, notifications
-from credits.store.atomic import Attempt, Deadline, Plan, Stats, run
+from credits.store import buckets as bucket_store, config_store, db
+from credits.store.atomic import Attempt, Plan
 from credits.store.buckets import Return
 from credits.store.db import Snapshot
 from credits.store.ledger import EntryId, Leg
 from credits.vocab import activity
 from credits.vocab.activity import ActivityState, Status
-from credits.vocab.clock import Clock
 from credits.vocab.context import Caller, ClientContext
+from credits.vocab.contract.callables import StatusResponse
 from credits.vocab.errors import DataInvalid, NotFound
 from credits.vocab.pricing import check_actual
 from credits.vocab.validation import Fields
@@ -95,24 +94,34 @@ class StatusRequest:
         return Report(self.status, self.progress, self.actual_quantity, self.error)
 
 
-def update_status(
-    client: firestore.Client,
-    clock: Clock,
-    caller: Caller,
-    ctx: ClientContext,
-    request: StatusRequest,
-    *,
-    system: bool = False,
-    only_if_stuck: bool = False,
-    deadline: Deadline | None = None,
-    stats_out: Stats | None = None,
-) -> dict[str, Any]:
-    """Apply one report; returns the contract's response or raises a refusal.
+def update_status(cmd: Command, request: StatusRequest) -> StatusResponse:
+    """Apply one report; returns the contract's response or raises a refusal."""
+    result = _apply(cmd, request, system=False, only_if_stuck=False)
+    assert not isinstance(result, Skipped)  # only the sweep skips
+    return result
 
-    ``system``: the sweep reporting (with the generator's authority). ``only_if_stuck``
+
+@dataclass(frozen=True)
+class Skipped:
+    """What the sweep found: the activity is no longer stuck, so nothing was written."""
+
+    activity_id: str
+    status: str
+
+
+Answer = StatusResponse | Skipped
+
+
+def end_stuck(cmd: Command, request: StatusRequest) -> StatusResponse | Skipped:
+    """The sweep's report (with the generator's authority) on an activity it found stuck: it
     re-checks inside the step that the activity is still unfinished and untouched for
-    ``STUCK_AFTER``, so a sweep racing a live report does nothing.
+    ``STUCK_AFTER``, so a sweep racing a live report does nothing (``Skipped``).
     """
+    return _apply(cmd, request, system=True, only_if_stuck=True)
+
+
+def _apply(cmd: Command, request: StatusRequest, *, system: bool, only_if_stuck: bool) -> StatusResponse | Skipped:
+    client, clock, caller = cmd.client, cmd.clock, cmd.caller
     activity_ref = db.activity_ref(client, request.activity_id)
     report = request.report()
     # Marks this call's write on the activity: if a commit's answer is lost, the retry can
@@ -125,7 +134,7 @@ def update_status(
     if not trusted:
         first.append(accounts.user_ref(client, caller.uid))
 
-    def step(attempt: Attempt) -> Plan[dict[str, Any]]:
+    def step(attempt: Attempt) -> Plan[Answer]:
         now = clock.now()
         got = attempt.get(first)
         activity_snap = got[activity_ref.path]
@@ -139,11 +148,11 @@ def update_status(
         )
         last = state.last_update
         if attempt.ambiguous and last is not None and last.get("token") == token:
-            return Plan(result=dict(last.get("response") or {}))
+            return Plan(result=StatusResponse.model_validate(last.get("response") or {}))
         applied = config_store.load(attempt, got[config_store.applied_ref(client).path])
         owner_reports = applied.credits.lifecycle.ownerReportsOutcome
         if only_if_stuck and not policy.is_stuck(state, now):
-            return Plan(result={"activityId": state.id, "status": state.status, "skipped": True})
+            return Plan(result=Skipped(state.id, state.status))
         policy.authorize(role, state.status, report, owner_reports)
         if report.actual_quantity is not None:
             check_actual(state.type, report.actual_quantity)
@@ -156,8 +165,7 @@ def update_status(
         outcome = policy.decide(state, report, role, balance=account.balance, owner_reports_outcome=owner_reports, now=now)
         return _plan(attempt, activity_snap, state, outcome, account, applied, caller, role, token, now)
 
-    with notifications.reporting(client, clock, "updateAIActivityStatus"):
-        return run(client, step, lock_key=f"activity:{request.activity_id}", deadline=deadline, stats=stats_out)
+    return cmd.commit("updateAIActivityStatus", step, lock_key=f"activity:{request.activity_id}")
 
 
 def _plan(
@@ -171,10 +179,10 @@ def _plan(
     role: Role,
     token: str,
     now: dt.datetime,
-) -> Plan[dict[str, Any]]:
+) -> Plan[Answer]:
     client = attempt.client
     config = applied.credits
-    plan: Plan[dict[str, Any]] = Plan()
+    plan: Plan[Answer] = Plan()
     fields = dict(outcome.activity_fields)
     settlement = outcome.settlement
     if settlement is None:  # progress, or the owner's confirmation: the activity as it stands
@@ -190,7 +198,7 @@ def _plan(
         if account.must_write:
             account.post(plan, client, now=now, low_balance_below=config.lowBalanceThreshold)
         if fields:  # empty: the owner's confirmation of an ended generation writes nothing
-            fields["lastUpdate"] = {"token": token, "response": result}
+            fields["lastUpdate"] = {"token": token, "response": result.model_dump(exclude_unset=True)}
             plan.put(activity_snap, fields)
         plan.result = result
         return plan
@@ -231,7 +239,7 @@ def _plan(
         if settlement.delta < 0 and posting.drawn:
             fields["bucketDraws"] = bucket_store.drawn_to_firestore([*drawn, *posting.drawn[0]])
     result = _response(state.id, outcome.status, settlement.final, settlement.refund, balance, outcome.processing_ms)
-    fields["lastUpdate"] = {"token": token, "response": result}
+    fields["lastUpdate"] = {"token": token, "response": result.model_dump(exclude_unset=True)}
     plan.put(activity_snap, fields)
     plan.create(
         client.collection(db.USAGE_LOGS).document(state.id),
@@ -278,7 +286,7 @@ def _draws(state: ActivityState) -> list[Drawn]:
 
 def _refund_rate_check(
     attempt: Attempt,
-    plan: Plan[dict[str, Any]],
+    plan: Plan[Answer],
     state: ActivityState,
     outcome: Outcome,
     account: accounts.Prepared,
@@ -319,18 +327,13 @@ def _refund_rate_check(
 
 
 def _response(
-    activity_id: str, status: str, charged: int, refunded: int, remaining: int, processing_ms: int | None
-) -> dict[str, Any]:
-    result: dict[str, Any] = {
-        "activityId": activity_id,
-        "status": status,
-        "creditsCharged": charged,
-        "refundedCredits": refunded,
-        "remainingCredits": remaining,
-    }
-    if processing_ms is not None:
-        result["processingTimeMs"] = processing_ms
-    return result
+    activity_id: str, status: Status, charged: int, refunded: int, remaining: int, processing_ms: int | None
+) -> StatusResponse:
+    response = StatusResponse(
+        activityId=activity_id, status=status, creditsCharged=charged, refundedCredits=refunded, remainingCredits=remaining
+    )
+    # ``processingTimeMs`` only once the generation ended: set only then, so it is sent only then.
+    return response if processing_ms is None else response.model_copy(update={"processingTimeMs": processing_ms})
 
 
-__all__ = ["StatusRequest", "update_status"]
+__all__ = ["Skipped", "StatusRequest", "end_stuck", "update_status"]

@@ -35,13 +35,14 @@ from google.cloud import firestore
 from google.cloud.firestore_v1.base_query import FieldFilter
 
 from credits.features import expiry, migrations, promos
-from credits.features.lifecycle import StatusRequest, update_status
+from credits.features.command import Command
+from credits.features.lifecycle import Skipped, StatusRequest, end_stuck
 from credits.policy.lifecycle import STUCK_AFTER
 from credits.store import config_store, db, notifications
 from credits.store.atomic import Deadline
 from credits.vocab.activity import ACTIVE, FINAL
 from credits.vocab.clock import Clock
-from credits.vocab.context import SYSTEM, ClientContext
+from credits.vocab.context import SYSTEM
 from credits.vocab.errors import CreditsError, DataInvalid
 
 log = logging.getLogger(__name__)
@@ -215,7 +216,7 @@ def _sweep_one(client: firestore.Client, clock: Clock, snap: db.Snapshot, report
     request = StatusRequest(activity_id=snap.id, status="failed", error=SWEEP_ERROR)
     try:
         # update_status reports a damaged document itself (once per document).
-        result = update_status(client, clock, SYSTEM, ClientContext(), request, system=True, only_if_stuck=True)
+        result = end_stuck(Command(client, clock, SYSTEM), request)
     except DataInvalid as err:
         report.skip(err.document, "data_invalid: " + ", ".join(sorted(err.problems)))
         return
@@ -226,9 +227,9 @@ def _sweep_one(client: firestore.Client, clock: Clock, snap: db.Snapshot, report
         log.exception("sweep: %s could not be processed", snap.reference.path)
         report.skip(snap.reference.path, f"error: {type(err).__name__}")
         return
-    if not result.get("skipped"):
+    if not isinstance(result, Skipped):
         report.failed_activities.append(snap.id)
-        report.refunded_credits += int(result.get("refundedCredits", 0))
+        report.refunded_credits += result.refundedCredits
 
 
 def expire_buckets(

@@ -24,12 +24,13 @@ from google.cloud import firestore
 from google.cloud.firestore_v1.base_query import FieldFilter
 
 from credits.features import accounts, grants
+from credits.features.command import Command
 from credits.store import audit, buckets as bucket_store, config_store, db, ledger
 from credits.store.atomic import Attempt, Deadline, Plan, run
 from credits.store.ledger import Reason
 from credits.vocab import idempotency
 from credits.vocab.clock import Clock
-from credits.vocab.context import Caller, ClientContext
+from credits.vocab.contract.callables import PromoResponse
 from credits.vocab.errors import CreditsError, InvalidRequest
 from credits.vocab.validation import Fields, request_key
 
@@ -101,16 +102,9 @@ def job_ref(client: firestore.Client, job_id: str) -> firestore.DocumentReferenc
     return client.collection(PROMO_JOBS).document(job_id)
 
 
-def start(
-    client: firestore.Client,
-    clock: Clock,
-    actor: Caller,
-    ctx: ClientContext,
-    request: PromoRequest,
-    *,
-    deadline: Deadline | None = None,
-) -> dict[str, Any]:
+def start(cmd: Command, request: PromoRequest) -> PromoResponse:
     """Create the job and its audit entry (once per ``requestId``), then work on it."""
+    client, clock, actor, deadline = cmd.client, cmd.clock, cmd.caller, cmd.deadline
     job_id = (
         idempotency.key(actor.uid, request.request_id, length=32)
         if request.request_id
@@ -119,36 +113,38 @@ def start(
     ref = job_ref(client, job_id)
     fingerprint = request.fingerprint()
 
-    def step(attempt: Attempt) -> Plan[dict[str, Any]]:
+    def step(attempt: Attempt) -> Plan[str]:
         now = clock.now()
         got = attempt.get([ref, config_store.applied_ref(client)])
         if got[ref.path].exists:  # the same requestId: the same job, if the same promotion
-            return Plan(result=idempotency.replay(got[ref.path].to_dict() or {}, fingerprint, lambda _: {"jobId": job_id}))
+            return Plan(result=idempotency.replay(got[ref.path].to_dict() or {}, fingerprint, lambda _: job_id))
         config = config_store.load(attempt, got[config_store.applied_ref(client).path]).credits
         if request.plan_id is not None and request.plan_id not in config.plans:
             raise InvalidRequest({"planId": "is not a configured plan"})
         if request.expires_at is not None and request.expires_at <= now:
             raise InvalidRequest({"expiresAt": "must be in the future"})
-        plan: Plan[dict[str, Any]] = Plan()
+        plan: Plan[str] = Plan()
         audit_id = audit.add(
             plan,
             client,
             audit.entry(
                 actor,
-                ctx,
-                "grant_promo_credits",
-                f"{PROMO_JOBS}/{job_id}",
-                None,
-                {
-                    "amount": request.amount,
-                    "users": len(request.user_ids) if request.user_ids else None,
-                    "planId": request.plan_id,
-                    "expiresAt": request.expires_at,
-                    "userNote": request.user_note,
-                },
+                cmd.ctx,
+                audit.Change(
+                    "grant_promo_credits",
+                    f"{PROMO_JOBS}/{job_id}",
+                    None,
+                    {
+                        "amount": request.amount,
+                        "users": len(request.user_ids) if request.user_ids else None,
+                        "planId": request.plan_id,
+                        "expiresAt": request.expires_at,
+                        "userNote": request.user_note,
+                    },
+                    request_id=request.request_id,
+                    note=request.reason,
+                ),
                 now,
-                request_id=request.request_id,
-                note=request.reason,
             ),
         )
         plan.create(
@@ -171,14 +167,14 @@ def start(
                 "updatedAt": now,
             },
         )
-        plan.result = {"jobId": job_id}
+        plan.result = job_id
         return plan
 
-    run(client, step, deadline=deadline)
+    cmd.commit("grantPromoCredits", step)
     return resume(client, clock, job_id, seconds=min(20.0, (deadline.remaining() - 5.0) if deadline else 20.0))
 
 
-def resume(client: firestore.Client, clock: Clock, job_id: str, *, seconds: float = 60.0) -> dict[str, Any]:
+def resume(client: firestore.Client, clock: Clock, job_id: str, *, seconds: float = 60.0) -> PromoResponse:
     """Work on a job for at most ``seconds``; returns its state ``{jobId, status, granted, failed}``."""
     ref = job_ref(client, job_id)
     budget = Deadline(max(1.0, seconds))
@@ -216,7 +212,9 @@ def resume(client: firestore.Client, clock: Clock, job_id: str, *, seconds: floa
         except (gexc.FailedPrecondition, gexc.Aborted):
             continue  # another run moved the cursor meanwhile; its grants and ours are the same entries
     job = ref.get().to_dict() or {}
-    return {"jobId": job_id, "status": job.get("status"), "granted": job.get("granted", 0), "failed": len(job.get("failed", []))}
+    return PromoResponse.model_validate(
+        {"jobId": job_id, "status": job.get("status"), "granted": job.get("granted", 0), "failed": len(job.get("failed", []))}
+    )
 
 
 def _next_batch(client: firestore.Client, job: dict[str, Any]) -> tuple[list[str], dict[str, Any]]:

@@ -23,18 +23,18 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from google.cloud import firestore
-
 from credits.features import plans
 from credits.features.accounts import Prepared
 from credits.features.charging import CallerState, checks_state, parse_caller, read_caller
+from credits.features.command import Command
 from credits.policy import buckets as bucket_policy, charge as charge_policy, window
 from credits.policy.charge import Approval
-from credits.store import buckets as bucket_store, notifications
-from credits.store.atomic import Attempt, Deadline, Plan, Stats, run
-from credits.vocab.clock import Clock, to_millis
+from credits.store import buckets as bucket_store
+from credits.store.atomic import Attempt, Plan
+from credits.vocab.clock import to_millis
 from credits.vocab.config import CreditConfig
-from credits.vocab.context import Caller, ClientContext
+from credits.vocab.context import ClientContext
+from credits.vocab.contract.callables import CreditStatusResponse
 from credits.vocab.pricing import GENERATION_TYPES, GenerationType, parse_quantity, price
 from credits.vocab.validation import Fields
 
@@ -83,26 +83,17 @@ def window_status(hits: Any, now_ms: int, limit: int, window_seconds: int) -> di
     return {"limit": limit, "remaining": remaining, "resetInSeconds": reset}
 
 
-def credit_status(
-    client: firestore.Client,
-    clock: Clock,
-    caller: Caller,
-    ctx: ClientContext,
-    query: StatusQuery,
-    *,
-    deadline: Deadline | None = None,
-    stats_out: Stats | None = None,
-) -> dict[str, Any]:
+def credit_status(cmd: Command, query: StatusQuery) -> CreditStatusResponse:
     """The caller's credit status (opening the account on first use)."""
-    uid = caller.uid
+    client, clock, caller, ctx = cmd.client, cmd.clock, cmd.caller, cmd.ctx
 
-    def step(attempt: Attempt) -> Plan[dict[str, Any]]:
+    def step(attempt: Attempt) -> Plan[CreditStatusResponse]:
         now = clock.now()
         now_ms = to_millis(now)
         snap = read_caller(attempt, caller, ctx)
         read = parse_caller(attempt, snap, caller, ctx, now)
         config, account, limits = read.config, read.account, read.limits
-        plan: Plan[dict[str, Any]] = Plan()
+        plan: Plan[CreditStatusResponse] = Plan()
         if account.must_write:
             account.post(plan, client, now=now, low_balance_below=config.lowBalanceThreshold)
         if account.granted_now and ctx.ip:
@@ -125,11 +116,10 @@ def credit_status(
             result["signupGrantRule"] = account.signup_rule
         if query.preview is not None:
             result["preview"] = _preview(read, query.preview, ctx)
-        plan.result = result
+        plan.result = CreditStatusResponse.model_validate(result)
         return plan
 
-    with notifications.reporting(client, clock, "getCreditStatus"):
-        return run(client, step, lock_key=f"user:{uid}", deadline=deadline, stats=stats_out)
+    return cmd.commit("getCreditStatus", step, lock_key=f"user:{cmd.uid}")
 
 
 def _holdings(account: Prepared, config: CreditConfig, now: dt.datetime) -> dict[str, Any]:

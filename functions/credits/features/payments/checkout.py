@@ -20,13 +20,13 @@ from urllib.parse import urlsplit
 from google.cloud import firestore
 
 from credits.features import charging
+from credits.features.command import Command
 from credits.features.payments import stripe_api
 from credits.features.payments.stripe_api import StripeKeys
-from credits.store import db, notifications
-from credits.store.atomic import Attempt, Deadline, Plan, run
-from credits.vocab.clock import Clock
+from credits.store import db
+from credits.store.atomic import Attempt, Plan
 from credits.vocab.config import CreditConfig, Product
-from credits.vocab.context import Caller, ClientContext
+from credits.vocab.contract.callables import CheckoutResponse, PortalResponse
 from credits.vocab.errors import AccountSuspended, InvalidRequest, IpBlocked
 from credits.vocab.validation import Fields
 
@@ -109,16 +109,9 @@ class _Admitted:
     customer: str | None
 
 
-def _admit(
-    client: firestore.Client,
-    clock: Clock,
-    caller: Caller,
-    ctx: ClientContext,
-    urls: dict[str, str],
-    product_id: str | None,
-    deadline: Deadline | None,
-) -> _Admitted:
+def _admit(cmd: Command, urls: dict[str, str], product_id: str | None) -> _Admitted:
     """The checks before Stripe is called, in one atomic step (it may open the account)."""
+    client, clock, caller, ctx = cmd.client, cmd.clock, cmd.caller, cmd.ctx
     ref = customer_ref(client, caller.uid)
 
     def step(attempt: Attempt) -> Plan[_Admitted]:
@@ -150,13 +143,10 @@ def _admit(
         plan.result = _Admitted(config, product, customer if isinstance(customer, str) else None)
         return plan
 
-    with notifications.reporting(client, clock, "checkout"):
-        return run(client, step, lock_key=f"user:{caller.uid}", deadline=deadline)
+    return cmd.commit("checkout", step, lock_key=f"user:{caller.uid}")
 
 
-def _customer(
-    client: firestore.Client, clock: Clock, keys: StripeKeys, caller: Caller, known: str | None, deadline: Deadline | None
-) -> str:
+def _customer(cmd: Command, keys: StripeKeys, known: str | None) -> str:
     """The user's Stripe customer: the stored one, or a new one stored once.
 
     Racing first calls send the same idempotency key and get the same customer; the first
@@ -164,6 +154,7 @@ def _customer(
     """
     if known:
         return known
+    client, caller = cmd.client, cmd.caller
     created = stripe_api.create_customer(keys, uid=caller.uid, email=caller.email)
     ref = customer_ref(client, caller.uid)
 
@@ -173,10 +164,10 @@ def _customer(
         if isinstance(stored, str) and stored:
             return Plan(result=stored)
         plan: Plan[str] = Plan(result=created)
-        plan.put(snap, {"customerId": created, "userId": caller.uid, "createdAt": clock.now()})
+        plan.put(snap, {"customerId": created, "userId": caller.uid, "createdAt": cmd.clock.now()})
         return plan
 
-    return run(client, step, lock_key=f"user:{caller.uid}", deadline=deadline)
+    return cmd.commit("checkout", step, lock_key=f"user:{caller.uid}")
 
 
 def _key(*parts: Any) -> str:
@@ -207,57 +198,32 @@ def checkout_params(uid: str, customer: str, product_id: str, product: Product, 
     return params
 
 
-def create_checkout_session(
-    client: firestore.Client,
-    clock: Clock,
-    caller: Caller,
-    ctx: ClientContext,
-    request: CheckoutRequest,
-    keys: StripeKeys,
-    *,
-    deadline: Deadline | None = None,
-) -> dict[str, Any]:
+def create_checkout_session(cmd: Command, request: CheckoutRequest, keys: StripeKeys) -> CheckoutResponse:
     """A Checkout Session for one product; ``{sessionId, url}``."""
     keys.require_api()
-    admitted = _admit(
-        client,
-        clock,
-        caller,
-        ctx,
-        {"successUrl": request.success_url, "cancelUrl": request.cancel_url},
-        request.product_id,
-        deadline,
-    )
+    admitted = _admit(cmd, {"successUrl": request.success_url, "cancelUrl": request.cancel_url}, request.product_id)
     assert admitted.product is not None
-    customer = _customer(client, clock, keys, caller, admitted.customer, deadline)
-    params = checkout_params(caller.uid, customer, request.product_id, admitted.product, request)
-    window = int(clock.now().timestamp()) // IDEMPOTENCY_WINDOW_SECONDS
+    uid = cmd.uid
+    customer = _customer(cmd, keys, admitted.customer)
+    params = checkout_params(uid, customer, request.product_id, admitted.product, request)
+    window = int(cmd.clock.now().timestamp()) // IDEMPOTENCY_WINDOW_SECONDS
     key = "checkout-" + _key(
-        caller.uid, customer, request.product_id, admitted.product.priceId, request.success_url, request.cancel_url, window
+        uid, customer, request.product_id, admitted.product.priceId, request.success_url, request.cancel_url, window
     )
     session_id, url = stripe_api.create_checkout_session(keys, params, key)
-    return {"sessionId": session_id, "url": url}
+    return CheckoutResponse(sessionId=session_id, url=url)
 
 
-def create_billing_portal_session(
-    client: firestore.Client,
-    clock: Clock,
-    caller: Caller,
-    ctx: ClientContext,
-    request: PortalRequest,
-    keys: StripeKeys,
-    *,
-    deadline: Deadline | None = None,
-) -> dict[str, Any]:
+def create_billing_portal_session(cmd: Command, request: PortalRequest, keys: StripeKeys) -> PortalResponse:
     """A billing portal session for the user's customer; ``{url}``."""
     keys.require_api()
-    admitted = _admit(client, clock, caller, ctx, {"returnUrl": request.return_url}, None, deadline)
-    customer = _customer(client, clock, keys, caller, admitted.customer, deadline)
-    window = int(clock.now().timestamp()) // 60
+    admitted = _admit(cmd, {"returnUrl": request.return_url}, None)
+    customer = _customer(cmd, keys, admitted.customer)
+    window = int(cmd.clock.now().timestamp()) // 60
     url = stripe_api.create_portal_session(
         keys,
         customer=customer,
         return_url=request.return_url,
-        idempotency_key="portal-" + _key(caller.uid, customer, request.return_url, window),
+        idempotency_key="portal-" + _key(cmd.uid, customer, request.return_url, window),
     )
-    return {"url": url}
+    return PortalResponse(url=url)
