@@ -458,7 +458,7 @@ export interface SetUserStatusRequest {
   reason: string;
 }
 /**
- * The account's status before and after.
+ * The account's status before and after (before: null when the change opened the account).
  *
  * This interface was referenced by `CreditBackendContract`'s JSON-Schema
  * via the `definition` "SetUserStatusResponse".
@@ -466,7 +466,7 @@ export interface SetUserStatusRequest {
 export interface SetUserStatusResponse {
   userId: string;
   status: "active" | "suspended";
-  previousStatus: "active" | "suspended";
+  previousStatus: ("active" | "suspended") | null;
 }
 /**
  * ``updateAIActivityStatus``: a step of a generation's lifecycle.

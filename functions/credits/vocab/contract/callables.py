@@ -177,11 +177,11 @@ class SetUserStatusRequest(Wire):
 
 
 class SetUserStatusResponse(Wire):
-    """The account's status before and after."""
+    """The account's status before and after (before: null when the change opened the account)."""
 
     userId: str
     status: AccountStatus
-    previousStatus: AccountStatus
+    previousStatus: AccountStatus | None
 
 
 class SetIpBlockRequest(Wire):
