@@ -152,3 +152,39 @@ def test_step_errors_after_commit_keep_their_records(client: firestore.Client) -
     with pytest.raises(InsufficientCredits):
         atomic.run(client, step)
     assert ref.get().to_dict() == {"recorded": True}
+
+
+def test_a_step_that_sees_a_stale_read_is_run_again_on_fresh_reads(client: firestore.Client) -> None:
+    """A batched read outside a transaction is not one snapshot: a step that sees a commit's
+    user document but not that commit's ledger entry raises ``StaleRead``; the engine reads
+    again instead of answering ``internal``.
+    """
+    ref = client.collection("it_counters").document(uuid.uuid4().hex)
+    ref.set({"n": 0})
+    stats = atomic.Stats()
+    seen: list[int] = []
+
+    def step(attempt: Attempt) -> Plan[int]:
+        snap = attempt.get([ref])[ref.path]
+        seen.append(attempt.number)
+        if attempt.number == 1:
+            raise atomic.StaleRead("the entry of a commit this read saw half of")
+        plan: Plan[int] = Plan(result=attempt.number)
+        plan.put(snap, {"n": snap.to_dict()["n"] + 1})
+        return plan
+
+    assert atomic.run(client, step, stats=stats) == 2
+    assert seen == [1, 2] and stats.attempts == 2
+    assert ref.get().to_dict()["n"] == 1
+
+
+def test_a_read_that_stays_stale_ends_in_a_clean_contention_error(client: firestore.Client) -> None:
+    ref = client.collection("it_counters").document(uuid.uuid4().hex)
+
+    def step(attempt: Attempt) -> Plan[None]:
+        attempt.get([ref])
+        raise atomic.StaleRead("never consistent")
+
+    with pytest.raises(Contention) as info:
+        atomic.run(client, step, deadline=atomic.Deadline(1.5))
+    assert info.value.code == "aborted" and info.value.reason == "contention"

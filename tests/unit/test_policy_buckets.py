@@ -109,3 +109,16 @@ def test_next_expiry_sums_what_expires_at_the_soonest_instant() -> None:
 def test_the_bound_is_far_from_the_document_limit() -> None:
     # ~200 bytes a bucket as stored: the bound keeps the map below 1% of Firestore's 1 MiB.
     assert MAX_LIVE_BUCKETS * 2 * 200 < 1024 * 1024 // 50
+
+
+def test_opening_a_bucket_that_exists_is_a_stale_read_not_a_crash() -> None:
+    """The bucket of a grant is named after its ledger entry: finding it already there means
+    the step read the user's document after that grant committed but its entry before; the
+    engine reads again (``StaleRead``) rather than answering ``internal``.
+    """
+    from credits.store.atomic import StaleRead
+    from credits.store.buckets import Book, Open
+
+    book = Book(JAN, {"grant_k": bucket("grant_k", "admin", 30, None)})
+    with pytest.raises(StaleRead):
+        book.apply(Open("grant_k", "admin", None, None), 30)

@@ -86,6 +86,14 @@ class MapPatch(dict[str, Any]):
     """
 
 
+class StaleRead(Exception):
+    """Raised by a step whose reads cannot all be true at once: a batched read outside a
+    transaction is not one snapshot, so a step may see a user's document after a commit and
+    that commit's other document (a ledger entry) before it. The plan it would build fails its
+    preconditions anyway; the engine treats this as a lost race and reads again.
+    """
+
+
 class PlanError(AssertionError):
     """A step built a plan the engine refuses: a programming error, never a client's."""
 
@@ -301,6 +309,11 @@ def _run(
         attempt = Attempt(client=client, number=number, ambiguous=ambiguous, deadline=deadline)
         try:
             plan = step(attempt)
+        except StaleRead:
+            _count(stats, attempt, 0)
+            lost_races += 1
+            backoff = _pause(deadline, backoff, 0.25, Contention(number), None)
+            continue
         except (gexc.ServiceUnavailable, gexc.DeadlineExceeded, gexc.InternalServerError, gexc.Unknown, gexc.RetryError) as err:
             # A read that failed changed nothing: retry while the budget lasts. If the budget
             # ran out after lost races, they are the story: contention, not an outage.

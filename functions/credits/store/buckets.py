@@ -35,6 +35,7 @@ from google.cloud.firestore_v1.base_query import FieldFilter
 from credits.policy import buckets as policy
 from credits.policy.buckets import Bucket, Drawn, Move, Source
 from credits.store import db
+from credits.store.atomic import StaleRead
 from credits.vocab.errors import BucketLimit
 
 if TYPE_CHECKING:
@@ -232,8 +233,8 @@ class Book:
         if delta <= 0:
             raise AssertionError("a bucket opens with a positive amount")
         existing = self.buckets.get(rule.bucket_id)
-        if existing is not None:  # a second posting of the same grant cannot commit (its entry exists)
-            raise AssertionError(f"bucket {rule.bucket_id} exists")
+        if existing is not None:  # the grant has committed since: its entry was read before it
+            raise StaleRead(f"bucket {rule.bucket_id} exists")
         holding = [b for b in self.buckets.values() if b.remaining > 0]
         if len(holding) >= policy.MAX_LIVE_BUCKETS:
             target = policy.merge_target(holding, rule.source, rule.expires_at)
