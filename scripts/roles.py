@@ -109,10 +109,7 @@ def set_role(role: str, uid: str | None = None, email: str | None = None, *, rev
             audit.entry(
                 actor,
                 ClientContext(ip=None, user_agent=f"scripts/make_{role}.py"),
-                f"{'revoke' if revoke else 'make'}_{role}",
-                f"users/{user.uid}",
-                before,
-                after,
+                audit.Change(f"{'revoke' if revoke else 'make'}_{role}", f"users/{user.uid}", before, after),
                 now,
             ),
         )
