@@ -23,7 +23,7 @@ import {
 } from "@credit-backend/client/admin";
 import { ByTypeChart, TrendChart } from "./charts";
 import type { Ctx } from "./context";
-import { $, fmtAgo, fmtDec, fmtInt, fmtMs, fmtRate, fmtUtc, fmtWhen, h, plural } from "./dom";
+import { $, fmtAgo, fmtDec, fmtInt, fmtMs, fmtRate, fmtUtc, fmtWhen, h, plural } from "../shared/kit";
 import { UserView } from "./user-view";
 
 const REFRESH_MS = 60_000;

@@ -23,7 +23,7 @@ import {
 } from "@credit-backend/client/admin";
 import { HourlyCreditsChart } from "./charts";
 import type { Ctx } from "./context";
-import { $, fmtAgo, fmtInt, fmtMs, fmtRate, fmtUtc, fmtWhen, h, plural, setAttr, setText, typeIcon, UNITS } from "./dom";
+import { $, fmtAgo, fmtInt, fmtMs, fmtRate, fmtUtc, fmtWhen, h, plural, setAttr, setText, typeIcon, UNITS } from "../shared/kit";
 
 const STREAM_SIZE = 50;
 // At most this many renders a second: a burst brings dozens of snapshots a second, and no one

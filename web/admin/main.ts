@@ -10,7 +10,7 @@ import { CreditsAdmin, hasAdminClaim } from "@credit-backend/client/admin";
 import { connectBackend } from "../shared/backend";
 import { confirmAction, LiveIndicator, StatsCache, toast, type Ctx } from "./context";
 import { CreditsTab } from "./credits-tab";
-import { $, authMessage } from "./dom";
+import { $, authMessage } from "../shared/kit";
 import { LiveTab } from "./live-tab";
 import { PaymentsTab } from "./payments-tab";
 
