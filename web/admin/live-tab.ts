@@ -23,7 +23,8 @@ import {
 } from "@credit-backend/client/admin";
 import { HourlyCreditsChart } from "./charts";
 import type { Ctx } from "./context";
-import { $, fmtAgo, fmtInt, fmtMs, fmtRate, fmtUtc, fmtWhen, h, plural, setAttr, setText, typeIcon, UNITS } from "../shared/kit";
+import { $, fmtAgo, fmtInt, fmtMs, fmtRate, fmtUtc, fmtWhen, h, plural, setAttr, setText } from "../shared/kit";
+import { typeIcon, UNITS } from "./generation";
 
 const STREAM_SIZE = 50;
 // At most this many renders a second: a burst brings dozens of snapshots a second, and no one

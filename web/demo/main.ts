@@ -9,7 +9,6 @@ import {
   expiryNotice,
   formatSeconds,
   planLine,
-  shortDate,
   toCreditsError,
   type Activity,
   type Balance,
@@ -22,6 +21,7 @@ import {
   type Unsubscribe,
 } from "@credit-backend/client";
 import { connectBackend } from "../shared/backend";
+import { $, fmtCredits, fmtInt, fmtNum, h, shortDate, withAuthMessage } from "../shared/kit";
 
 const { session, emulated, projectId } = connectBackend();
 const { client } = session;
@@ -77,7 +77,6 @@ const state: State = {
   shopError: null,
 };
 
-const $ = <T extends HTMLElement = HTMLElement>(id: string) => document.getElementById(id) as T;
 const typeSelect = $<HTMLSelectElement>("type");
 const quantityInput = $<HTMLInputElement>("quantity");
 const promptInput = $<HTMLTextAreaElement>("prompt");
@@ -132,25 +131,8 @@ $("sign-up").addEventListener("click", () => {
 });
 $("sign-out").addEventListener("click", () => void session.signOut());
 
-async function authAction(action: () => Promise<unknown>): Promise<void> {
-  const box = $("auth-error");
-  box.hidden = true;
-  try {
-    await action();
-  } catch (err) {
-    box.textContent = authMessage(err);
-    box.hidden = false;
-  }
-}
-
-function authMessage(err: unknown): string {
-  const code = (err as { code?: string }).code ?? "";
-  if (code.includes("invalid-credential") || code.includes("wrong-password") || code.includes("user-not-found")) return "That email and password do not match an account.";
-  if (code.includes("email-already-in-use")) return "An account with this email exists: sign in instead.";
-  if (code.includes("weak-password")) return "Choose a password of at least 6 characters.";
-  if (code.includes("invalid-email")) return "That is not an email address.";
-  if (code.includes("network-request-failed")) return "The sign-in service cannot be reached.";
-  return "Signing in did not work. Please try again.";
+function authAction(action: () => Promise<unknown>): Promise<void> {
+  return withAuthMessage($("auth-error"), action);
 }
 
 // ------------------------------------------------------------------ preview
@@ -286,16 +268,14 @@ function render(): void {
   const status = state.balance?.exists ? state.balance.status : state.status?.status;
   const low = state.balance?.exists ? state.balance.lowBalance : state.status?.lowBalance;
   $("who-email").textContent = state.email ?? "";
-  $("balance").textContent = credits === undefined ? "–" : credits.toLocaleString("en-US");
+  $("balance").textContent = credits === undefined ? "–" : fmtInt(credits);
   $("low-balance").hidden = !low;
   const debt = state.balance?.debt ?? state.status?.debt ?? 0;
   $("debt").hidden = !debt;
-  $("debt").textContent = debt ? `${debt.toLocaleString("en-US")} credits owed` : "";
-  const next = state.status?.nextExpiry;
-  $("next-expiry").hidden = !next;
-  $("next-expiry").textContent = next
-    ? `${next.credits.toLocaleString("en-US")} credits expire on ${new Date(next.at).toLocaleDateString("en-GB", { day: "numeric", month: "short" })}`
-    : "";
+  $("debt").textContent = debt ? `${fmtInt(debt)} credits owed` : "";
+  const next = expiryNotice(state.status?.nextExpiry);
+  $("next-expiry").hidden = next === null;
+  $("next-expiry").textContent = next ?? "";
   $("low-prompt").hidden = !low || status === "suspended";
   renderCheckoutReturn();
   $("suspended").hidden = status !== "suspended";
@@ -325,7 +305,7 @@ function renderGrant(): void {
   if (!withheld) return;
   const rule = state.balance?.signupGrantRule ?? state.status?.signupGrantRule;
   box.innerHTML = "";
-  box.append(h("h2", "No starter credits on this account"), h("p", `Your account was created with 0 credits: ${GRANT_RULES[rule ?? ""] ?? "the sign-up policy withheld them"}. You can still buy credits or ask an admin for a grant.`));
+  box.append(h("h2", { text: "No starter credits on this account" }), h("p", { text: `Your account was created with 0 credits: ${GRANT_RULES[rule ?? ""] ?? "the sign-up policy withheld them"}. You can still buy credits or ask an admin for a grant.` }));
 }
 
 const SOURCE_LABELS: Record<string, string> = {
@@ -355,10 +335,14 @@ function renderHoldings(): void {
   const list = $("buckets");
   list.innerHTML = "";
   for (const b of status.buckets ?? []) {
-    const li = h("li", "", "bucket");
-    li.dataset.source = b.source;
-    li.append(h("span", SOURCE_LABELS[b.source] ?? b.source, undefined, "source"), `${b.remaining.toLocaleString("en-US")} credits, ${b.expiresAt ? `expires ${shortDate(b.expiresAt)}` : "no expiry"}`);
-    list.append(li);
+    list.append(
+      h(
+        "li",
+        { testid: "bucket", "data-source": b.source },
+        h("span.source", { text: SOURCE_LABELS[b.source] ?? b.source }),
+        `${fmtInt(b.remaining)} credits, ${b.expiresAt ? `expires ${shortDate(b.expiresAt)}` : "no expiry"}`,
+      ),
+    );
   }
 }
 
@@ -378,36 +362,34 @@ function renderPreview(type: GenerationType, quantity: number, credits: number |
   }
   const unitCost = state.status?.costs?.[type];
   const units = quantity === 1 ? UNITS[type][0] : UNITS[type][1];
-  const how = unitCost !== undefined ? ` (${quantity.toLocaleString("en-US")} ${units} × ${unitCost} credit${Number(unitCost) === 1 ? "" : "s"}${Number.isInteger(quantity * Number(unitCost)) ? "" : ", rounded up"})` : "";
+  const how = unitCost !== undefined ? ` (${fmtNum(quantity)} ${units} × ${unitCost} credit${Number(unitCost) === 1 ? "" : "s"}${Number.isInteger(quantity * Number(unitCost)) ? "" : ", rounded up"})` : "";
   box.replaceChildren(
-    text("This costs "),
-    h("strong", `${p.cost.toLocaleString("en-US")} credit${p.cost === 1 ? "" : "s"}`, "preview-cost"),
-    text(how + ". "),
+    "This costs ",
+    h("strong", { testid: "preview-cost", text: fmtCredits(p.cost) }),
+    `${how}. `,
   );
-  if (p.allowed && credits !== undefined) box.append(text(`You will have ${(credits - p.cost).toLocaleString("en-US")} left.`));
+  if (p.allowed && credits !== undefined) box.append(`You will have ${fmtInt(credits - p.cost)} left.`);
   if (!p.allowed) {
     box.classList.add("bad");
     if (p.reason === "insufficient_credits") box.append(upgradePrompt(p.cost, credits ?? 0));
     else if (p.reason === "rate_limited") box.append(rateLimitNote(null));
-    else if (p.reason === "account_suspended") box.append(text("Generation is off while the account is suspended."));
-    else if (p.reason === "ip_blocked") box.append(text("Requests from your network are blocked."));
+    else if (p.reason === "account_suspended") box.append("Generation is off while the account is suspended.");
+    else if (p.reason === "ip_blocked") box.append("Requests from your network are blocked.");
   }
 }
 
 function upgradePrompt(required: number, available: number): HTMLElement {
-  const box = h("div", "", "upgrade");
-  box.className = "upgrade";
-  box.append(
-    h("strong", "Not enough credits."),
-    text(` This needs ${required.toLocaleString("en-US")}, you have ${available.toLocaleString("en-US")}: ${Math.max(0, required - available).toLocaleString("en-US")} more to go. `),
-    h("button", "Get more credits", "upgrade-button"),
+  return h(
+    "div.upgrade",
+    { testid: "upgrade" },
+    h("strong", { text: "Not enough credits." }),
+    ` This needs ${fmtInt(required)}, you have ${fmtInt(available)}: ${fmtInt(Math.max(0, required - available))} more to go. `,
+    h("button", { testid: "upgrade-button", text: "Get more credits" }),
   );
-  return box;
 }
 
 function rateLimitNote(failure: Extract<CreditsFailure, { reason: "rate_limited" }> | null): HTMLElement {
-  const box = h("div", "", "rate-limit");
-  box.className = "rate-limit";
+  const box = h("div.rate-limit", { testid: "rate-limit" });
   const type = typeSelect.value as GenerationType;
   const known = state.status?.rateLimits?.[type]?.limit;
   let limit: string;
@@ -415,7 +397,7 @@ function rateLimitNote(failure: Extract<CreditsFailure, { reason: "rate_limited"
   if (failure?.scope === "ip") limit = ` Your network has used ${used(failure.limit, "request")} allowed per ${windowText(failure.windowSeconds)}.`;
   else if (failure) limit = ` You have used ${used(failure.limit, `${type} generation`)} allowed per ${windowText(failure.windowSeconds)}.`;
   else limit = known ? ` You have used ${used(known, `${type} generation`)} allowed for now.` : " You have reached the limit for now.";
-  box.append(h("strong", "Slow down a little."), text(limit + " You can generate again in "), h("span", formatSeconds(state.waitSeconds ?? 0), "countdown"), text("."));
+  box.append(h("strong", { text: "Slow down a little." }), `${limit} You can generate again in `, h("span", { testid: "countdown", text: formatSeconds(state.waitSeconds ?? 0) }), ".");
   return box;
 }
 
@@ -434,27 +416,27 @@ function renderProblem(): void {
       box.append(rateLimitNote(e));
       break;
     case "prompt_rejected":
-      box.append(h("strong", "This prompt can't be used."), text(` It was flagged as ${e.category.replace(/_/g, " ")}. Nothing was charged: please rephrase it and try again.`));
+      box.append(h("strong", { text: "This prompt can't be used." }), ` It was flagged as ${e.category.replace(/_/g, " ")}. Nothing was charged: please rephrase it and try again.`);
       break;
     case "account_suspended":
-      box.append(h("strong", "Your account is suspended."), text(" Generation is switched off. If you think this is a mistake, contact support."));
+      box.append(h("strong", { text: "Your account is suspended." }), " Generation is switched off. If you think this is a mistake, contact support.");
       break;
     case "ip_blocked":
-      box.append(h("strong", "Requests from your network are blocked."), text(" Try another connection or contact support."));
+      box.append(h("strong", { text: "Requests from your network are blocked." }), " Try another connection or contact support.");
       break;
     case "invalid_request":
-      box.append(h("strong", "Please check the form. "), text(fieldMessage(e.errors)));
+      box.append(h("strong", { text: "Please check the form. " }), fieldMessage(e.errors));
       break;
     case "unauthenticated":
-      box.append(h("strong", "Your session has ended."), text(" Sign in again to continue."));
+      box.append(h("strong", { text: "Your session has ended." }), " Sign in again to continue.");
       break;
     case "network":
     case "contention":
     case "backend_unavailable":
-      box.append(h("strong", "The service could not be reached."), text(" Nothing was charged twice: “Try again” sends the same request, which is charged at most once."));
+      box.append(h("strong", { text: "The service could not be reached." }), " Nothing was charged twice: “Try again” sends the same request, which is charged at most once.");
       break;
     default:
-      box.append(h("strong", "Something went wrong."), text(" Please try again in a moment."));
+      box.append(h("strong", { text: "Something went wrong." }), " Please try again in a moment.");
   }
   box.dataset.reason = e.reason;
 }
@@ -485,12 +467,16 @@ function renderRecent(): void {
   const list = $("recent");
   list.replaceChildren(
     ...state.recent.map((a) => {
-      const li = h("li", "");
-      li.append(h("span", a.type, undefined, "kind"), h("span", a.status, undefined, `status ${a.status}`), text(` ${a.creditsCharged} credits${a.refundedCredits ? `, ${a.refundedCredits} refunded` : ""}`));
-      return li;
+      return h(
+        "li",
+        null,
+        h("span.kind", { text: a.type }),
+        h("span", { class: `status ${a.status}`, text: a.status }),
+        ` ${a.creditsCharged} credits${a.refundedCredits ? `, ${a.refundedCredits} refunded` : ""}`,
+      );
     }),
   );
-  if (!state.recent.length) list.append(h("li", "Nothing yet.", undefined, "empty"));
+  if (!state.recent.length) list.append(h("li.empty", { text: "Nothing yet." }));
 }
 
 // ------------------------------------------------------------------ getting credits
@@ -541,21 +527,19 @@ function renderShop(): void {
   const list = $("products");
   list.replaceChildren(
     ...state.products.map((p) => {
-      const li = h("li", "", `product-${p.id}`);
-      const what = p.kind === "pack" ? `${(p.credits ?? 0).toLocaleString("en-US")} credits` : `${p.planName ?? p.planId ?? p.id} plan`;
-      const detail = p.kind === "pack" ? (p.expiresInDays ? `valid ${p.expiresInDays} days` : "never expire") : `${(p.credits ?? 0).toLocaleString("en-US")} credits every month`;
-      const button = h("button", state.buying === p.id ? "Opening checkout…" : p.kind === "pack" ? "Buy" : "Subscribe", `buy-${p.id}`, "primary");
-      (button as HTMLButtonElement).disabled = state.buying !== null;
+      const what = p.kind === "pack" ? `${fmtInt(p.credits ?? 0)} credits` : `${p.planName ?? p.planId ?? p.id} plan`;
+      const detail = p.kind === "pack" ? (p.expiresInDays ? `valid ${p.expiresInDays} days` : "never expire") : `${fmtInt(p.credits ?? 0)} credits every month`;
+      const button = h("button.primary", { testid: `buy-${p.id}`, text: state.buying === p.id ? "Opening checkout…" : p.kind === "pack" ? "Buy" : "Subscribe" });
+      button.disabled = state.buying !== null;
       button.addEventListener("click", () => void buy(p.id));
-      li.append(h("strong", what), text(` · ${detail} `), button);
-      return li;
+      return h("li", { testid: `product-${p.id}` }, h("strong", { text: what }), ` · ${detail} `, button);
     }),
   );
-  if (!state.products.length) list.append(h("li", "Nothing is on sale right now.", undefined, "empty"));
+  if (!state.products.length) list.append(h("li.empty", { text: "Nothing is on sale right now." }));
   const plan = state.status?.plan;
   $("shop-plan").hidden = !plan;
   $("shop-plan").textContent = plan
-    ? `Your plan: ${plan.name}, ${plan.monthlyCredits.toLocaleString("en-US")} credits a month (this period ends ${new Date(plan.periodEnd).toLocaleDateString("en-GB", { day: "numeric", month: "short" })}).`
+    ? `Your plan: ${plan.name}, ${fmtInt(plan.monthlyCredits)} credits a month (this period ends ${shortDate(plan.periodEnd)}).`
     : "";
   $("manage-plan").hidden = !plan;
   $("shop-error").hidden = !state.shopError;
@@ -577,16 +561,6 @@ function windowText(seconds: number): string {
 }
 function value(id: string): string {
   return $<HTMLInputElement>(id).value.trim();
-}
-function text(s: string): Text {
-  return document.createTextNode(s);
-}
-function h(tag: string, content: string, testId?: string, className?: string): HTMLElement {
-  const el = document.createElement(tag);
-  el.textContent = content;
-  if (testId) el.dataset.testid = testId;
-  if (className) el.className = className;
-  return el;
 }
 function fieldMessage(errors: Record<string, string>): string {
   return Object.entries(errors).map(([field, message]) => `${field.replace(/^preview\./, "")}: ${message}`).join("; ") || "The request is invalid.";
