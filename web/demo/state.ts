@@ -86,11 +86,6 @@ export function update(patch: Partial<State>): void {
   if (keys.some((k) => SHOP_KEYS.has(k))) for (const listener of listeners.shop) listener(state);
 }
 
-/** Renders the shop again, unchanged (when it is opened). */
-export function refreshShop(): void {
-  for (const listener of listeners.shop) listener(state);
-}
-
 // ------------------------------------------------------------------ small updates
 
 export function signedIn(user: { uid: string; email: string | null } | null): void {
