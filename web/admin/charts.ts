@@ -20,7 +20,7 @@ import {
   type ChartConfiguration,
 } from "chart.js";
 import { byTypeChartData, groupSeries, seriesChartData, type GenerationType, type TrendGrouping, type UsageStats } from "@credit-backend/client/admin";
-import { TYPE_COLORS } from "./dom";
+import { TYPE_COLORS } from "./generation";
 
 Chart.register(BarController, BarElement, LineController, LineElement, PointElement, DoughnutController, ArcElement, CategoryScale, LinearScale, Tooltip, Legend, Filler);
 Chart.defaults.font.family = 'system-ui, -apple-system, "Segoe UI", Roboto, "DejaVu Sans", sans-serif';

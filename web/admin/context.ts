@@ -4,7 +4,7 @@
  * confirmation dialog with its reason field, and the toast.
  */
 import { toCreditsError, type CreditsAdmin, type CreditsClient, type CreditsSession, type StatsRange, type UsageStats } from "@credit-backend/client/admin";
-import { $ } from "./dom";
+import { $ } from "../shared/kit";
 
 export interface Ctx {
   session: CreditsSession;

@@ -10,7 +10,7 @@ import { CreditsAdmin, hasAdminClaim } from "@credit-backend/client/admin";
 import { connectBackend } from "../shared/backend";
 import { confirmAction, LiveIndicator, StatsCache, toast, type Ctx } from "./context";
 import { CreditsTab } from "./credits-tab";
-import { $, authMessage } from "./dom";
+import { $, withAuthMessage } from "../shared/kit";
 import { LiveTab } from "./live-tab";
 import { PaymentsTab } from "./payments-tab";
 
@@ -101,16 +101,9 @@ session.onUserChanged(async (user) => {
   selectTab(tab);
 });
 
-$("sign-in-form").addEventListener("submit", async (e) => {
+$("sign-in-form").addEventListener("submit", (e) => {
   e.preventDefault();
-  const box = $("auth-error");
-  box.hidden = true;
-  try {
-    await session.signIn($<HTMLInputElement>("email").value.trim(), $<HTMLInputElement>("password").value);
-  } catch (err) {
-    box.textContent = authMessage(err);
-    box.hidden = false;
-  }
+  void withAuthMessage($("auth-error"), () => session.signIn($<HTMLInputElement>("email").value.trim(), $<HTMLInputElement>("password").value));
 });
 for (const id of ["sign-out", "refused-sign-out"]) $(id).addEventListener("click", () => void session.signOut());
 

@@ -5,7 +5,7 @@
  */
 import { paymentSummary, watchPayments, watchUserPayments, watchWebhookFailures, type AdminPayment, type RevenueRow } from "@credit-backend/client/admin";
 import type { Ctx } from "./context";
-import { $, fmtInt, fmtWhen, h, setText } from "./dom";
+import { $, fmtInt, fmtWhen, h, setText } from "../shared/kit";
 
 const DAY_MS = 86_400_000;
 

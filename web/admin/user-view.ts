@@ -6,7 +6,7 @@
  */
 import { ledgerByBucket, type AdminBucket, type AdminUser, type LedgerEntry, type Unsubscribe } from "@credit-backend/client/admin";
 import type { Ctx } from "./context";
-import { $, fmtInt, fmtWhen, h } from "./dom";
+import { $, fmtInt, fmtWhen, h } from "../shared/kit";
 
 const LEDGER_MAX = 50;
 

@@ -1,5 +1,11 @@
-/** Small DOM and formatting helpers shared by the dashboard's tabs. */
-import type { GenerationType } from "@credit-backend/client/admin";
+/**
+ * What both pages (demo/, admin/) share besides the backend: DOM helpers (`$`, `h`, `setText`,
+ * `setAttr`), the sign-in forms' messages (`authMessage`), and the formatting of numbers,
+ * credits, dates and relative times.
+ */
+import { shortDate } from "@credit-backend/client";
+
+export { shortDate };
 
 export const $ = <T extends HTMLElement = HTMLElement>(id: string): T => {
   const el = document.getElementById(id);
@@ -37,14 +43,23 @@ export function setAttr(el: Element, name: string, value: string): void {
   if (el.getAttribute(name) !== value) el.setAttribute(name, value);
 }
 
-// ------------------------------------------------------------------ numbers and times
+// ------------------------------------------------------------------ numbers and credits
 
 const INT = new Intl.NumberFormat("en-US", { maximumFractionDigits: 0 });
 const DEC = new Intl.NumberFormat("en-US", { maximumFractionDigits: 2 });
+const NUM = new Intl.NumberFormat("en-US");
 
 export const fmtInt = (n: number | null | undefined): string => (n === null || n === undefined ? "–" : INT.format(n));
 export const fmtDec = (n: number | null | undefined): string => (n === null || n === undefined ? "–" : DEC.format(n));
+/** A quantity as typed (4.5 seconds stays 4.5; up to three decimals). */
+export const fmtNum = (n: number | null | undefined): string => (n === null || n === undefined ? "–" : NUM.format(n));
 export const fmtRate = (r: number | null | undefined): string => (r === null || r === undefined ? "–" : `${(r * 100).toFixed(1)} %`);
+
+/** "1 credit", "1,200 credits": `plural(n, one, many)` for any other word. */
+export const plural = (n: number, one: string, many = `${one}s`): string => `${fmtInt(n)} ${n === 1 ? one : many}`;
+export const fmtCredits = (n: number): string => plural(n, "credit");
+
+// ------------------------------------------------------------------ durations, dates and times
 
 export function fmtMs(ms: number | null | undefined): string {
   if (ms === null || ms === undefined) return "–";
@@ -53,6 +68,7 @@ export function fmtMs(ms: number | null | undefined): string {
   return `${Math.floor(ms / 60_000)} min ${Math.round((ms % 60_000) / 1000)} s`;
 }
 
+/** A relative time: "just now", "12 s ago", "5 min ago", "3 h ago", "2 d ago". */
 export function fmtAgo(ms: number | null, now = Date.now()): string {
   if (ms === null) return "";
   const s = Math.max(0, Math.round((now - ms) / 1000));
@@ -63,51 +79,49 @@ export function fmtAgo(ms: number | null, now = Date.now()): string {
   return `${Math.floor(s / 86_400)} d ago`;
 }
 
-const WHEN = new Intl.DateTimeFormat("en-GB", { day: "numeric", month: "short", hour: "2-digit", minute: "2-digit", second: "2-digit" });
+const TIME = { day: "numeric", month: "short", hour: "2-digit", minute: "2-digit", second: "2-digit" } as const;
+const WHEN = new Intl.DateTimeFormat("en-GB", TIME);
+const WHEN_YEAR = new Intl.DateTimeFormat("en-GB", { ...TIME, year: "numeric" });
 const WHEN_UTC = new Intl.DateTimeFormat("en-GB", { day: "numeric", month: "short", hour: "2-digit", minute: "2-digit", timeZone: "UTC" });
-export const fmtWhen = (ms: number | null): string => (ms === null ? "–" : WHEN.format(ms));
-export const fmtUtc = (iso: string | null | undefined): string => (iso ? `${WHEN_UTC.format(Date.parse(iso))} UTC` : "–");
+const WHEN_UTC_YEAR = new Intl.DateTimeFormat("en-GB", { day: "numeric", month: "short", year: "numeric", hour: "2-digit", minute: "2-digit", timeZone: "UTC" });
 
-export const plural = (n: number, one: string, many = `${one}s`): string => `${fmtInt(n)} ${n === 1 ? one : many}`;
+const sameYear = (ms: number, now: number, utc = false): boolean =>
+  utc ? new Date(ms).getUTCFullYear() === new Date(now).getUTCFullYear() : new Date(ms).getFullYear() === new Date(now).getFullYear();
 
-export const UNITS: Record<GenerationType, [one: string, many: string]> = {
-  image: ["image", "images"],
-  video: ["second", "seconds"],
-  voice: ["minute", "minutes"],
-  chat: ["token", "tokens"],
-};
+/**
+ * A moment in local time, "5 Dec, 14:03:22", with the year when it is not this year
+ * ("31 Dec 2027, 00:00:00"). Days alone: `shortDate` (the library's, UTC: "31 Dec", "31 Dec 2027").
+ */
+export const fmtWhen = (ms: number | null, now = Date.now()): string => (ms === null ? "–" : (sameYear(ms, now) ? WHEN : WHEN_YEAR).format(ms));
 
-export const TYPE_COLORS: Record<GenerationType, string> = { image: "#3056d3", video: "#8e44ad", voice: "#1f8a4c", chat: "#d98a00" };
-
-const ICON_PATHS: Record<GenerationType, string> = {
-  // a framed picture, a film frame with a play mark, a microphone, a speech bubble
-  image: "M4 5h16v14H4z M4 16l5-5 4 4 3-3 4 4 M15.5 9.5a1.5 1.5 0 1 0 .01 0",
-  video: "M3 6h13v12H3z M16 10l5-3v10l-5-3 M8 9.5v5l4-2.5z",
-  voice: "M12 3a3 3 0 0 1 3 3v6a3 3 0 0 1-6 0V6a3 3 0 0 1 3-3z M6 11a6 6 0 0 0 12 0 M12 17v4 M9 21h6",
-  chat: "M4 5h16v11H9l-5 4z M8 9h8 M8 12h5",
-};
-
-/** The type's icon (inline SVG: no icon font, no emoji font needed). */
-export function typeIcon(type: GenerationType | null): SVGSVGElement {
-  const ns = "http://www.w3.org/2000/svg";
-  const svg = document.createElementNS(ns, "svg");
-  svg.setAttribute("viewBox", "0 0 24 24");
-  svg.setAttribute("class", `icon ${type ?? "unknown"}`);
-  svg.setAttribute("aria-label", type ?? "unknown type");
-  svg.setAttribute("role", "img");
-  const path = document.createElementNS(ns, "path");
-  path.setAttribute("d", type ? ICON_PATHS[type] : "M12 3a9 9 0 1 0 .01 0");
-  svg.append(path);
-  if (type) svg.style.color = TYPE_COLORS[type];
-  return svg;
+/** An ISO instant in UTC to the minute, "5 Dec, 14:03 UTC", with the year when it is not this year. */
+export function fmtUtc(iso: string | null | undefined, now = Date.now()): string {
+  if (!iso) return "–";
+  const ms = Date.parse(iso);
+  return `${(sameYear(ms, now, true) ? WHEN_UTC : WHEN_UTC_YEAR).format(ms)} UTC`;
 }
 
-/** The message a Firebase Auth error deserves on a sign-in form. */
+// ------------------------------------------------------------------ sign-in forms
+
+/** The message a Firebase Auth error deserves on a sign-in (or sign-up) form. */
 export function authMessage(err: unknown): string {
   const code = (err as { code?: string }).code ?? "";
   if (code.includes("invalid-credential") || code.includes("wrong-password") || code.includes("user-not-found")) return "That email and password do not match an account.";
+  if (code.includes("email-already-in-use")) return "An account with this email exists: sign in instead.";
+  if (code.includes("weak-password")) return "Choose a password of at least 6 characters.";
   if (code.includes("invalid-email")) return "That is not an email address.";
   if (code.includes("too-many-requests")) return "Too many attempts: wait a moment and try again.";
   if (code.includes("network-request-failed")) return "The sign-in service cannot be reached.";
   return "Signing in did not work. Please try again.";
+}
+
+/** Runs a sign-in action; its failure shows in `box` (hidden while it runs and on success). */
+export async function withAuthMessage(box: HTMLElement, action: () => Promise<unknown>): Promise<void> {
+  box.hidden = true;
+  try {
+    await action();
+  } catch (err) {
+    box.textContent = authMessage(err);
+    box.hidden = false;
+  }
 }
