@@ -324,8 +324,10 @@ def set_user_status(cmd: Command, request: StatusChange, user_exists: UserExists
                 raise
             before = str((user.to_dict() or {}).get("status"))
             plan.put(user, fields)
+        # A damaged account's stored status may be anything: the answer names only a real one.
+        previous = before if before in ("active", "suspended") else None
         result = SetUserStatusResponse.model_validate(
-            {"userId": request.user_id, "status": request.status, "previousStatus": before}
+            {"userId": request.user_id, "status": request.status, "previousStatus": previous}
         )
         change = audit.Change(
             "set_user_status", f"users/{request.user_id}", {"status": before}, {"status": request.status}, note=request.reason
