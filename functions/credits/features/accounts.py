@@ -24,6 +24,7 @@ that user alone.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import functools
 from dataclasses import dataclass, field
@@ -40,7 +41,7 @@ from credits.policy.signup import SignupDecision
 from credits.store import buckets as bucket_store, db, ledger, notifications
 from credits.store.atomic import Attempt, Plan
 from credits.store.db import Snapshot
-from credits.store.ledger import EntryId, EntryKind, Leg, Reason, UsageChange
+from credits.store.ledger import EntryId, EntryKind, Leg, Reason
 from credits.vocab.clock import from_millis, to_millis
 from credits.vocab.config import CreditConfig
 from credits.vocab.context import Caller
@@ -272,29 +273,28 @@ class Prepared:
         now: dt.datetime,
         low_balance_below: int,
         legs: tuple[Leg, ...] = (),
-        usage: UsageChange | None = None,
         fields: dict[str, Any] | None = None,
     ) -> ledger.Posting:
-        """Post the account's legs, then the call's ``legs``, with ``usage`` and ``fields``."""
+        """Post the account's legs, then the call's ``legs``, with ``fields``."""
+        return self.post_change(plan, client, ledger.Change(legs, now, low_balance_below, fields=fields))
+
+    def post_change(self, plan: Plan[Any], client: firestore.Client, change: ledger.Change) -> ledger.Posting:
+        """Post the account's legs, then the call's ``change`` (its legs, usage and fields)."""
         for notice in self.notices:
             notifications.add(plan, client, notice)
         for snapshot, data in self.writes:
             plan.put(snapshot, data)
+        holder = ledger.Holder(self.uid, self.snapshot, self.account, self.opening, self.opening_balance, self.opening_buckets)
         return ledger.post(
             plan,
             client,
-            uid=self.uid,
-            account=self.account,
-            snapshot=self.snapshot,
-            legs=[*self.legs, *legs],
-            now=now,
-            low_balance_below=low_balance_below,
-            usage=usage,
-            fields={**self.fields, **(fields or {})},
-            opening=self.opening,
-            opening_balance=self.opening_balance,
-            opening_buckets=self.opening_buckets,
-            first_leg=len(self.legs),
+            holder,
+            dataclasses.replace(
+                change,
+                legs=[*self.legs, *change.legs],
+                fields={**self.fields, **(change.fields or {})},
+                first_leg=len(self.legs),
+            ),
         )
 
 

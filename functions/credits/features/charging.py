@@ -340,22 +340,23 @@ def _approval_plan(
             call_token=call.token,
         )
         account_fields.update(outcome.suspension or {})
-    posting = read.account.post(
+    charge = Leg(
+        -approval.cost,
+        EntryId(EntryKind.CHARGE, target.id),
+        Reason.GENERATION_CHARGE,
+        activity_id=target.id,
+        generation_type=request.type,
+    )
+    posting = read.account.post_change(
         plan,
         client,
-        now=now,
-        low_balance_below=config.lowBalanceThreshold,
-        legs=(
-            Leg(
-                -approval.cost,
-                EntryId(EntryKind.CHARGE, target.id),
-                Reason.GENERATION_CHARGE,
-                activity_id=target.id,
-                generation_type=request.type,
-            ),
+        ledger.Change(
+            (charge,),
+            now,
+            config.lowBalanceThreshold,
+            usage=UsageChange(generations=1, credits_used=approval.cost),
+            fields=account_fields,
         ),
-        usage=UsageChange(generations=1, credits_used=approval.cost),
-        fields=account_fields,
     )
     response = ChargeResponse(
         activityId=target.id, creditsCharged=approval.cost, remainingCredits=posting.balance_after, status="pending"

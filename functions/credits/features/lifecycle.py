@@ -33,7 +33,7 @@ from credits.store import buckets as bucket_store, config_store, db
 from credits.store.atomic import Attempt, Plan
 from credits.store.buckets import Return
 from credits.store.db import Snapshot
-from credits.store.ledger import EntryId, Leg
+from credits.store.ledger import Change, EntryId, Leg
 from credits.vocab import activity
 from credits.vocab.activity import ActivityState, Status
 from credits.vocab.context import Caller, ClientContext
@@ -226,14 +226,8 @@ def _plan(
         suspension = _refund_rate_check(attempt, plan, state, outcome, account, applied, now)
     balance = account.balance
     if legs or outcome.usage or suspension or account.must_write:
-        posting = account.post(
-            plan,
-            client,
-            now=now,
-            low_balance_below=config.lowBalanceThreshold,
-            legs=legs,
-            usage=outcome.usage,
-            fields=suspension,
+        posting = account.post_change(
+            plan, client, Change(legs, now, config.lowBalanceThreshold, usage=outcome.usage, fields=suspension)
         )
         balance = posting.balance_after
         if settlement.delta < 0 and posting.drawn:

@@ -181,26 +181,18 @@ def repair_balance(client: firestore.Client, clock: Clock, uid: str, actor: Call
         if usage != stored.get("usage"):
             changed.append("usage")
         plan: Plan[dict[str, Any]] = Plan()
+        repair = Leg(
+            0,
+            EntryId(EntryKind.REPAIR, f"{uid}_{len(entries)}"),
+            Reason.BALANCE_REPAIR,
+            actor_id=actor.uid,
+            note=f"balance rebuilt from {len(entries)} entries; stored value was {stored.get('credits')!r}",
+        )
         posting = ledger.post(
             plan,
             client,
-            uid=uid,
-            account=None,
-            snapshot=user,
-            legs=[
-                Leg(
-                    0,
-                    EntryId(EntryKind.REPAIR, f"{uid}_{len(entries)}"),
-                    Reason.BALANCE_REPAIR,
-                    actor_id=actor.uid,
-                    note=f"balance rebuilt from {len(entries)} entries; stored value was {stored.get('credits')!r}",
-                )
-            ],
-            now=now,
-            low_balance_below=config.lowBalanceThreshold,
-            opening=fixes,
-            opening_balance=total,
-            opening_buckets=held,
+            ledger.Holder(uid, user, None, opening=fixes, opening_balance=total, opening_buckets=held),
+            ledger.Change([repair], now, config.lowBalanceThreshold),
         )
         before = {name: stored.get(name) for name in changed}
         after = {"credits": posting.balance_after, **{k: fixes[k] for k in changed if k in fixes}}
