@@ -356,15 +356,12 @@ def _flag(
     """
     request = call.request
     moderation = {"action": "flag", "category": flagged.category, "source": flagged.source}
+    who = abuse.Offender(call.uid, read.account.status == "suspended", call.ctx, call.token)
     outcome = abuse.record(
         attempt,
         plan,
-        now=read.now,
-        thresholds=read.applied.abuse,
-        uid=call.uid,
-        already_suspended=read.account.status == "suspended",
-        ctx=call.ctx,
-        event=abuse.Event(
+        who,
+        abuse.Event(
             kind="moderation",
             severity=flagged.severity or "low",
             category=flagged.category,
@@ -372,7 +369,8 @@ def _flag(
             device_id=request.device_id,
             detail={"type": request.type, "action": "flag", "activityId": call.target.id},
         ),
-        call_token=call.token,
+        now=read.now,
+        thresholds=read.applied.abuse,
     )
     return moderation, outcome.suspension
 
@@ -472,17 +470,8 @@ def _refusal_plan(attempt: Attempt, call: _Call, read: CallerState, refusal: Ref
             detail={"type": request.type},
         )
     if event is not None:
-        outcome = abuse.record(
-            attempt,
-            plan,
-            now=now,
-            thresholds=read.applied.abuse,
-            uid=call.uid,
-            already_suspended=account.status == "suspended",
-            ctx=call.ctx,
-            event=event,
-            call_token=call.token,
-        )
+        who = abuse.Offender(call.uid, account.status == "suspended", call.ctx, call.token)
+        outcome = abuse.record(attempt, plan, who, event, now=now, thresholds=read.applied.abuse)
         suspension = outcome.suspension
     if account.must_write or suspension:
         account.post(plan, call.client, now=now, low_balance_below=read.config.lowBalanceThreshold, fields=suspension)

@@ -327,15 +327,12 @@ def _refund_rate_check(
         usage["ownerRefunds"], usage["generations"], thresholds.refundRateMinGenerations, thresholds.refundRateThreshold
     ):
         return None
+    who = abuse.Offender(state.user_id, account.status == "suspended", ClientContext(ip=state.ip), f"refund_{state.id}")
     recorded = abuse.record(
         attempt,
         plan,
-        now=now,
-        thresholds=thresholds,
-        uid=state.user_id,
-        already_suspended=account.status == "suspended",
-        ctx=ClientContext(ip=state.ip),
-        event=abuse.Event(
+        who,
+        abuse.Event(
             kind="refund_rate",
             severity="medium",
             device_id=state.device_id,
@@ -346,7 +343,8 @@ def _refund_rate_check(
                 "activityId": state.id,
             },
         ),
-        call_token=f"refund_{state.id}",
+        now=now,
+        thresholds=thresholds,
     )
     return recorded.suspension
 
