@@ -107,17 +107,19 @@ def grant_plan_period(
     """A paid period of ``plan_id`` (``grants.start_plan_period``, renewal by payment); the
     debt is paid off first. ``InvalidRequest`` for a plan the configuration does not have.
     """
-    period = bucket_grants.start_plan_period(
+    period = bucket_grants.start_period(
         account,
         config,
-        plan_id,
-        key=paid.key,
-        start=paid.start,
-        end=paid.end,
-        renewal="payment",
-        ref=f"payments/{paid.payment_id}",
-        actor_id=ACTOR,
-        fields={"paymentId": paid.payment_id, "source": "plan"},
+        bucket_grants.PeriodStart(
+            plan_id,
+            paid.key,
+            paid.start,
+            paid.end,
+            renewal="payment",
+            ref=f"payments/{paid.payment_id}",
+            actor_id=ACTOR,
+            fields={"paymentId": paid.payment_id, "source": "plan"},
+        ),
     )
     if period.leg is None or period.leg.entry is None:
         return Granted((), None, 0, 0, debt), period
@@ -157,16 +159,8 @@ def claw_back(account: Prepared, claw: Claw, *, after: Sequence[Leg] = ()) -> Cl
     if claw.wanted <= 0:
         return Clawed(None, 0, 0)
     entry = EntryId(EntryKind.CLAWBACK, f"{claw.payment_id}_{claw.clawed_total}")
-    result = bucket_grants.clawback(
-        account,
-        claw.wanted,
-        entry=entry,
-        reason=Reason.PAYMENT_CLAWBACK,
-        first=claw.bucket_id,
-        note=claw.why,
-        actor_id=ACTOR,
-        after=after,
-    )
+    record = bucket_grants.ClawbackEntry(entry, Reason.PAYMENT_CLAWBACK, note=claw.why, actor_id=ACTOR)
+    result = bucket_grants.clawback(account, claw.wanted, record, first=claw.bucket_id, after=after)
     leg = result.leg
     if leg is not None:
         fields = {"paymentId": claw.payment_id, "bucketId": claw.bucket_id, "shortfall": result.shortfall}
