@@ -172,7 +172,8 @@ class CallerState:
             grants = with_grant(grants, now_ms, self.config.signup.grantsPerIpPerDay)
         rates = self.config.rateLimits
         tags = self.ip_record.users if users is None else users
-        return rate_limit.ip_record_fields(ip, hits, grants, rates.ipRequests, rates.ipWindowSeconds, self.now, tags)
+        record = rate_limit.IpRecord(tuple(hits), tuple(grants), users=tuple(tags))
+        return rate_limit.ip_record_fields(ip, record, rates.ipRequests, rates.ipWindowSeconds, self.now)
 
 
 def read_caller(
