@@ -71,11 +71,18 @@ class Answer:
     body: dict[str, Any]
 
 
+@dataclass(frozen=True)
+class Delivery:
+    """One delivery of the webhook as Stripe sent it: the raw body and its ``Stripe-Signature``."""
+
+    payload: bytes
+    signature: str | None
+
+
 def receive(
     client: firestore.Client,
     clock: Clock,
-    payload: bytes,
-    signature: str | None,
+    delivery: Delivery,
     secret: str,
     *,
     deadline: Deadline | None = None,
@@ -88,11 +95,11 @@ def receive(
     tolerance (5 minutes), which stops replays of old deliveries.
     """
     try:
-        stripe.Webhook.construct_event(payload, signature or "", secret)
+        stripe.Webhook.construct_event(delivery.payload, delivery.signature or "", secret)
     except (stripe.SignatureVerificationError, ValueError):
         count_failure(client, clock.now())
         return Answer(400, {"error": "invalid signature"})
-    event = Event.parse(json.loads(payload))
+    event = Event.parse(json.loads(delivery.payload))
     if event is None:
         return Answer(200, {"received": True, "outcome": "ignored"})
     outcome = apply(client, clock, event, deadline=deadline, user_exists=user_exists)
