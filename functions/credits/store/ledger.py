@@ -232,14 +232,15 @@ def _apply_leg(journal: _Journal, book: Book, leg: Leg, *, keep: bool) -> None:
         return
     if not leg.delta and leg.entry.kind not in _RECORDED_AT_ZERO:
         return
-    journal.records.append((leg.entry, _entry_record(journal, leg, moves, opened)))
+    _record_entry(journal, leg, moves, opened)
     for move in lapsed:  # returned to a bucket that has expired meanwhile: expires at once
         journal.balance += move.delta
         journal.records.append(_lapsed_record(journal, move, leg.entry))
 
 
-def _entry_record(journal: _Journal, leg: Leg, moves: list[Move], opened: list[dict[str, Any]]) -> dict[str, Any]:
-    """The entry of a leg, its ``balanceAfter`` the journal's balance after it."""
+def _record_entry(journal: _Journal, leg: Leg, moves: list[Move], opened: list[dict[str, Any]]) -> None:
+    """Add the entry of a leg to the journal, its ``balanceAfter`` the journal's balance after it."""
+    assert leg.entry is not None
     record: dict[str, Any] = {
         "userId": journal.uid,
         "delta": leg.delta,
@@ -262,7 +263,7 @@ def _entry_record(journal: _Journal, leg: Leg, moves: list[Move], opened: list[d
         record["buckets"] = [{"bucketId": m.bucket_id, "delta": m.delta} for m in moves]
     if opened:
         record["newBuckets"] = opened
-    return record
+    journal.records.append((leg.entry, record))
 
 
 def _lapsed_record(journal: _Journal, move: Move, returned_by: EntryId) -> tuple[EntryId, dict[str, Any]]:

@@ -623,7 +623,7 @@ def _reverse(client: firestore.Client, clock: Clock, event: Event, rev: Reversal
         payment_id = data.get("paymentId")
         if not isinstance(payment_id, str):
             # The payment has not arrived yet: keep the reversal for it.
-            plan.put(link, {"pending": _pending(data.get("pending"), rev), "updatedAt": now})
+            _defer(plan, link, rev, now)
             _record(plan, client, event, "deferred", now, paymentIntent=pi_id)
             return plan
         pay_ref = payment_ref(client, payment_id)
@@ -655,18 +655,21 @@ def _reverse(client: firestore.Client, clock: Clock, event: Event, rev: Reversal
     return run(client, step, deadline=deadline)
 
 
-def _pending(stored: Any, rev: Reversal) -> dict[str, Any]:
-    """A reversal kept for its payment, merged with one kept before: the largest refund total
-    seen; a dispute sticks.
+def _defer(plan: Plan[str], link: Snapshot, rev: Reversal, now: dt.datetime) -> None:
+    """Keep a reversal on the payment intent's link for its payment, merged with one kept
+    before: the largest refund total seen; a dispute sticks.
     """
+    data = (link.to_dict() or {}) if link.exists else {}
+    stored = data.get("pending")
     pending: dict[str, Any] = stored if isinstance(stored, dict) else {}
-    return {
+    merged = {
         "amountRefunded": max(int(pending.get("amountRefunded") or 0), rev.amount_refunded),
         "amount": rev.amount or int(pending.get("amount") or 0),
         "disputed": pending.get("disputed") is True or rev.dispute is not None,
         "disputeId": rev.dispute or pending.get("disputeId"),
         "charge": rev.charge,
     }
+    plan.put(link, {"pending": merged, "updatedAt": now})
 
 
 def _dispute_closed(client: firestore.Client, clock: Clock, event: Event, rev: Reversal, deadline: Deadline | None) -> str:
@@ -760,8 +763,8 @@ def _subscription(
         if _stale(current, sub, event, deleted):
             _record(plan, client, event, "stale", now, userId=uid, subscription=sub.id)
             return plan
-        state = _subscription_state(current, sub, event, product_id, product)
-        posting = _Posting(account, _debt(account), [], {"subscription": state})
+        posting = _Posting(account, _debt(account), [], {})
+        _set_subscription(posting, current, sub, event, product_id, product)
         user_plan = _plan_after(account, product.planId, deleted, sub.period_end)
         if user_plan is not False:
             posting.fields[plans.FIELD] = user_plan
@@ -783,10 +786,17 @@ def _stale(current: dict[str, Any], sub: events.Subscription, event: Event, dele
     return not same and current.get("status") not in (None, "canceled") and deleted
 
 
-def _subscription_state(
-    current: dict[str, Any], sub: events.Subscription, event: Event, product_id: str | None, product: Product
-) -> dict[str, Any]:
-    """The user's ``subscription`` after the event: which plan renews next, and whether."""
+def _set_subscription(
+    posting: _Posting,
+    current: dict[str, Any],
+    sub: events.Subscription,
+    event: Event,
+    product_id: str | None,
+    product: Product,
+) -> None:
+    """The user's ``subscription`` after the event, into ``posting``: which plan renews next,
+    and whether.
+    """
     deleted = event.type == "customer.subscription.deleted"
     state = {
         **(current if current.get("id") == sub.id else {}),
@@ -799,7 +809,7 @@ def _subscription_state(
     }
     if sub.period_end:
         state["periodEnd"] = sub.period_end
-    return state
+    posting.fields["subscription"] = state
 
 
 def _plan_after(
