@@ -52,9 +52,8 @@ def test_a_purchase_is_a_bucket_named_by_its_key() -> None:
 
 def test_a_refund_claws_back_from_the_payment_first_and_reports_the_shortfall() -> None:
     account = prepared({"grant_pay": stored("purchase", 100), "signup_u": stored("signup", 30)})
-    back = grants.clawback(
-        account, 150, entry=ledger.EntryId(ledger.EntryKind.CLAWBACK, "pay"), reason=Reason.PAYMENT_CLAWBACK, first="grant_pay"
-    )
+    record = grants.ClawbackEntry(ledger.EntryId(ledger.EntryKind.CLAWBACK, "pay"), Reason.PAYMENT_CLAWBACK)
+    back = grants.clawback(account, 150, record, first="grant_pay")
     assert back.taken == 130 and back.shortfall == 20 and back.leg is not None
     plan, posting = posted(account, back.leg)
     assert entries(plan)["clawback_pay"]["buckets"] == [
@@ -65,7 +64,8 @@ def test_a_refund_claws_back_from_the_payment_first_and_reports_the_shortfall() 
 
 
 def test_nothing_to_claw_back_is_no_leg() -> None:
-    back = grants.clawback(prepared({}), 10, entry=ledger.EntryId(ledger.EntryKind.CLAWBACK, "x"), reason=Reason.PAYMENT_CLAWBACK)
+    record = grants.ClawbackEntry(ledger.EntryId(ledger.EntryKind.CLAWBACK, "x"), Reason.PAYMENT_CLAWBACK)
+    back = grants.clawback(prepared({}), 10, record)
     assert back.leg is None and back.shortfall == 10
 
 

@@ -37,13 +37,15 @@ def account(credits: int, usage: dict[str, int] | None = None) -> accounts.Accou
 
 
 def post(
-    acct: accounts.Account | None, *legs: Leg, opening: dict[str, Any] | None = None, **kw: Any
+    acct: accounts.Account | None,
+    *legs: Leg,
+    opening: dict[str, Any] | None = None,
+    usage: UsageChange | None = None,
 ) -> tuple[Plan[Any], ledger.Posting]:
     plan: Plan[Any] = Plan()
     snap = acct.snapshot if acct is not None else snapshot("users/u", None)
-    posting = ledger.post(
-        plan, CLIENT, uid="u", account=acct, snapshot=snap, legs=legs, now=T0, low_balance_below=20, opening=opening, **kw
-    )
+    holder = ledger.Holder("u", snap, acct, opening=opening)
+    posting = ledger.post(plan, CLIENT, holder, ledger.Change(legs, T0, 20, usage=usage))
     return plan, posting
 
 
@@ -220,12 +222,8 @@ def test_a_posting_first_expires_what_has_expired_exactly_once_by_id() -> None:
     posting = ledger.post(
         plan,
         CLIENT,
-        uid="u",
-        account=acct,
-        snapshot=acct.snapshot,
-        legs=[Leg(-30, EntryId(EntryKind.CHARGE, "a"), Reason.GENERATION_CHARGE)],
-        now=JAN10,
-        low_balance_below=0,
+        ledger.Holder("u", acct.snapshot, acct),
+        ledger.Change([Leg(-30, EntryId(EntryKind.CHARGE, "a"), Reason.GENERATION_CHARGE)], JAN10, 0),
     )
     books = entries(plan)
     assert books["expire_promo_1"]["delta"] == -20 and books["expire_promo_1"]["reason"] == "expired"
@@ -242,12 +240,12 @@ def test_a_refund_to_an_expired_bucket_expires_at_once_with_its_own_entry() -> N
     posting = ledger.post(
         plan,
         CLIENT,
-        uid="u",
-        account=acct,
-        snapshot=acct.snapshot,
-        legs=[Leg(20, EntryId(EntryKind.REFUND, "a"), Reason.FAILURE_REFUND, buckets=Return(drawn))],
-        now=JAN10 + dt.timedelta(days=2),
-        low_balance_below=0,
+        ledger.Holder("u", acct.snapshot, acct),
+        ledger.Change(
+            [Leg(20, EntryId(EntryKind.REFUND, "a"), Reason.FAILURE_REFUND, buckets=Return(drawn))],
+            JAN10 + dt.timedelta(days=2),
+            0,
+        ),
     )
     books = entries(plan)
     assert books["refund_a"]["buckets"] == [{"bucketId": "promo_1", "delta": 20}]

@@ -87,7 +87,7 @@ def test_a_claw_back_takes_the_payments_bucket_first_then_in_claw_back_order_and
         }
     )
     back = grants.claw_back(
-        account, payment_id="cs_test_1", bucket_id="purchase_cs_test_1", wanted=100, clawed_total=100, why="refund"
+        account, grants.Claw(payment_id="cs_test_1", bucket_id="purchase_cs_test_1", wanted=100, clawed_total=100, why="refund")
     )
     assert back.leg is not None and str(back.leg.entry) == "clawback_cs_test_1_100"
     assert back.taken == 40 and back.shortfall == 60 and (back.leg.fields or {})["shortfall"] == 60
@@ -101,11 +101,13 @@ def test_a_claw_back_in_the_same_posting_as_its_grant_takes_from_the_new_bucket(
     account = prepared({"signup_u": stored("signup", 30)})
     granted = grants.grant_pack(payment_id="cs_2", credits=50, expires_at=None, debt=0)
     back = grants.claw_back(
-        account, payment_id="cs_2", bucket_id=granted.bucket_id, wanted=20, clawed_total=20, why="refund", after=granted.legs
+        account,
+        grants.Claw(payment_id="cs_2", bucket_id=granted.bucket_id, wanted=20, clawed_total=20, why="refund"),
+        after=granted.legs,
     )
     assert back.leg is not None and back.shortfall == 0
     plan, posting = posted(account, *granted.legs, back.leg)
     assert entries(plan)["clawback_cs_2_20"]["buckets"] == [{"bucketId": "purchase_cs_2", "delta": -20}]
     assert {k: b.remaining for k, b in posting.buckets.items()} == {"purchase_cs_2": 30, "signup_u": 30}
-    nothing = grants.claw_back(account, payment_id="cs_2", bucket_id=None, wanted=0, clawed_total=20, why="refund")
+    nothing = grants.claw_back(account, grants.Claw(payment_id="cs_2", bucket_id=None, wanted=0, clawed_total=20, why="refund"))
     assert nothing.leg is None and nothing.shortfall == 0

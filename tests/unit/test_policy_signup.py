@@ -1,23 +1,28 @@
 """Who receives the sign-up grant: each rule as the contract states it."""
 
-from credits.policy.signup import GRANT_WINDOW_MS, decide, live_grants, with_grant
+import dataclasses
+from typing import Any
+
+from credits.policy.signup import GRANT_WINDOW_MS, SignupDecision, SignupState, decide, live_grants, with_grant
 
 NOW = 10_000_000_000
 
+# An ordinary first call: a known address with no grants yet, 100 credits to grant; the wider
+# counts uncapped unless a test names them.
+BASE = SignupState(
+    amount=100,
+    anonymous=False,
+    email_verified=False,
+    require_verified_email=False,
+    ip_known=True,
+    ip_blocked=False,
+    grants_from_ip=(),
+    grants_per_ip_per_day=3,
+)
 
-def decision(**changes: object):  # type: ignore[no-untyped-def]
-    base = {
-        "amount": 100,
-        "anonymous": False,
-        "email_verified": False,
-        "require_verified_email": False,
-        "ip_known": True,
-        "ip_blocked": False,
-        "grants_from_ip": (),
-        "grants_per_ip_per_day": 3,
-    }
-    base.update(changes)
-    return decide(**base)  # type: ignore[arg-type]
+
+def decision(**changes: Any) -> SignupDecision:
+    return decide(dataclasses.replace(BASE, **changes))
 
 
 def test_an_ordinary_sign_up_is_granted() -> None:

@@ -78,8 +78,7 @@ def stripeWebhook(request: flask.Request) -> flask.Response:  # noqa: N802 - the
         answer = webhook.receive(
             db.client(),
             _clock,
-            payload,
-            request.headers.get("Stripe-Signature"),
+            webhook.Delivery(payload, request.headers.get("Stripe-Signature")),
             secret,
             deadline=Deadline(call_budget(WEBHOOK_TIMEOUT_SECONDS)),
             user_exists=auth_user_exists,

@@ -74,57 +74,54 @@ def record_ref(client: firestore.Client, call_token: str, kind: str) -> firestor
     return client.collection(db.ABUSE_DETECTION).document(f"e_{digest}")
 
 
-def record(
-    attempt: Attempt,
-    plan: Plan[Any],
-    *,
-    now: dt.datetime,
-    thresholds: Abuse,
-    uid: str,
-    already_suspended: bool,
-    ctx: ClientContext,
-    event: Event,
-    call_token: str,
-    score_snapshot: Snapshot | None = None,
-) -> Outcome:
+@dataclass(frozen=True)
+class Offender:
+    """Whose event it is: the user (and whether the account is already suspended), where the
+    call came from, and the call's token, which names the record. ``score_snapshot``:
+    ``abuse_scores/{uid}`` if the caller already read it.
+    """
+
+    uid: str
+    already_suspended: bool
+    ctx: ClientContext
+    call_token: str
+    score_snapshot: Snapshot | None = None
+
+
+@dataclass(frozen=True)
+class _Scored:
+    """An event as scored: whose, what, the score it leaves against the threshold, and when."""
+
+    who: Offender
+    event: Event
+    score: scoring.Score
+    threshold: int
+    now: dt.datetime
+
+
+def record(attempt: Attempt, plan: Plan[Any], who: Offender, event: Event, *, now: dt.datetime, thresholds: Abuse) -> Outcome:
     """Add an abuse event to ``plan``: record, score, notification, suspension when due.
 
-    Reads ``abuse_scores/{uid}`` unless the caller already did (``score_snapshot``).
+    Reads ``abuse_scores/{uid}`` unless the caller already did (``who.score_snapshot``).
     """
     client = attempt.client
-    ref = score_ref(client, uid)
-    score_snap = score_snapshot or attempt.get([ref])[ref.path]
+    ref = score_ref(client, who.uid)
+    score_snap = who.score_snapshot or attempt.get([ref])[ref.path]
     stored = (score_snap.to_dict() or {}) if score_snap.exists else {}
     if not isinstance(stored.get("events", []), list):
         raise DataInvalid(ref.path, {"events": "must be a list"})
     threshold = thresholds.suspendScore
-    score = scoring.add_event(stored.get("events"), to_millis(now), event.kind, event.severity, threshold, already_suspended)
-    target = record_ref(client, call_token, event.kind)
+    score = scoring.add_event(stored.get("events"), to_millis(now), event.kind, event.severity, threshold, who.already_suspended)
+    scored = _Scored(who, event, score, threshold, now)
+    target = record_ref(client, who.call_token, event.kind)
     now_ms = to_millis(now)
     budget = scoring.record_budget(stored, now_ms)
-    data: dict[str, Any] = {
-        "userId": uid,
-        "kind": event.kind,
-        "severity": score.severity,
-        "baseSeverity": event.severity,
-        "category": event.category,
-        "promptHash": event.prompt_hash,
-        "deviceId": event.device_id,
-        **ctx.as_fields(),
-        "scoreBefore": score.before,
-        "scoreAfter": score.after,
-        "threshold": threshold,
-        "action": "suspended" if score.suspend else "recorded",
-        "createdAt": now,
-    }
-    if event.detail:
-        data["detail"] = event.detail
     if budget.record:
-        plan.create(target, data)
+        _create_record(plan, target, scored)
     plan.put(
         score_snap,
         {
-            "userId": uid,
+            "userId": who.uid,
             "events": score.events,
             "score": score.after,
             "updatedAt": now,
@@ -134,62 +131,66 @@ def record(
             "suppressedRecords": budget.suppressed,
         },
     )
-    suspension: dict[str, Any] | None = None
-    if score.suspend:
-        reason = (
-            f"automatic: critical {event.kind} event"
-            if score.severity == "critical"
-            else f"automatic: abuse score {score.after} reached {threshold} within 24 hours"
-        )
-        suspension = {
-            "status": "suspended",
-            "statusReason": reason,
-            "statusChangedAt": now,
-            "statusChangedBy": "system:abuse",
-        }
+    suspension = _suspension(scored)
     if scoring.RANK[score.severity] >= scoring.RANK["high"] or score.suspend:
-        _notify(attempt, plan, now, uid, event, score.severity, score.suspend, target.id if budget.record else None)
+        _notify(attempt, plan, scored, target.id if budget.record else None)
     return Outcome(target.id if budget.record else None, score.severity, score.after, score.suspend, suspension)
 
 
-def _notify(
-    attempt: Attempt,
-    plan: Plan[Any],
-    now: dt.datetime,
-    uid: str,
-    event: Event,
-    severity: Severity,
-    suspended: bool,
-    record_id: str | None,
-) -> None:
+def _create_record(plan: Plan[Any], target: firestore.DocumentReference, scored: _Scored) -> None:
+    """The immutable ``abuse_detection`` record of the event."""
+    who, event, score = scored.who, scored.event, scored.score
+    data: dict[str, Any] = {
+        "userId": who.uid,
+        "kind": event.kind,
+        "severity": score.severity,
+        "baseSeverity": event.severity,
+        "category": event.category,
+        "promptHash": event.prompt_hash,
+        "deviceId": event.device_id,
+        **who.ctx.as_fields(),
+        "scoreBefore": score.before,
+        "scoreAfter": score.after,
+        "threshold": scored.threshold,
+        "action": "suspended" if score.suspend else "recorded",
+        "createdAt": scored.now,
+    }
+    if event.detail:
+        data["detail"] = event.detail
+    plan.create(target, data)
+
+
+def _suspension(scored: _Scored) -> dict[str, Any] | None:
+    """The user fields that suspend the account, and why (None when the event does not)."""
+    score = scored.score
+    if not score.suspend:
+        return None
+    reason = (
+        f"automatic: critical {scored.event.kind} event"
+        if score.severity == "critical"
+        else f"automatic: abuse score {score.after} reached {scored.threshold} within 24 hours"
+    )
+    return {
+        "status": "suspended",
+        "statusReason": reason,
+        "statusChangedAt": scored.now,
+        "statusChangedBy": "system:abuse",
+    }
+
+
+def _notify(attempt: Attempt, plan: Plan[Any], scored: _Scored, record_id: str | None) -> None:
     """The user's notification for this hour: updated if it exists, else created within the
     hour's budget (one more read of two small documents, only for high events).
     """
-    client = attempt.client
+    client, now, uid = attempt.client, scored.now, scored.who.uid
     hour = to_millis(now) // 3_600_000
     shard = int(hashlib.sha256(uid.encode()).hexdigest()[:8], 16) % scoring.NOTIFICATION_SHARDS
     note_ref = notifications.ref(client, f"abuse_{uid}_{hour}")
     budget_ref = client.collection(db.RATE_LIMITS).document(f"notify_{hour}_{shard}")
     got = attempt.get([note_ref, budget_ref])
     note, budget = got[note_ref.path], got[budget_ref.path]
-    message = _message(event, severity, suspended, uid)
     if note.exists:
-        stored = note.to_dict() or {}
-        before = stored.get("severity")
-        worst = scoring.worse(severity, before) if before in scoring.RANK else severity
-        events = stored.get("events")
-        plan.put(
-            note,
-            {
-                "severity": worst,
-                "message": message,
-                "events": (events if isinstance(events, int) and not isinstance(events, bool) else 1) + 1,
-                "suspended": bool(stored.get("suspended")) or suspended,
-                "lastEventAt": now,
-                "lastAbuseRecordId": record_id,
-                "read": False,
-            },
-        )
+        _update_note(plan, note, scored, record_id)
         return
     sent = (budget.to_dict() or {}).get("count") if budget.exists else 0
     sent = sent if isinstance(sent, int) and not isinstance(sent, bool) and sent > 0 else 0
@@ -215,21 +216,43 @@ def _notify(
             "updatedAt": now,
         },
     )
+    severity, suspended = scored.score.severity, scored.score.suspend
     plan.put(
         note,
         notifications.document(
             "abuse",
             severity,
-            message,
+            _message(scored.event, severity, suspended, uid),
             now,
             userId=uid,
             abuseRecordId=record_id,
-            eventKind=event.kind,
-            category=event.category,
+            eventKind=scored.event.kind,
+            category=scored.event.category,
             suspended=suspended,
             events=1,
             lastEventAt=now,
         ),
+    )
+
+
+def _update_note(plan: Plan[Any], note: Snapshot, scored: _Scored, record_id: str | None) -> None:
+    """This hour's notification of the user, updated in place: the worst severity, one more event."""
+    severity, suspended = scored.score.severity, scored.score.suspend
+    stored = note.to_dict() or {}
+    before = stored.get("severity")
+    worst = scoring.worse(severity, before) if before in scoring.RANK else severity
+    events = stored.get("events")
+    plan.put(
+        note,
+        {
+            "severity": worst,
+            "message": _message(scored.event, severity, suspended, scored.who.uid),
+            "events": (events if isinstance(events, int) and not isinstance(events, bool) else 1) + 1,
+            "suspended": bool(stored.get("suspended")) or suspended,
+            "lastEventAt": scored.now,
+            "lastAbuseRecordId": record_id,
+            "read": False,
+        },
     )
 
 

@@ -24,8 +24,8 @@ that user alone.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
-import functools
 from dataclasses import dataclass, field
 from typing import Any, Literal, cast
 
@@ -40,7 +40,7 @@ from credits.policy.signup import SignupDecision
 from credits.store import buckets as bucket_store, db, ledger, notifications
 from credits.store.atomic import Attempt, Plan
 from credits.store.db import Snapshot
-from credits.store.ledger import EntryId, EntryKind, Leg, Reason, UsageChange
+from credits.store.ledger import EntryId, EntryKind, Leg, Reason
 from credits.vocab.clock import from_millis, to_millis
 from credits.vocab.config import CreditConfig
 from credits.vocab.context import Caller
@@ -272,29 +272,28 @@ class Prepared:
         now: dt.datetime,
         low_balance_below: int,
         legs: tuple[Leg, ...] = (),
-        usage: UsageChange | None = None,
         fields: dict[str, Any] | None = None,
     ) -> ledger.Posting:
-        """Post the account's legs, then the call's ``legs``, with ``usage`` and ``fields``."""
+        """Post the account's legs, then the call's ``legs``, with ``fields``."""
+        return self.post_change(plan, client, ledger.Change(legs, now, low_balance_below, fields=fields))
+
+    def post_change(self, plan: Plan[Any], client: firestore.Client, change: ledger.Change) -> ledger.Posting:
+        """Post the account's legs, then the call's ``change`` (its legs, usage and fields)."""
         for notice in self.notices:
             notifications.add(plan, client, notice)
         for snapshot, data in self.writes:
             plan.put(snapshot, data)
+        holder = ledger.Holder(self.uid, self.snapshot, self.account, self.opening, self.opening_balance, self.opening_buckets)
         return ledger.post(
             plan,
             client,
-            uid=self.uid,
-            account=self.account,
-            snapshot=self.snapshot,
-            legs=[*self.legs, *legs],
-            now=now,
-            low_balance_below=low_balance_below,
-            usage=usage,
-            fields={**self.fields, **(fields or {})},
-            opening=self.opening,
-            opening_balance=self.opening_balance,
-            opening_buckets=self.opening_buckets,
-            first_leg=len(self.legs),
+            holder,
+            dataclasses.replace(
+                change,
+                legs=[*self.legs, *change.legs],
+                fields={**self.fields, **(change.fields or {})},
+                first_leg=len(self.legs),
+            ),
         )
 
 
@@ -357,8 +356,7 @@ def _decide(
     first call only). A grant's counts go into ``prepared.writes``.
     """
     signup = config.signup
-    narrow = functools.partial(
-        signup_policy.decide,
+    narrow = signup_policy.SignupState(
         amount=config.defaultCredits,
         anonymous=caller.anonymous,
         email_verified=caller.email_verified,
@@ -368,68 +366,101 @@ def _decide(
         grants_from_ip=facts.grants_from_ip,
         grants_per_ip_per_day=signup.grantsPerIpPerDay,
     )
-    first = narrow()
+    first = signup_policy.decide(narrow)
     if not first.granted or facts.ip is None:
         return first
-    client = attempt.client
-    now_ms = to_millis(now)
-    hour = signup_policy.hour_of(now_ms)
-    nets = signup_policy.networks_of(facts.ip)
-    refs = {f"hour_{shard}": hourly_ref(client, hour, shard) for shard in range(signup_policy.GLOBAL_SHARDS)}
-    refs["network"] = network_ref(client, nets.network)
-    if nets.allocation is not None:
-        refs["allocation"] = network_ref(client, nets.allocation)
-    got = attempt.get(list(refs.values()))
-    snaps = {name: got[ref.path] for name, ref in refs.items()}
-    logs = {
-        name: signup_policy.live_grants((snaps[name].to_dict() or {}).get("signupGrants"), now_ms) if name in snaps else ()
-        for name in ("network", "allocation")
-    }
-    this_hour = sum(_count(snaps[f"hour_{shard}"]) for shard in range(signup_policy.GLOBAL_SHARDS))
-    decision = narrow(
-        grants_from_network=logs["network"],
-        grants_per_network_per_day=signup.grantsPerNetworkPerDay,
-        grants_from_allocation=logs["allocation"],
-        grants_per_allocation_per_day=signup.grantsPerAllocationPerDay,
-        grants_this_hour=this_hour,
-        grants_per_hour=signup.grantsPerHour,
+    wider = _WiderCounts.read(attempt, facts.ip, now)
+    decision = signup_policy.decide(
+        dataclasses.replace(
+            narrow,
+            grants_from_network=wider.logs["network"],
+            grants_per_network_per_day=signup.grantsPerNetworkPerDay,
+            grants_from_allocation=wider.logs["allocation"],
+            grants_per_allocation_per_day=signup.grantsPerAllocationPerDay,
+            grants_this_hour=wider.this_hour,
+            grants_per_hour=signup.grantsPerHour,
+        )
     )
     if decision.rule == "global_limit":
-        # Once an hour, not once an account: the notification's id is the hour's.
-        notifications.once(
-            client,
-            f"signup_cap_{hour}",
-            notifications.document(
-                "signup_cap",
-                "high",
-                f"the hourly cap on sign-up grants ({signup.grantsPerHour}) was reached; new accounts get no "
-                "grant until the hour ends (signupGrantRule global_limit)",
-                now,
-                limit=signup.grantsPerHour,
-                hour=from_millis(hour * signup_policy.HOUR_MS),
-            ),
-        )
-    if not decision.granted:
-        return decision
-    for name, per_day in (("network", signup.grantsPerNetworkPerDay), ("allocation", signup.grantsPerAllocationPerDay)):
-        if name in snaps:
-            network = nets.network if name == "network" else str(nets.allocation)
-            grants = signup_policy.with_grant(logs[name], now_ms, per_day)
-            prepared.writes.append((snaps[name], _network_fields(network, grants, now)))
-    mine = snaps[f"hour_{signup_policy.shard_of(prepared.uid)}"]
-    prepared.writes.append(
-        (
-            mine,
-            {
-                "count": _count(mine) + 1,
-                "hour": from_millis(hour * signup_policy.HOUR_MS),
-                "shard": db.index_shard(mine.id),
-                "expiresAt": from_millis((hour + 2) * signup_policy.HOUR_MS),
-                "updatedAt": now,
-            },
-        )
-    )
+        _tell_hourly_cap(attempt.client, signup.grantsPerHour, wider.hour, now)
+    if decision.granted:
+        prepared.writes.extend(wider.counted(config, prepared.uid, now))
     return decision
+
+
+@dataclass(frozen=True)
+class _WiderCounts:
+    """The sign-up grants counted at an address's wider networks and in the clock hour, as read."""
+
+    now_ms: int
+    hour: int
+    nets: signup_policy.Networks
+    snaps: dict[str, Snapshot]  # "network", "allocation" (IPv6 only), "hour_{shard}"
+    logs: dict[str, tuple[int, ...]]  # the live grant logs of "network" and "allocation"
+    this_hour: int
+
+    @classmethod
+    def read(cls, attempt: Attempt, ip: str, now: dt.datetime) -> _WiderCounts:
+        """One round trip: the networks' records and every shard of the hour's count."""
+        client = attempt.client
+        now_ms = to_millis(now)
+        hour = signup_policy.hour_of(now_ms)
+        nets = signup_policy.networks_of(ip)
+        refs = {f"hour_{shard}": hourly_ref(client, hour, shard) for shard in range(signup_policy.GLOBAL_SHARDS)}
+        refs["network"] = network_ref(client, nets.network)
+        if nets.allocation is not None:
+            refs["allocation"] = network_ref(client, nets.allocation)
+        got = attempt.get(list(refs.values()))
+        snaps = {name: got[ref.path] for name, ref in refs.items()}
+        logs = {
+            name: signup_policy.live_grants((snaps[name].to_dict() or {}).get("signupGrants"), now_ms) if name in snaps else ()
+            for name in ("network", "allocation")
+        }
+        this_hour = sum(_count(snaps[f"hour_{shard}"]) for shard in range(signup_policy.GLOBAL_SHARDS))
+        return cls(now_ms, hour, nets, snaps, logs, this_hour)
+
+    def counted(self, config: CreditConfig, uid: str, now: dt.datetime) -> list[tuple[Snapshot, dict[str, Any]]]:
+        """The writes that count a grant: the networks' logs and the user's shard of the hour."""
+        signup = config.signup
+        writes: list[tuple[Snapshot, dict[str, Any]]] = []
+        for name, per_day in (("network", signup.grantsPerNetworkPerDay), ("allocation", signup.grantsPerAllocationPerDay)):
+            if name in self.snaps:
+                network = self.nets.network if name == "network" else str(self.nets.allocation)
+                grants = signup_policy.with_grant(self.logs[name], self.now_ms, per_day)
+                writes.append((self.snaps[name], _network_fields(network, grants, now)))
+        mine = self.snaps[f"hour_{signup_policy.shard_of(uid)}"]
+        writes.append(
+            (
+                mine,
+                {
+                    "count": _count(mine) + 1,
+                    "hour": from_millis(self.hour * signup_policy.HOUR_MS),
+                    "shard": db.index_shard(mine.id),
+                    "expiresAt": from_millis((self.hour + 2) * signup_policy.HOUR_MS),
+                    "updatedAt": now,
+                },
+            )
+        )
+        return writes
+
+
+def _tell_hourly_cap(client: firestore.Client, limit: int, hour: int, now: dt.datetime) -> None:
+    """Tell the admins the hourly cap on sign-up grants was reached: once an hour, not once an
+    account (the notification's id is the hour's).
+    """
+    notifications.once(
+        client,
+        f"signup_cap_{hour}",
+        notifications.document(
+            "signup_cap",
+            "high",
+            f"the hourly cap on sign-up grants ({limit}) was reached; new accounts get no "
+            "grant until the hour ends (signupGrantRule global_limit)",
+            now,
+            limit=limit,
+            hour=from_millis(hour * signup_policy.HOUR_MS),
+        ),
+    )
 
 
 def _count(snapshot: Snapshot) -> int:

@@ -172,7 +172,8 @@ class CallerState:
             grants = with_grant(grants, now_ms, self.config.signup.grantsPerIpPerDay)
         rates = self.config.rateLimits
         tags = self.ip_record.users if users is None else users
-        return rate_limit.ip_record_fields(ip, hits, grants, rates.ipRequests, rates.ipWindowSeconds, self.now, tags)
+        record = rate_limit.IpRecord(tuple(hits), tuple(grants), users=tuple(tags))
+        return rate_limit.ip_record_fields(ip, record, rates.ipRequests, rates.ipWindowSeconds, self.now)
 
 
 def read_caller(
@@ -313,53 +314,83 @@ def _read(attempt: Attempt, call: _Call) -> dict[str, Snapshot]:
 def _approval_plan(
     attempt: Attempt, call: _Call, read: CallerState, approval: Approval, unit_cost: Decimal
 ) -> Plan[ChargeResponse]:
+    """An approval's commit: the charge posted, the activity ``pending``, the rate-limit logs."""
     client, request, target, now, config = call.client, call.request, call.target, read.now, read.config
     plan: Plan[ChargeResponse] = Plan()
     account_fields: dict[str, Any] = {"lastGenerationAt": now}
     moderation: dict[str, Any] | None = None
-    flagged = approval.flagged
-    if flagged is not None:
-        # Charged and allowed, but recorded for review and counted toward the abuse score.
-        moderation = {"action": "flag", "category": flagged.category, "source": flagged.source}
-        outcome = abuse.record(
-            attempt,
-            plan,
-            now=now,
-            thresholds=read.applied.abuse,
-            uid=call.uid,
-            already_suspended=read.account.status == "suspended",
-            ctx=call.ctx,
-            event=abuse.Event(
-                kind="moderation",
-                severity=flagged.severity or "low",
-                category=flagged.category,
-                prompt_hash=request.prompt_hash,
-                device_id=request.device_id,
-                detail={"type": request.type, "action": "flag", "activityId": target.id},
-            ),
-            call_token=call.token,
-        )
-        account_fields.update(outcome.suspension or {})
-    posting = read.account.post(
+    if approval.flagged is not None:
+        moderation, suspension = _flag(attempt, plan, call, read, approval.flagged)
+        account_fields.update(suspension or {})
+    charge = Leg(
+        -approval.cost,
+        EntryId(EntryKind.CHARGE, target.id),
+        Reason.GENERATION_CHARGE,
+        activity_id=target.id,
+        generation_type=request.type,
+    )
+    posting = read.account.post_change(
         plan,
         client,
-        now=now,
-        low_balance_below=config.lowBalanceThreshold,
-        legs=(
-            Leg(
-                -approval.cost,
-                EntryId(EntryKind.CHARGE, target.id),
-                Reason.GENERATION_CHARGE,
-                activity_id=target.id,
-                generation_type=request.type,
-            ),
+        ledger.Change(
+            (charge,),
+            now,
+            config.lowBalanceThreshold,
+            usage=UsageChange(generations=1, credits_used=approval.cost),
+            fields=account_fields,
         ),
-        usage=UsageChange(generations=1, credits_used=approval.cost),
-        fields=account_fields,
     )
     response = ChargeResponse(
         activityId=target.id, creditsCharged=approval.cost, remainingCredits=posting.balance_after, status="pending"
     )
+    _create_activity(plan, call, read, _Approved(approval, unit_cost, posting, response, moderation))
+    _put_limits(plan, call, read, approval)
+    plan.result = response
+    return plan
+
+
+def _flag(
+    attempt: Attempt, plan: Plan[ChargeResponse], call: _Call, read: CallerState, flagged: Verdict
+) -> tuple[dict[str, Any], dict[str, Any] | None]:
+    """A prompt charged and allowed, but recorded for review and counted toward the abuse
+    score: the activity's ``moderation`` field, and the account's suspension fields (or None).
+    """
+    request = call.request
+    moderation = {"action": "flag", "category": flagged.category, "source": flagged.source}
+    who = abuse.Offender(call.uid, read.account.status == "suspended", call.ctx, call.token)
+    outcome = abuse.record(
+        attempt,
+        plan,
+        who,
+        abuse.Event(
+            kind="moderation",
+            severity=flagged.severity or "low",
+            category=flagged.category,
+            prompt_hash=request.prompt_hash,
+            device_id=request.device_id,
+            detail={"type": request.type, "action": "flag", "activityId": call.target.id},
+        ),
+        now=read.now,
+        thresholds=read.applied.abuse,
+    )
+    return moderation, outcome.suspension
+
+
+@dataclass(frozen=True)
+class _Approved:
+    """An approved charge as posted: what the activity document records of it."""
+
+    approval: Approval
+    unit_cost: Decimal
+    posting: ledger.Posting
+    response: ChargeResponse
+    moderation: dict[str, Any] | None
+
+
+def _create_activity(plan: Plan[ChargeResponse], call: _Call, read: CallerState, approved: _Approved) -> None:
+    """``ai_activity/{activityId}``, ``pending``, with the answer a retried call replays."""
+    request, target, now, config = call.request, call.target, read.now, read.config
+    cost, posting, moderation = approved.approval.cost, approved.posting, approved.moderation
     plan.create(
         target,
         {
@@ -368,9 +399,9 @@ def _approval_plan(
             "type": request.type,
             "model": request.model,
             "quantity": money.decimal_to_json(request.quantity),
-            "unitCost": money.decimal_to_json(unit_cost),
-            "creditsCharged": approval.cost,
-            "initialCharge": approval.cost,
+            "unitCost": money.decimal_to_json(approved.unit_cost),
+            "creditsCharged": cost,
+            "initialCharge": cost,
             "refundedCredits": 0,
             "status": "pending",
             "progress": 0,
@@ -384,13 +415,18 @@ def _approval_plan(
             **idempotency.record(request.request_id, call.fingerprint),
             # Which buckets the charge drew from: a refund returns the credits there.
             "bucketDraws": bucket_store.drawn_to_firestore(list(posting.drawn[0]) if posting.drawn else []),
-            "response": response.model_dump(),
+            "response": approved.response.model_dump(),
             "configVersion": config.version,
             **({"moderation": moderation} if moderation is not None else {}),
             "createdAt": now,
             "updatedAt": now,
         },
     )
+
+
+def _put_limits(plan: Plan[ChargeResponse], call: _Call, read: CallerState, approval: Approval) -> None:
+    """The approved call in the user's window of its type and in the address's window."""
+    request, now, config = call.request, read.now, read.config
     windows = read.limits.stored_windows()
     windows[request.type] = {
         "hits": approval.user_hits,
@@ -403,8 +439,6 @@ def _approval_plan(
         rates = config.rateLimits
         hits, users = read.ip_record.with_request(to_millis(now), rates.ipWindowSeconds, rates.ipRequests, read.user_tag)
         plan.put(read.snap["ip"], {**read.ip_fields(call.ctx.ip, hits, users), "lastCall": call.token})
-    plan.result = response
-    return plan
 
 
 def _refusal_plan(attempt: Attempt, call: _Call, read: CallerState, refusal: Refusal, state: ChargeState) -> Plan[ChargeResponse]:
@@ -437,17 +471,8 @@ def _refusal_plan(attempt: Attempt, call: _Call, read: CallerState, refusal: Ref
             detail={"type": request.type},
         )
     if event is not None:
-        outcome = abuse.record(
-            attempt,
-            plan,
-            now=now,
-            thresholds=read.applied.abuse,
-            uid=call.uid,
-            already_suspended=account.status == "suspended",
-            ctx=call.ctx,
-            event=event,
-            call_token=call.token,
-        )
+        who = abuse.Offender(call.uid, account.status == "suspended", call.ctx, call.token)
+        outcome = abuse.record(attempt, plan, who, event, now=now, thresholds=read.applied.abuse)
         suspension = outcome.suspension
     if account.must_write or suspension:
         account.post(plan, call.client, now=now, low_balance_below=read.config.lowBalanceThreshold, fields=suspension)

@@ -30,8 +30,9 @@ raises ``AssertionError`` on a negative balance); the posting first expires what
 - ``clawback``: take N credits, from bucket ``first`` (a payment's bucket) first, then in
   claw-back order (purchases last); returns the leg and the shortfall that could not be taken
   (payments record it as ``debt``; a balance never goes negative).
-- ``start_plan_period``: start or renew a plan period from an event (idempotent by key): the
-  period's ``plan`` bucket and the user's new ``plan`` field.
+- ``start_period`` (``start_plan_period`` for a month from now): start or renew a plan period
+  from an event (idempotent by key): the period's ``plan`` bucket and the user's new ``plan``
+  field.
 """
 
 from __future__ import annotations
@@ -92,17 +93,19 @@ class Clawback:
     shortfall: int
 
 
+@dataclass(frozen=True)
+class ClawbackEntry:
+    """The ledger entry a claw-back writes: its id and reason, and its note, actor and extra fields."""
+
+    entry: EntryId
+    reason: Reason
+    note: str | None = None
+    actor_id: str | None = None
+    fields: dict[str, Any] | None = None
+
+
 def clawback(
-    account: Prepared,
-    amount: int,
-    *,
-    entry: EntryId,
-    reason: Reason,
-    first: str | None = None,
-    note: str | None = None,
-    fields: dict[str, Any] | None = None,
-    actor_id: str | None = None,
-    after: Sequence[Leg] = (),
+    account: Prepared, amount: int, record: ClawbackEntry, *, first: str | None = None, after: Sequence[Leg] = ()
 ) -> Clawback:
     """Take up to ``amount`` (> 0) from ``account``'s live buckets: bucket ``first`` first,
     then in claw-back order (reverse spend order, purchases last). ``after``: legs the same
@@ -122,7 +125,15 @@ def clawback(
     taken = amount - shortfall
     if taken == 0:
         return Clawback(None, 0, shortfall)
-    leg = Leg(-taken, entry, reason, actor_id=actor_id, note=note, fields=fields, buckets=bucket_store.ClawBack(first))
+    leg = Leg(
+        -taken,
+        record.entry,
+        record.reason,
+        actor_id=record.actor_id,
+        note=record.note,
+        fields=record.fields,
+        buckets=bucket_store.ClawBack(first),
+    )
     return Clawback(leg, taken, shortfall)
 
 
@@ -138,29 +149,42 @@ class PlanPeriod:
     period_end: dt.datetime
 
 
-def start_plan_period(
-    account: Prepared,
-    config: CreditConfig,
-    plan_id: str,
-    *,
-    key: str,
-    start: dt.datetime,
-    end: dt.datetime | None = None,
-    renewal: plans.Renewal = "payment",
-    ref: str | None = None,
-    actor_id: str | None = None,
-    fields: dict[str, Any] | None = None,
-) -> PlanPeriod:
-    """Start (or renew) a period of ``plan_id`` for ``account`` from ``start`` (default end:
-    one month on), idempotent by ``key`` (the entry ``plan_{key}``: read it before posting and
-    skip if it exists). ``InvalidRequest`` for a plan the configuration does not have.
-    ``ref`` names what paid for the period (the bucket's ``ref``; default the plan and its
-    period), ``actor_id`` and ``fields`` go on the grant's entry.
+@dataclass(frozen=True)
+class PeriodStart:
+    """A plan period to start: the plan, the key that makes it idempotent (the entry
+    ``plan_{key}``), its start and end (default: one month on) and how it renews. ``ref`` names
+    what paid for the period (the bucket's ``ref``; default the plan and its period);
+    ``actor_id`` and ``fields`` go on the grant's entry.
     """
+
+    plan_id: str
+    key: str
+    start: dt.datetime
+    end: dt.datetime | None = None
+    renewal: plans.Renewal = "payment"
+    ref: str | None = None
+    actor_id: str | None = None
+    fields: dict[str, Any] | None = None
+
+
+def start_plan_period(
+    account: Prepared, config: CreditConfig, plan_id: str, *, key: str, start: dt.datetime, renewal: plans.Renewal = "payment"
+) -> PlanPeriod:
+    """Start (or renew) a period of ``plan_id`` of one month from ``start`` (``start_period``)."""
+    return start_period(account, config, PeriodStart(plan_id, key, start, renewal=renewal))
+
+
+def start_period(account: Prepared, config: CreditConfig, period: PeriodStart) -> PlanPeriod:
+    """Start (or renew) ``period`` for ``account``, idempotent by its key: read the entry
+    ``plan_{key}`` before posting and skip if it exists. ``InvalidRequest`` for a plan the
+    configuration does not have.
+    """
+    plan_id, key, start = period.plan_id, period.key, period.start
+    ref, actor_id, fields = period.ref, period.actor_id, period.fields
     spec = config.plans.get(plan_id)
     if spec is None:
         raise InvalidRequest({"planId": "is not a configured plan"})
-    end = end or plans.add_months(start, 1)
+    end = period.end or plans.add_months(start, 1)
     if end <= start:
         raise InvalidRequest({"periodEnd": "must be after the period's start"})
     leg = plans.period_leg(account.uid, plan_id, spec, start, end, key=key)
@@ -172,7 +196,7 @@ def start_plan_period(
             fields={**(leg.fields or {}), **(fields or {})},
             buckets=dataclasses.replace(opened, ref=ref) if ref is not None and isinstance(opened, bucket_store.Open) else opened,
         )
-    record = plans.UserPlan(plan_id, start, end, renewal).to_firestore()
+    record = plans.UserPlan(plan_id, start, end, period.renewal).to_firestore()
     return PlanPeriod(leg, {plans.FIELD: record}, start, end)
 
 

@@ -23,19 +23,23 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
+from google.cloud import firestore
+
 from credits.features import abuse, accounts
 from credits.features.command import Command
 from credits.policy import lifecycle as policy
 from credits.policy.abuse import refund_rate_exceeded
 from credits.policy.buckets import Drawn, returns_for
 from credits.policy.lifecycle import Outcome, Report, Role
+from credits.policy.settlement import Settlement
 from credits.store import buckets as bucket_store, config_store, db
 from credits.store.atomic import Attempt, Plan
 from credits.store.buckets import Return
 from credits.store.db import Snapshot
-from credits.store.ledger import EntryId, Leg
+from credits.store.ledger import Change, EntryId, Leg
 from credits.vocab import activity
 from credits.vocab.activity import ActivityState, Status
+from credits.vocab.config import CreditConfig
 from credits.vocab.context import Caller, ClientContext
 from credits.vocab.contract.callables import StatusResponse
 from credits.vocab.errors import DataInvalid, NotFound
@@ -163,84 +167,108 @@ def _apply(cmd: Command, request: StatusRequest, *, system: bool, only_if_stuck:
             attempt, got[user_ref.path], caller if role is Role.OWNER else None, applied.credits, now, None
         )
         outcome = policy.decide(state, report, role, balance=account.balance, owner_reports_outcome=owner_reports, now=now)
-        return _plan(attempt, activity_snap, state, outcome, account, applied, caller, role, token, now)
+        return _plan(attempt, _Reported(activity_snap, state, outcome, role, caller, token, now), account, applied)
 
     return cmd.commit("updateAIActivityStatus", step, lock_key=f"activity:{request.activity_id}")
 
 
-def _plan(
-    attempt: Attempt,
-    activity_snap: Snapshot,
-    state: ActivityState,
-    outcome: Outcome,
-    account: accounts.Prepared,
-    applied: config_store.Applied,
-    caller: Caller,
-    role: Role,
-    token: str,
-    now: dt.datetime,
-) -> Plan[Answer]:
+@dataclass(frozen=True)
+class _Reported:
+    """A report decided inside the step: the activity as read, what the report does, who made
+    it, and the call's token and clock reading.
+    """
+
+    activity_snap: Snapshot
+    state: ActivityState
+    outcome: Outcome
+    role: Role
+    caller: Caller
+    token: str
+    now: dt.datetime
+
+
+def _plan(attempt: Attempt, reported: _Reported, account: accounts.Prepared, applied: config_store.Applied) -> Plan[Answer]:
+    """The plan of a decided report: the activity, and for an ending the posting and the usage log."""
     client = attempt.client
     config = applied.credits
+    state, outcome, now = reported.state, reported.outcome, reported.now
     plan: Plan[Answer] = Plan()
-    fields = dict(outcome.activity_fields)
     settlement = outcome.settlement
     if settlement is None:  # progress, or the owner's confirmation: the activity as it stands
-        refunded, took = state.data.get("refundedCredits"), state.data.get("processingTimeMs")
-        result = _response(
-            state.id,
-            outcome.status,
-            state.credits_charged,
-            refunded if isinstance(refunded, int) and not isinstance(refunded, bool) else 0,
-            account.balance,
-            took if isinstance(took, int) and not isinstance(took, bool) else None,
-        )
-        if account.must_write:
-            account.post(plan, client, now=now, low_balance_below=config.lowBalanceThreshold)
-        if fields:  # empty: the owner's confirmation of an ended generation writes nothing
-            fields["lastUpdate"] = {"token": token, "response": result.model_dump(exclude_unset=True)}
-            plan.put(activity_snap, fields)
-        plan.result = result
-        return plan
-
-    legs: tuple[Leg, ...] = ()
+        return _unsettled(plan, client, reported, account, config)
+    fields = dict(outcome.activity_fields)
     drawn = _draws(state)
-    if outcome.entry is not None:
-        kind, reason = outcome.entry
-        legs = (
-            Leg(
-                settlement.delta,
-                EntryId(kind, state.id),
-                reason,
-                activity_id=state.id,
-                actor_id=caller.uid,
-                note=f"reported by {role.value}",
-                generation_type=state.type,
-                # A refund goes back to the buckets the charge drew from; an extra charge
-                # draws in spend order.
-                buckets=Return(tuple(returns_for(drawn, settlement.delta))) if settlement.delta > 0 else None,
-            ),
-        )
+    legs = _settle_legs(reported, settlement, drawn)
     suspension = None
     if outcome.owner_refund:
-        suspension = _refund_rate_check(attempt, plan, state, outcome, account, applied, now)
+        suspension = _refund_rate_check(attempt, plan, reported, account, applied)
     balance = account.balance
     if legs or outcome.usage or suspension or account.must_write:
-        posting = account.post(
-            plan,
-            client,
-            now=now,
-            low_balance_below=config.lowBalanceThreshold,
-            legs=legs,
-            usage=outcome.usage,
-            fields=suspension,
+        posting = account.post_change(
+            plan, client, Change(legs, now, config.lowBalanceThreshold, usage=outcome.usage, fields=suspension)
         )
         balance = posting.balance_after
         if settlement.delta < 0 and posting.drawn:
             fields["bucketDraws"] = bucket_store.drawn_to_firestore([*drawn, *posting.drawn[0]])
     result = _response(state.id, outcome.status, settlement.final, settlement.refund, balance, outcome.processing_ms)
-    fields["lastUpdate"] = {"token": token, "response": result.model_dump(exclude_unset=True)}
-    plan.put(activity_snap, fields)
+    fields["lastUpdate"] = {"token": reported.token, "response": result.model_dump(exclude_unset=True)}
+    plan.put(reported.activity_snap, fields)
+    _create_usage_log(plan, client, reported, settlement, fields)
+    plan.result = result
+    return plan
+
+
+def _unsettled(
+    plan: Plan[Answer], client: firestore.Client, reported: _Reported, account: accounts.Prepared, config: CreditConfig
+) -> Plan[Answer]:
+    """Progress, or the owner's confirmation: the activity as it stands, the balance unmoved."""
+    state, outcome = reported.state, reported.outcome
+    fields = dict(outcome.activity_fields)
+    refunded, took = state.data.get("refundedCredits"), state.data.get("processingTimeMs")
+    result = _response(
+        state.id,
+        outcome.status,
+        state.credits_charged,
+        refunded if isinstance(refunded, int) and not isinstance(refunded, bool) else 0,
+        account.balance,
+        took if isinstance(took, int) and not isinstance(took, bool) else None,
+    )
+    if account.must_write:
+        account.post(plan, client, now=reported.now, low_balance_below=config.lowBalanceThreshold)
+    if fields:  # empty: the owner's confirmation of an ended generation writes nothing
+        fields["lastUpdate"] = {"token": reported.token, "response": result.model_dump(exclude_unset=True)}
+        plan.put(reported.activity_snap, fields)
+    plan.result = result
+    return plan
+
+
+def _settle_legs(reported: _Reported, settlement: Settlement, drawn: list[Drawn]) -> tuple[Leg, ...]:
+    """The ledger leg of an ending that moves the balance (none when it does not)."""
+    if reported.outcome.entry is None:
+        return ()
+    state = reported.state
+    kind, reason = reported.outcome.entry
+    return (
+        Leg(
+            settlement.delta,
+            EntryId(kind, state.id),
+            reason,
+            activity_id=state.id,
+            actor_id=reported.caller.uid,
+            note=f"reported by {reported.role.value}",
+            generation_type=state.type,
+            # A refund goes back to the buckets the charge drew from; an extra charge
+            # draws in spend order.
+            buckets=Return(tuple(returns_for(drawn, settlement.delta))) if settlement.delta > 0 else None,
+        ),
+    )
+
+
+def _create_usage_log(
+    plan: Plan[Answer], client: firestore.Client, reported: _Reported, settlement: Settlement, fields: dict[str, Any]
+) -> None:
+    """``usage_logs/{activityId}``: the ended generation, as the statistics count it."""
+    state, outcome, now = reported.state, reported.outcome, reported.now
     plan.create(
         client.collection(db.USAGE_LOGS).document(state.id),
         {
@@ -256,15 +284,13 @@ def _plan(
             "uncollectedCredits": settlement.uncollected,
             "processingTimeMs": outcome.processing_ms,
             "failureSource": fields.get("failureSource"),
-            "endedBy": role.value,
+            "endedBy": reported.role.value,
             "ownerRefund": outcome.owner_refund,
             "startedAt": state.created_at,
             "completedAt": now,
             "createdAt": now,
         },
     )
-    plan.result = result
-    return plan
 
 
 def _draws(state: ActivityState) -> list[Drawn]:
@@ -287,30 +313,26 @@ def _draws(state: ActivityState) -> list[Drawn]:
 def _refund_rate_check(
     attempt: Attempt,
     plan: Plan[Answer],
-    state: ActivityState,
-    outcome: Outcome,
+    reported: _Reported,
     account: accounts.Prepared,
     applied: config_store.Applied,
-    now: dt.datetime,
 ) -> dict[str, Any] | None:
     """An owner refund past the refund-rate threshold is an abuse event (suspension fields
     back for the caller's own write of the account, or None).
     """
-    usage = outcome.usage.apply(account.usage)
+    state, now = reported.state, reported.now
+    usage = reported.outcome.usage.apply(account.usage)
     thresholds = applied.abuse
     if not refund_rate_exceeded(
         usage["ownerRefunds"], usage["generations"], thresholds.refundRateMinGenerations, thresholds.refundRateThreshold
     ):
         return None
+    who = abuse.Offender(state.user_id, account.status == "suspended", ClientContext(ip=state.ip), f"refund_{state.id}")
     recorded = abuse.record(
         attempt,
         plan,
-        now=now,
-        thresholds=thresholds,
-        uid=state.user_id,
-        already_suspended=account.status == "suspended",
-        ctx=ClientContext(ip=state.ip),
-        event=abuse.Event(
+        who,
+        abuse.Event(
             kind="refund_rate",
             severity="medium",
             device_id=state.device_id,
@@ -321,7 +343,8 @@ def _refund_rate_check(
                 "activityId": state.id,
             },
         ),
-        call_token=f"refund_{state.id}",
+        now=now,
+        thresholds=thresholds,
     )
     return recorded.suspension
 

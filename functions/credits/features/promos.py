@@ -124,29 +124,7 @@ def start(cmd: Command, request: PromoRequest) -> PromoResponse:
         if request.expires_at is not None and request.expires_at <= now:
             raise InvalidRequest({"expiresAt": "must be in the future"})
         plan: Plan[str] = Plan()
-        audit_id = audit.add(
-            plan,
-            client,
-            audit.entry(
-                actor,
-                cmd.ctx,
-                audit.Change(
-                    "grant_promo_credits",
-                    f"{PROMO_JOBS}/{job_id}",
-                    None,
-                    {
-                        "amount": request.amount,
-                        "users": len(request.user_ids) if request.user_ids else None,
-                        "planId": request.plan_id,
-                        "expiresAt": request.expires_at,
-                        "userNote": request.user_note,
-                    },
-                    request_id=request.request_id,
-                    note=request.reason,
-                ),
-                now,
-            ),
-        )
+        audit_id = audit.add(plan, client, audit.entry(actor, cmd.ctx, _audit_change(request, job_id), now))
         plan.create(
             ref,
             {
@@ -172,6 +150,24 @@ def start(cmd: Command, request: PromoRequest) -> PromoResponse:
 
     cmd.commit("grantPromoCredits", step)
     return resume(client, clock, job_id, seconds=min(20.0, (deadline.remaining() - 5.0) if deadline else 20.0))
+
+
+def _audit_change(request: PromoRequest, job_id: str) -> audit.Change:
+    """The audit trail's record of a promotion started: what it grants, to how many users."""
+    return audit.Change(
+        "grant_promo_credits",
+        f"{PROMO_JOBS}/{job_id}",
+        None,
+        {
+            "amount": request.amount,
+            "users": len(request.user_ids) if request.user_ids else None,
+            "planId": request.plan_id,
+            "expiresAt": request.expires_at,
+            "userNote": request.user_note,
+        },
+        request_id=request.request_id,
+        note=request.reason,
+    )
 
 
 def resume(client: firestore.Client, clock: Clock, job_id: str, *, seconds: float = 60.0) -> PromoResponse:

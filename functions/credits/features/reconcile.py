@@ -9,8 +9,9 @@ stored before, and an audit entry says who did it. Both read entry ids through
 
 from __future__ import annotations
 
+import datetime as dt
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from google.cloud import firestore
@@ -46,58 +47,85 @@ def reconcile(client: firestore.Client) -> list[Drift]:
     * per activity: at most one charge, one refund, one settlement; a failure refund returns
       at most the net charge; no activity is both refunded and settled.
     """
+    books = _Books.read(client)
     drifts: list[Drift] = []
-    by_user: dict[str, list[dict[str, Any]]] = defaultdict(list)
-    by_activity: dict[str, dict[EntryKind, list[dict[str, Any]]]] = defaultdict(lambda: defaultdict(list))
-    signups: dict[str, int] = defaultdict(int)
-    for snap in client.collection(db.CREDIT_LOGS).stream():
-        data = snap.to_dict() or {}
-        data["_id"] = snap.id
-        by_user[str(data.get("userId"))].append(data)
-        parsed = EntryId.parse(snap.id)
-        if parsed is not None and parsed.kind in (EntryKind.CHARGE, EntryKind.SETTLE, EntryKind.REFUND):
-            by_activity[parsed.key][parsed.kind].append(data)
-        elif parsed is not None and parsed.kind is EntryKind.SIGNUP:
-            signups[str(data.get("userId"))] += 1
-    balances: dict[str, Any] = {}
-    users: dict[str, dict[str, Any]] = {}
-    for snap in client.collection(db.USERS).stream():
-        users[snap.id] = snap.to_dict() or {}
-        balances[snap.id] = users[snap.id].get("credits", 0)
-    for uid in sorted(set(balances) | set(by_user)):
-        entries = by_user.get(uid, [])
-        total = sum(int(e.get("delta", 0)) for e in entries)
-        if uid not in balances:
-            drifts.append(Drift(uid, "missing_user", f"{len(entries)} ledger entries but no users document"))
-            continue
-        balance = balances[uid]
-        if isinstance(balance, bool) or not isinstance(balance, int):
-            drifts.append(Drift(uid, "damaged_balance", f"credits={balance!r}; ledger sums to {total}"))
-            continue
-        if balance < 0:
-            drifts.append(Drift(uid, "negative_balance", f"credits={balance}"))
-        if total != balance:
-            drifts.append(Drift(uid, "ledger_mismatch", f"ledger sums to {total}, balance is {balance}"))
-        for e in entries:
-            after = e.get("balanceAfter")
-            if not isinstance(after, int) or after < 0:
-                drifts.append(Drift(uid, "bad_balance_after", f"{e['_id']}: balanceAfter={after!r}"))
-        if signups[uid] > 1:
-            drifts.append(Drift(uid, "double_signup_grant", "more than one sign-up entry"))
-        drifts += _bucket_drifts(uid, users.get(uid, {}), entries)
-    for activity, kinds in by_activity.items():
-        for kind in (EntryKind.CHARGE, EntryKind.REFUND, EntryKind.SETTLE):
-            if len(kinds.get(kind, [])) > 1:
-                drifts.append(Drift(activity, f"double_{kind.value}", f"{len(kinds[kind])} {kind.value} entries"))
-        charge = sum(-int(e.get("delta", 0)) for e in kinds.get(EntryKind.CHARGE, []))
-        refund = sum(int(e.get("delta", 0)) for e in kinds.get(EntryKind.REFUND, []))
-        settle = sum(int(e.get("delta", 0)) for e in kinds.get(EntryKind.SETTLE, []))
-        if kinds.get(EntryKind.REFUND) and kinds.get(EntryKind.SETTLE):
-            drifts.append(Drift(activity, "refund_and_settlement", "an activity both failed and settled"))
-        if refund > charge + max(0, -settle):
-            drifts.append(Drift(activity, "over_refund", f"refunded {refund} of a {charge} charge"))
-        if settle > charge:
-            drifts.append(Drift(activity, "over_settlement", f"settlement refunded {settle} of a {charge} charge"))
+    for uid in sorted(set(books.users) | set(books.by_user)):
+        drifts += _user_drifts(uid, books)
+    for activity, kinds in books.by_activity.items():
+        drifts += _activity_drifts(activity, kinds)
+    return drifts
+
+
+@dataclass
+class _Books:
+    """The whole ledger and every user document, as ``reconcile`` reads them: the entries by
+    user, the generations' entries by activity and kind, the sign-up entries per user.
+    """
+
+    by_user: dict[str, list[dict[str, Any]]] = field(default_factory=lambda: defaultdict(list))
+    by_activity: dict[str, dict[EntryKind, list[dict[str, Any]]]] = field(
+        default_factory=lambda: defaultdict(lambda: defaultdict(list))
+    )
+    signups: dict[str, int] = field(default_factory=lambda: defaultdict(int))
+    users: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+    @classmethod
+    def read(cls, client: firestore.Client) -> _Books:
+        """Stream ``credit_logs`` and ``users``."""
+        books = cls()
+        for snap in client.collection(db.CREDIT_LOGS).stream():
+            data = snap.to_dict() or {}
+            data["_id"] = snap.id
+            books.by_user[str(data.get("userId"))].append(data)
+            parsed = EntryId.parse(snap.id)
+            if parsed is not None and parsed.kind in (EntryKind.CHARGE, EntryKind.SETTLE, EntryKind.REFUND):
+                books.by_activity[parsed.key][parsed.kind].append(data)
+            elif parsed is not None and parsed.kind is EntryKind.SIGNUP:
+                books.signups[str(data.get("userId"))] += 1
+        for snap in client.collection(db.USERS).stream():
+            books.users[snap.id] = snap.to_dict() or {}
+        return books
+
+
+def _user_drifts(uid: str, books: _Books) -> list[Drift]:
+    """A user's invariants: the balance, the entries' sum and ``balanceAfter``, one sign-up, the buckets."""
+    entries = books.by_user.get(uid, [])
+    total = sum(int(e.get("delta", 0)) for e in entries)
+    if uid not in books.users:
+        return [Drift(uid, "missing_user", f"{len(entries)} ledger entries but no users document")]
+    balance = books.users[uid].get("credits", 0)
+    if isinstance(balance, bool) or not isinstance(balance, int):
+        return [Drift(uid, "damaged_balance", f"credits={balance!r}; ledger sums to {total}")]
+    drifts: list[Drift] = []
+    if balance < 0:
+        drifts.append(Drift(uid, "negative_balance", f"credits={balance}"))
+    if total != balance:
+        drifts.append(Drift(uid, "ledger_mismatch", f"ledger sums to {total}, balance is {balance}"))
+    for e in entries:
+        after = e.get("balanceAfter")
+        if not isinstance(after, int) or after < 0:
+            drifts.append(Drift(uid, "bad_balance_after", f"{e['_id']}: balanceAfter={after!r}"))
+    if books.signups[uid] > 1:
+        drifts.append(Drift(uid, "double_signup_grant", "more than one sign-up entry"))
+    drifts += _bucket_drifts(uid, books.users.get(uid, {}), entries)
+    return drifts
+
+
+def _activity_drifts(activity: str, kinds: dict[EntryKind, list[dict[str, Any]]]) -> list[Drift]:
+    """A generation's invariants: one entry of each kind, no refund past the net charge."""
+    drifts: list[Drift] = []
+    for kind in (EntryKind.CHARGE, EntryKind.REFUND, EntryKind.SETTLE):
+        if len(kinds.get(kind, [])) > 1:
+            drifts.append(Drift(activity, f"double_{kind.value}", f"{len(kinds[kind])} {kind.value} entries"))
+    charge = sum(-int(e.get("delta", 0)) for e in kinds.get(EntryKind.CHARGE, []))
+    refund = sum(int(e.get("delta", 0)) for e in kinds.get(EntryKind.REFUND, []))
+    settle = sum(int(e.get("delta", 0)) for e in kinds.get(EntryKind.SETTLE, []))
+    if kinds.get(EntryKind.REFUND) and kinds.get(EntryKind.SETTLE):
+        drifts.append(Drift(activity, "refund_and_settlement", "an activity both failed and settled"))
+    if refund > charge + max(0, -settle):
+        drifts.append(Drift(activity, "over_refund", f"refunded {refund} of a {charge} charge"))
+    if settle > charge:
+        drifts.append(Drift(activity, "over_settlement", f"settlement refunded {settle} of a {charge} charge"))
     return drifts
 
 
@@ -172,35 +200,20 @@ def repair_balance(client: firestore.Client, clock: Clock, uid: str, actor: Call
         held = bucket_store.rebuild(attempt, uid)
         total = sum(b.remaining for b in held.values())
         stored = user.to_dict() or {}
-        usage = {k: v for k, v in (stored.get("usage") or {}).items() if isinstance(v, int) and not isinstance(v, bool)}
-        fixes: dict[str, Any] = {"usage": usage, "repairedAt": now}
-        changed = ["credits", "buckets"]
-        if stored.get("status", "active") not in ("active", "suspended"):
-            fixes["status"] = "active"
-            changed.append("status")
-        if usage != stored.get("usage"):
-            changed.append("usage")
+        fixes, changed = _fixes(stored, now)
         plan: Plan[dict[str, Any]] = Plan()
+        repair = Leg(
+            0,
+            EntryId(EntryKind.REPAIR, f"{uid}_{len(entries)}"),
+            Reason.BALANCE_REPAIR,
+            actor_id=actor.uid,
+            note=f"balance rebuilt from {len(entries)} entries; stored value was {stored.get('credits')!r}",
+        )
         posting = ledger.post(
             plan,
             client,
-            uid=uid,
-            account=None,
-            snapshot=user,
-            legs=[
-                Leg(
-                    0,
-                    EntryId(EntryKind.REPAIR, f"{uid}_{len(entries)}"),
-                    Reason.BALANCE_REPAIR,
-                    actor_id=actor.uid,
-                    note=f"balance rebuilt from {len(entries)} entries; stored value was {stored.get('credits')!r}",
-                )
-            ],
-            now=now,
-            low_balance_below=config.lowBalanceThreshold,
-            opening=fixes,
-            opening_balance=total,
-            opening_buckets=held,
+            ledger.Holder(uid, user, None, opening=fixes, opening_balance=total, opening_buckets=held),
+            ledger.Change([repair], now, config.lowBalanceThreshold),
         )
         before = {name: stored.get(name) for name in changed}
         after = {"credits": posting.balance_after, **{k: fixes[k] for k in changed if k in fixes}}
@@ -223,3 +236,18 @@ def repair_balance(client: firestore.Client, clock: Clock, uid: str, actor: Call
         return plan
 
     return run(client, step, lock_key=f"user:{uid}")
+
+
+def _fixes(stored: dict[str, Any], now: dt.datetime) -> tuple[dict[str, Any], list[str]]:
+    """The damaged server fields a repair puts right (an unknown ``status`` becomes ``active``,
+    non-integer usage counters are dropped), and the names of the fields it changes.
+    """
+    usage = {k: v for k, v in (stored.get("usage") or {}).items() if isinstance(v, int) and not isinstance(v, bool)}
+    fixes: dict[str, Any] = {"usage": usage, "repairedAt": now}
+    changed = ["credits", "buckets"]
+    if stored.get("status", "active") not in ("active", "suspended"):
+        fixes["status"] = "active"
+        changed.append("status")
+    if usage != stored.get("usage"):
+        changed.append("usage")
+    return fixes, changed

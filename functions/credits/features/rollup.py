@@ -62,6 +62,7 @@ from google.cloud import firestore
 from google.cloud.firestore_v1.base_query import FieldFilter
 
 from credits.store import db, ledger
+from credits.store.db import Snapshot
 from credits.vocab.clock import Clock
 from credits.vocab.pricing import GENERATION_TYPES
 
@@ -391,37 +392,13 @@ def rollup_usage(
     ref = state_ref(client)
     snap = ref.get()
     report.reads += 1
-    state = snap.to_dict() if snap.exists else None
-    if state is not None:
-        cursor = state.get("cursor")
-        if not isinstance(cursor, dt.datetime):
-            raise RollupInconsistent("usage_rollups/state has no cursor")
-        cursor = utc(cursor)
-        report.cursor = cursor
-        if cursor >= limit:
-            report.skipped = "up to date"
-            return report
-        lease = state.get("leaseUntil")
-        if isinstance(lease, dt.datetime) and lease > now:
-            report.skipped = "leased"
-            return report
-    else:
-        cursor = _initial_start(client, limit, report)
-        report.cursor = cursor
-
-    owner = uuid.uuid4().hex
-    lease_fields = {"leaseUntil": now + LEASE, "leaseOwner": owner, "updatedAt": now}
-    try:
-        if snap.exists:
-            written = ref.update(lease_fields, option=client.write_option(last_update_time=snap.update_time))
-        else:
-            written = ref.create({"start": cursor, "cursor": cursor, "createdAt": now, **lease_fields})
-    except (gexc.FailedPrecondition, gexc.Conflict, gexc.AlreadyExists, gexc.NotFound):
-        report.skipped = "leased"
+    cursor = _cursor(client, snap, now, limit, report)
+    if cursor is None:
         return report
-    report.writes += 1
-    version = written.update_time
-
+    version = _take_lease(client, snap, cursor, now, report)
+    if version is None:
+        return report
+    run = _Run(client, now, report, user_batch)
     started = time.monotonic()
     try:
         while cursor < limit:
@@ -429,7 +406,7 @@ def rollup_usage(
                 report.more = True
                 break
             end = min(limit, floor_day(cursor) + DAY, cursor + (max_hours - report.hours) * HOUR)
-            version = _roll_span(client, cursor, end, version, now, report, user_batch)
+            version = _roll_span(run, _Span(cursor, end), version)
             report.hours += len(hours_between(cursor, end))
             report.spans += 1
             cursor = end
@@ -442,6 +419,86 @@ def rollup_usage(
         except (gexc.FailedPrecondition, gexc.NotFound, gexc.Aborted):
             pass
     return report
+
+
+def _cursor(
+    client: firestore.Client, snap: Any, now: dt.datetime, limit: dt.datetime, report: RollupReport
+) -> dt.datetime | None:
+    """Where this run starts (the state's cursor, or a first run's start); None, with the
+    reason in ``report.skipped``, when it is up to date or another run holds the lease.
+    """
+    state = snap.to_dict() if snap.exists else None
+    if state is None:
+        report.cursor = _initial_start(client, limit, report)
+        return report.cursor
+    cursor = state.get("cursor")
+    if not isinstance(cursor, dt.datetime):
+        raise RollupInconsistent("usage_rollups/state has no cursor")
+    cursor = utc(cursor)
+    report.cursor = cursor
+    if cursor >= limit:
+        report.skipped = "up to date"
+        return None
+    lease = state.get("leaseUntil")
+    if isinstance(lease, dt.datetime) and lease > now:
+        report.skipped = "leased"
+        return None
+    return cursor
+
+
+def _take_lease(client: firestore.Client, snap: Any, cursor: dt.datetime, now: dt.datetime, report: RollupReport) -> Any:
+    """Take the lease on the state document (creating it on a first run); returns its update
+    time, or None (``report.skipped`` says so) when another run took it first.
+    """
+    ref = state_ref(client)
+    owner = uuid.uuid4().hex
+    lease_fields = {"leaseUntil": now + LEASE, "leaseOwner": owner, "updatedAt": now}
+    try:
+        if snap.exists:
+            written = ref.update(lease_fields, option=client.write_option(last_update_time=snap.update_time))
+        else:
+            written = ref.create({"start": cursor, "cursor": cursor, "createdAt": now, **lease_fields})
+    except (gexc.FailedPrecondition, gexc.Conflict, gexc.AlreadyExists, gexc.NotFound):
+        report.skipped = "leased"
+        return None
+    report.writes += 1
+    return written.update_time
+
+
+@dataclass(frozen=True)
+class _Run:
+    """One run of the job: the client, its clock reading, its report (counted as it goes) and
+    how many users one batch brings up to date.
+    """
+
+    client: firestore.Client
+    now: dt.datetime
+    report: RollupReport
+    user_batch: int
+
+
+@dataclass(frozen=True)
+class _Span:
+    """The closed hours ``[start, end)`` one step rolls up (one UTC day at most)."""
+
+    start: dt.datetime
+    end: dt.datetime
+
+    @property
+    def hours(self) -> list[dt.datetime]:
+        """The span's hours, in order."""
+        return hours_between(self.start, self.end)
+
+
+@dataclass
+class _Totals:
+    """What one span's records add up to: per hour and type, credits expired per hour, and per
+    user and hour ``[credits used, generations]``.
+    """
+
+    by_hour: dict[str, ByType]
+    expired_by_hour: dict[str, int]
+    per_user: dict[str, dict[str, list[int]]]
 
 
 def generation_records(client: firestore.Client, collection: str) -> Any:
@@ -492,20 +549,13 @@ def expired_credits(entry: dict[str, Any]) -> int:
 
 
 def _stream(
-    client: firestore.Client,
-    collection: str,
-    time_field: str,
-    start: dt.datetime,
-    end: dt.datetime,
-    fields: list[str],
-    report: RollupReport,
-    base: Any = None,
+    run: _Run, collection: str, time_field: str, span: _Span, fields: list[str], base: Any = None
 ) -> Iterator[dict[str, Any]]:
     """Every document of ``collection`` with ``start <= time_field < end``, in pages."""
     query = (
-        (base if base is not None else generation_records(client, collection))
-        .where(filter=FieldFilter(time_field, ">=", start))
-        .where(filter=FieldFilter(time_field, "<", end))
+        (base if base is not None else generation_records(run.client, collection))
+        .where(filter=FieldFilter(time_field, ">=", span.start))
+        .where(filter=FieldFilter(time_field, "<", span.end))
         .order_by(time_field)
         .select(fields)
     )
@@ -513,7 +563,7 @@ def _stream(
     while True:
         page = query.start_after(last) if last is not None else query
         snaps = list(page.limit(PAGE).stream())
-        report.reads += max(1, len(snaps))
+        run.report.reads += max(1, len(snaps))
         for snap in snaps:
             data = snap.to_dict() or {}
             data["_id"] = snap.id
@@ -523,74 +573,23 @@ def _stream(
         last = snaps[-1]
 
 
-def _roll_span(
-    client: firestore.Client,
-    start: dt.datetime,
-    end: dt.datetime,
-    version: Any,
-    now: dt.datetime,
-    report: RollupReport,
-    user_batch: int,
-) -> Any:
-    """Roll up the closed hours ``[start, end)`` (one UTC day at most); returns the state
-    document's new update time.
-    """
+def _roll_span(run: _Run, span: _Span, version: Any) -> Any:
+    """Roll up the closed hours of ``span``; returns the state document's new update time."""
+    report = run.report
     reads_before, writes_before = report.reads, report.writes
-    hours = hours_between(start, end)
-    by_hour: dict[str, ByType] = {hour_key(h): empty_by_type() for h in hours}
-    per_user: dict[str, dict[str, list[int]]] = defaultdict(lambda: defaultdict(lambda: [0, 0]))
+    totals = _add_up(run, span)
+    known = _leaving_users(run, span)
+    affected = sorted(set(totals.per_user) | set(known))
+    for i in range(0, len(affected), run.user_batch):
+        chunk = affected[i : i + run.user_batch]
+        spans = {uid: {k: (v[0], v[1]) for k, v in totals.per_user.get(uid, {}).items()} for uid in chunk}
+        _update_users(run, chunk, spans, known, span.end)
 
-    for entry in _stream(
-        client, db.CREDIT_LOGS, "createdAt", start, end, ["userId", "delta", "reason", "type", "createdAt"], report
-    ):
-        if entry.get("reason") not in GENERATION_REASONS or not isinstance(entry.get("createdAt"), dt.datetime):
-            continue
-        key = hour_key(entry["createdAt"])
-        used = add_ledger_entry(by_hour[key], entry)
-        uid = entry.get("userId")
-        if isinstance(uid, str) and uid:
-            per_user[uid][key][0] += used
-    expired_by_hour: dict[str, int] = {hour_key(h): 0 for h in hours}
-    recorded_at = ledger.EXPIRY_RECORDED_AT
-    for entry in _stream(
-        client, db.CREDIT_LOGS, recorded_at, start, end, ["delta", "reason", recorded_at], report, expiry_records(client)
-    ):
-        if isinstance(entry.get(recorded_at), dt.datetime):
-            expired_by_hour[hour_key(entry[recorded_at])] += expired_credits(entry)
-    usage_fields = ["userId", "type", "status", "creditsCharged", "processingTimeMs", "completedAt"]
-    for usage in _stream(client, db.USAGE_LOGS, "completedAt", start, end, usage_fields, report):
-        if not isinstance(usage.get("completedAt"), dt.datetime):
-            continue
-        key = hour_key(usage["completedAt"])
-        counted = add_usage_log(by_hour[key], usage)
-        uid = usage.get("userId")
-        if counted and isinstance(uid, str) and uid:
-            per_user[uid][key][1] += 1
-
-    # Users whose windows lose an hour (24h) or a day (the day ranges, at midnight).
-    known: dict[str, Any] = {}
-    leaving_hours = [hour_key(h - 23 * HOUR) for h in hours]
-    leaving_days = [day_key(end - r.buckets * DAY) for r in DAY_RANGES] if end == floor_day(end) else []
-    users = client.collection(ROLLUP_USERS)
-    for name, keys in (("activeHours", leaving_hours), ("activeDays", leaving_days)):
-        if not keys:
-            continue
-        snaps = list(users.where(filter=FieldFilter(name, "array_contains_any", keys)).stream())
-        report.reads += max(1, len(snaps))
-        for snap in snaps:
-            known[snap.id] = snap
-
-    affected = sorted(set(per_user) | set(known))
-    for i in range(0, len(affected), user_batch):
-        chunk = affected[i : i + user_batch]
-        spans = {uid: {k: (v[0], v[1]) for k, v in per_user.get(uid, {}).items()} for uid in chunk}
-        _update_users(client, chunk, spans, known, end, now, report)
-
-    version = _commit_span(client, start, end, hours, by_hour, expired_by_hour, version, now, report)
+    version = _commit_span(run, span, totals, version)
     report.per_span.append(
         {
-            "start": start,
-            "end": end,
+            "start": span.start,
+            "end": span.end,
             "reads": report.reads - reads_before,
             "writes": report.writes - writes_before,
             "users": len(affected),
@@ -599,16 +598,67 @@ def _roll_span(
     return version
 
 
+def _add_up(run: _Run, span: _Span) -> _Totals:
+    """Read the span's ledger entries, expired entries and usage logs, and add them up."""
+    hours = span.hours
+    totals = _Totals(
+        by_hour={hour_key(h): empty_by_type() for h in hours},
+        expired_by_hour={hour_key(h): 0 for h in hours},
+        per_user=defaultdict(lambda: defaultdict(lambda: [0, 0])),
+    )
+    for entry in _stream(run, db.CREDIT_LOGS, "createdAt", span, ["userId", "delta", "reason", "type", "createdAt"]):
+        if entry.get("reason") not in GENERATION_REASONS or not isinstance(entry.get("createdAt"), dt.datetime):
+            continue
+        key = hour_key(entry["createdAt"])
+        used = add_ledger_entry(totals.by_hour[key], entry)
+        uid = entry.get("userId")
+        if isinstance(uid, str) and uid:
+            totals.per_user[uid][key][0] += used
+    recorded_at = ledger.EXPIRY_RECORDED_AT
+    expired_fields = ["delta", "reason", recorded_at]
+    for entry in _stream(run, db.CREDIT_LOGS, recorded_at, span, expired_fields, expiry_records(run.client)):
+        if isinstance(entry.get(recorded_at), dt.datetime):
+            totals.expired_by_hour[hour_key(entry[recorded_at])] += expired_credits(entry)
+    usage_fields = ["userId", "type", "status", "creditsCharged", "processingTimeMs", "completedAt"]
+    for usage in _stream(run, db.USAGE_LOGS, "completedAt", span, usage_fields):
+        if not isinstance(usage.get("completedAt"), dt.datetime):
+            continue
+        key = hour_key(usage["completedAt"])
+        counted = add_usage_log(totals.by_hour[key], usage)
+        uid = usage.get("userId")
+        if counted and isinstance(uid, str) and uid:
+            totals.per_user[uid][key][1] += 1
+    return totals
+
+
+def _leaving_users(run: _Run, span: _Span) -> dict[str, Snapshot]:
+    """The users' documents whose windows lose an hour (24h) or a day (the day ranges, at
+    midnight) at the end of ``span``, as read.
+    """
+    end = span.end
+    known: dict[str, Snapshot] = {}
+    leaving_hours = [hour_key(h - 23 * HOUR) for h in span.hours]
+    leaving_days = [day_key(end - r.buckets * DAY) for r in DAY_RANGES] if end == floor_day(end) else []
+    users = run.client.collection(ROLLUP_USERS)
+    for name, keys in (("activeHours", leaving_hours), ("activeDays", leaving_days)):
+        if not keys:
+            continue
+        snaps = list(users.where(filter=FieldFilter(name, "array_contains_any", keys)).stream())
+        run.report.reads += max(1, len(snaps))
+        for snap in snaps:
+            known[snap.id] = snap
+    return known
+
+
 def _update_users(
-    client: firestore.Client,
+    run: _Run,
     chunk: list[str],
     spans: dict[str, dict[str, tuple[int, int]]],
-    known: dict[str, Any],
+    known: dict[str, Snapshot],
     cursor: dt.datetime,
-    now: dt.datetime,
-    report: RollupReport,
 ) -> None:
     """Bring each user's document of ``chunk`` to ``cursor``, in one guarded batch."""
+    client, report = run.client, run.report
     users = client.collection(ROLLUP_USERS)
     snaps = {uid: known[uid] for uid in chunk if uid in known}
     for _attempt in range(8):
@@ -626,7 +676,7 @@ def _update_users(
             if isinstance(as_of, dt.datetime) and utc(as_of) >= cursor:
                 continue  # brought to this cursor by an earlier, interrupted run
             data = user_totals(doc, spans.get(uid, {}), cursor)
-            data.update({"userId": uid, "updatedAt": now})
+            data.update({"userId": uid, "updatedAt": run.now})
             if snap.exists:
                 batch.update(snap.reference, data, option=client.write_option(last_update_time=snap.update_time))
             else:
@@ -650,45 +700,14 @@ def commit_batch(batch: Any) -> list[Any]:
     return list(batch.commit())
 
 
-def _commit_span(
-    client: firestore.Client,
-    start: dt.datetime,
-    end: dt.datetime,
-    hours: list[dt.datetime],
-    by_hour: dict[str, ByType],
-    expired_by_hour: dict[str, int],
-    version: Any,
-    now: dt.datetime,
-    report: RollupReport,
-) -> Any:
+def _commit_span(run: _Run, span: _Span, totals: _Totals, version: Any) -> Any:
     """The span's hour documents, its day document and the cursor, in one atomic commit."""
+    client, now = run.client, run.now
+    start, end, hours = span.start, span.end, span.hours
     rollups = client.collection(ROLLUPS)
-    day = floor_day(start)
-    day_ref = rollups.document(day_doc_id(day))
-    span_total: ByType = empty_by_type()
-    for by_type in by_hour.values():
-        add_by_type(span_total, by_type)
-    span_expired = sum(expired_by_hour.values())
     batch = client.batch()
-    if start == day:
-        batch.set(
-            day_ref,
-            {"kind": "day", "start": day, "until": end, "byType": span_total, "expiredCredits": span_expired, "updatedAt": now},
-        )
-    else:
-        day_snap = day_ref.get()
-        report.reads += 1
-        until = (day_snap.to_dict() or {}).get("until") if day_snap.exists else None
-        if not isinstance(until, dt.datetime) or utc(until) != start:
-            raise RollupInconsistent(f"{day_ref.path} covers until {until}, the cursor is {start.isoformat()}")
-        stored = day_snap.to_dict() or {}
-        merged = add_by_type(by_type_from_doc(stored.get("byType")), span_total)
-        expired = as_int(stored.get("expiredCredits")) + span_expired
-        batch.update(
-            day_ref,
-            {"until": end, "byType": merged, "expiredCredits": expired, "updatedAt": now},
-            option=client.write_option(last_update_time=day_snap.update_time),
-        )
+    _add_to_day(run, batch, span, totals)
+    by_hour, expired_by_hour = totals.by_hour, totals.expired_by_hour
     for h in hours:
         batch.set(
             rollups.document(hour_doc_id(h)),
@@ -710,5 +729,37 @@ def _commit_span(
         results = commit_batch(batch)
     except (gexc.FailedPrecondition, gexc.Conflict, gexc.NotFound, gexc.Aborted) as exc:
         raise RollupLeaseLost(f"the state moved while rolling up {start.isoformat()}..{end.isoformat()}") from exc
-    report.writes += len(hours) + 2
+    run.report.writes += len(hours) + 2
     return results[-1].update_time  # the state's: the last write of the batch
+
+
+def _add_to_day(run: _Run, batch: Any, span: _Span, totals: _Totals) -> None:
+    """Add the span to its day document in ``batch``: a day's first span sets it, a later one
+    adds to it, guarded by the time it was read at and by its ``until`` (the cursor).
+    """
+    client, now, start, end = run.client, run.now, span.start, span.end
+    day = floor_day(start)
+    day_ref = client.collection(ROLLUPS).document(day_doc_id(day))
+    span_total: ByType = empty_by_type()
+    for by_type in totals.by_hour.values():
+        add_by_type(span_total, by_type)
+    span_expired = sum(totals.expired_by_hour.values())
+    if start == day:
+        batch.set(
+            day_ref,
+            {"kind": "day", "start": day, "until": end, "byType": span_total, "expiredCredits": span_expired, "updatedAt": now},
+        )
+        return
+    day_snap = day_ref.get()
+    run.report.reads += 1
+    until = (day_snap.to_dict() or {}).get("until") if day_snap.exists else None
+    if not isinstance(until, dt.datetime) or utc(until) != start:
+        raise RollupInconsistent(f"{day_ref.path} covers until {until}, the cursor is {start.isoformat()}")
+    stored = day_snap.to_dict() or {}
+    merged = add_by_type(by_type_from_doc(stored.get("byType")), span_total)
+    expired = as_int(stored.get("expiredCredits")) + span_expired
+    batch.update(
+        day_ref,
+        {"until": end, "byType": merged, "expiredCredits": expired, "updatedAt": now},
+        option=client.write_option(last_update_time=day_snap.update_time),
+    )

@@ -223,66 +223,10 @@ def usage_stats(client: firestore.Client, now: dt.datetime, range_name: str = "2
     starts = [since + i * r.step for i in range(r.buckets)]
     upper = now + _EPSILON  # the range includes records stamped exactly ``now``
 
-    state_snap = rollup.state_ref(client).get()
-    cost.documents += 1
-    state = (state_snap.to_dict() or {}) if state_snap.exists else {}
-    cursor = rollup.utc(state["cursor"]) if isinstance(state.get("cursor"), dt.datetime) else None
-    first = rollup.utc(state["start"]) if isinstance(state.get("start"), dt.datetime) else None
-
-    # Rollup documents exist for the buckets the job has (partly) rolled up.
-    doc_id = rollup.hour_doc_id if r.interval == "hour" else rollup.day_doc_id
-    wanted = [b for b in starts if cursor is not None and first is not None and b < cursor and b + r.step > first]
-    rollups = client.collection(rollup.ROLLUPS)
-    refs = [rollups.document(doc_id(b)) for b in wanted]
-    docs: dict[str, dict[str, Any]] = {}
-    if refs:
-        for snap in client.get_all(refs):
-            if snap.exists:
-                docs[snap.id] = snap.to_dict() or {}
-        cost.documents += len(refs)
-
-    points: list[ByType] = []
-    expired: list[int] = []
-    pieces: list[tuple[int, dt.datetime, dt.datetime]] = []
-    for i, start in enumerate(starts):
-        end = start + r.step
-        covered = start
-        by_type = rollup.empty_by_type()
-        lapsed = 0
-        doc = docs.get(doc_id(start))
-        if first is not None and end <= first:
-            covered = end  # before the oldest record the job found: nothing to count
-        elif doc is not None and isinstance(doc.get("until"), dt.datetime):
-            by_type = rollup.by_type_from_doc(doc.get("byType"))
-            lapsed = rollup.as_int(doc.get("expiredCredits"))
-            covered = min(max(rollup.utc(doc["until"]), start), end)
-        points.append(by_type)
-        expired.append(lapsed)
-        if covered < min(end, upper):
-            pieces.append((i, covered, min(end, upper)))
-
-    activity = client.collection(db.AI_ACTIVITY)
-    active_queries = [_aggregate(activity.where(filter=FieldFilter("status", "==", status))) for status in ACTIVE]
-    with ThreadPoolExecutor(max_workers=_PARALLEL) as pool:
-
-        def run(queries: list[Any]) -> list[dict[str, int]]:
-            results = list(pool.map(_values, queries))
-            for values in results:
-                cost.aggregation(values.get("n", 0))
-            return results
-
-        if len(pieces) > 2:
-            # More open buckets than the job ever leaves (it has not run yet, or stopped):
-            # skip the empty ones with two counts each instead of sixteen queries.
-            pieces = _non_empty(client, pieces, run)
-        tasks = [(i, kind, what, query) for i, lo, hi in pieces for kind, what, query in _piece_tasks(client, lo, hi)]
-        tasks += [(i, "", "expired", _aggregate(_expiry_query(client, lo, hi), ("delta", "delta"))) for i, lo, hi in pieces]
-        for (i, kind, what, _query), values in zip(tasks, run([t[3] for t in tasks])):
-            if what == "expired":
-                expired[i] += max(0, -values.get("delta", 0))
-            else:
-                _add_piece_result(points[i], kind, what, values)
-        active = {status: values.get("n", 0) for status, values in zip(ACTIVE, run(active_queries))}
+    cursor, first = _rollup_state(client, cost)
+    docs = _rollup_docs(client, r, starts, cursor, first, cost)
+    points, expired, pieces = _from_rollups(r, starts, docs, first, upper)
+    active = _count_open(client, pieces, points, expired, cost)
 
     by_type_total = rollup.empty_by_type()
     for by_type in points:
@@ -309,6 +253,101 @@ def usage_stats(client: firestore.Client, now: dt.datetime, range_name: str = "2
         "documentsRead": cost.total,
         "readCost": cost.as_dict(),
     }, cost
+
+
+def _rollup_state(client: firestore.Client, cost: Cost) -> tuple[dt.datetime | None, dt.datetime | None]:
+    """The rollups' cursor and start (None before the job's first run)."""
+    state_snap = rollup.state_ref(client).get()
+    cost.documents += 1
+    state = (state_snap.to_dict() or {}) if state_snap.exists else {}
+    cursor = rollup.utc(state["cursor"]) if isinstance(state.get("cursor"), dt.datetime) else None
+    first = rollup.utc(state["start"]) if isinstance(state.get("start"), dt.datetime) else None
+    return cursor, first
+
+
+def _rollup_docs(
+    client: firestore.Client,
+    r: Range,
+    starts: list[dt.datetime],
+    cursor: dt.datetime | None,
+    first: dt.datetime | None,
+    cost: Cost,
+) -> dict[str, dict[str, Any]]:
+    """The rollup documents of the buckets the job has (partly) rolled up, by id."""
+    doc_id = rollup.hour_doc_id if r.interval == "hour" else rollup.day_doc_id
+    wanted = [b for b in starts if cursor is not None and first is not None and b < cursor and b + r.step > first]
+    rollups = client.collection(rollup.ROLLUPS)
+    refs = [rollups.document(doc_id(b)) for b in wanted]
+    docs: dict[str, dict[str, Any]] = {}
+    if refs:
+        for snap in client.get_all(refs):
+            if snap.exists:
+                docs[snap.id] = snap.to_dict() or {}
+        cost.documents += len(refs)
+    return docs
+
+
+_Piece = tuple[int, dt.datetime, dt.datetime]
+"""A part of a bucket the rollups do not cover: the bucket's index and ``[lo, hi)``."""
+
+
+def _from_rollups(
+    r: Range, starts: list[dt.datetime], docs: dict[str, dict[str, Any]], first: dt.datetime | None, upper: dt.datetime
+) -> tuple[list[ByType], list[int], list[_Piece]]:
+    """Each bucket's figures as rolled up, the credits expired in it, and the pieces (up to
+    ``upper``) left to count from the records.
+    """
+    doc_id = rollup.hour_doc_id if r.interval == "hour" else rollup.day_doc_id
+    points: list[ByType] = []
+    expired: list[int] = []
+    pieces: list[_Piece] = []
+    for i, start in enumerate(starts):
+        end = start + r.step
+        covered = start
+        by_type = rollup.empty_by_type()
+        lapsed = 0
+        doc = docs.get(doc_id(start))
+        if first is not None and end <= first:
+            covered = end  # before the oldest record the job found: nothing to count
+        elif doc is not None and isinstance(doc.get("until"), dt.datetime):
+            by_type = rollup.by_type_from_doc(doc.get("byType"))
+            lapsed = rollup.as_int(doc.get("expiredCredits"))
+            covered = min(max(rollup.utc(doc["until"]), start), end)
+        points.append(by_type)
+        expired.append(lapsed)
+        if covered < min(end, upper):
+            pieces.append((i, covered, min(end, upper)))
+    return points, expired, pieces
+
+
+def _count_open(
+    client: firestore.Client, pieces: list[_Piece], points: list[ByType], expired: list[int], cost: Cost
+) -> dict[str, int]:
+    """Count the pieces from the records into ``points`` and ``expired`` (in parallel), and the
+    activities open now, by status.
+    """
+    activity = client.collection(db.AI_ACTIVITY)
+    active_queries = [_aggregate(activity.where(filter=FieldFilter("status", "==", status))) for status in ACTIVE]
+    with ThreadPoolExecutor(max_workers=_PARALLEL) as pool:
+
+        def run(queries: list[Any]) -> list[dict[str, int]]:
+            results = list(pool.map(_values, queries))
+            for values in results:
+                cost.aggregation(values.get("n", 0))
+            return results
+
+        if len(pieces) > 2:
+            # More open buckets than the job ever leaves (it has not run yet, or stopped):
+            # skip the empty ones with two counts each instead of sixteen queries.
+            pieces = _non_empty(client, pieces, run)
+        tasks = [(i, kind, what, query) for i, lo, hi in pieces for kind, what, query in _piece_tasks(client, lo, hi)]
+        tasks += [(i, "", "expired", _aggregate(_expiry_query(client, lo, hi), ("delta", "delta"))) for i, lo, hi in pieces]
+        for (i, kind, what, _query), values in zip(tasks, run([t[3] for t in tasks])):
+            if what == "expired":
+                expired[i] += max(0, -values.get("delta", 0))
+            else:
+                _add_piece_result(points[i], kind, what, values)
+        return {status: values.get("n", 0) for status, values in zip(ACTIVE, run(active_queries))}
 
 
 def _top_users(

@@ -162,6 +162,34 @@ def decide(
     started = activity.started_at or activity.created_at
     processing_ms = max(0, int((now - started).total_seconds() * 1000))
     fields.update({"completedAt": now, "processingTimeMs": processing_ms, "endedBy": role.value})
+    settlement, entry, failures = _ending(activity, report, role, balance, fields)
+    owner_refund = settlement.refund > 0 and (role is Role.OWNER or (role is Role.SYSTEM and owner_reports_outcome))
+    fields.update({"creditsCharged": settlement.final, "refundedCredits": settlement.refund, "ownerRefund": owner_refund})
+    usage = UsageChange(
+        credits_used=settlement.extra - settlement.refund,
+        refunds=1 if settlement.refund else 0,
+        failures=failures,
+        owner_refunds=1 if owner_refund else 0,
+        owner_refunded_credits=settlement.refund if owner_refund else 0,
+    )
+    return Outcome(
+        status=report.status,
+        activity_fields=fields,
+        settlement=settlement,
+        entry=entry,
+        usage=usage,
+        owner_refund=owner_refund,
+        processing_ms=processing_ms,
+    )
+
+
+def _ending(
+    activity: ActivityState, report: Report, role: Role, balance: int, fields: dict[str, Any]
+) -> tuple[Settlement, tuple[EntryKind, Reason] | None, int]:
+    """How a completion or a failure settles the charge: the settlement, its ledger entry (None
+    when the balance does not move) and the failures it counts; the activity's fields it sets
+    go into ``fields``.
+    """
     charged = activity.credits_charged
     entry: tuple[EntryKind, Reason] | None = None
     if report.status == "completed":
@@ -184,22 +212,4 @@ def decide(
         if settlement.refund:
             entry = (EntryKind.REFUND, Reason.FAILURE_REFUND)
         failures = 1
-
-    owner_refund = settlement.refund > 0 and (role is Role.OWNER or (role is Role.SYSTEM and owner_reports_outcome))
-    fields.update({"creditsCharged": settlement.final, "refundedCredits": settlement.refund, "ownerRefund": owner_refund})
-    usage = UsageChange(
-        credits_used=settlement.extra - settlement.refund,
-        refunds=1 if settlement.refund else 0,
-        failures=failures,
-        owner_refunds=1 if owner_refund else 0,
-        owner_refunded_credits=settlement.refund if owner_refund else 0,
-    )
-    return Outcome(
-        status=report.status,
-        activity_fields=fields,
-        settlement=settlement,
-        entry=entry,
-        usage=usage,
-        owner_refund=owner_refund,
-        processing_ms=processing_ms,
-    )
+    return settlement, entry, failures

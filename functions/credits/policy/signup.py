@@ -100,48 +100,53 @@ def shard_of(uid: str) -> int:
 _UNCAPPED = 1 << 62
 
 
-def decide(
-    *,
-    amount: int,
-    anonymous: bool,
-    email_verified: bool,
-    require_verified_email: bool,
-    ip_known: bool,
-    ip_blocked: bool,
-    grants_from_ip: Sequence[int],
-    grants_per_ip_per_day: int,
-    grants_from_network: Sequence[int] = (),
-    grants_per_network_per_day: int = _UNCAPPED,
-    grants_from_allocation: Sequence[int] = (),
-    grants_per_allocation_per_day: int = _UNCAPPED,
-    grants_this_hour: int = 0,
-    grants_per_hour: int = _UNCAPPED,
-) -> SignupDecision:
-    """The sign-up decision for a new account (see the module docstring for the order).
+@dataclass(frozen=True)
+class SignupState:
+    """What the sign-up decision reads: the grant, the caller's identity, the address, and the
+    grants already counted at the address, its wider networks and in the hour, each with its cap.
 
     The wider counts default to uncapped so a caller can decide the cheap rules first and
     read the wider counts only for a sign-up those rules would grant.
     """
+
+    amount: int
+    anonymous: bool
+    email_verified: bool
+    require_verified_email: bool
+    ip_known: bool
+    ip_blocked: bool
+    grants_from_ip: Sequence[int]
+    grants_per_ip_per_day: int
+    grants_from_network: Sequence[int] = ()
+    grants_per_network_per_day: int = _UNCAPPED
+    grants_from_allocation: Sequence[int] = ()
+    grants_per_allocation_per_day: int = _UNCAPPED
+    grants_this_hour: int = 0
+    grants_per_hour: int = _UNCAPPED
+
+
+def decide(state: SignupState) -> SignupDecision:
+    """The sign-up decision for a new account (see the module docstring for the order)."""
     rule: WithholdRule | None = None
-    if anonymous:
+    if state.anonymous:
         rule = "anonymous"
-    elif require_verified_email and not email_verified:
+    elif state.require_verified_email and not state.email_verified:
         rule = "email_unverified"
-    elif not ip_known:
+    elif not state.ip_known:
         rule = "ip_unknown"
-    elif ip_blocked:
+    elif state.ip_blocked:
         rule = "ip_blocked"
-    elif len(grants_from_ip) >= grants_per_ip_per_day:
+    elif len(state.grants_from_ip) >= state.grants_per_ip_per_day:
         rule = "ip_limit"
-    elif len(grants_from_network) >= grants_per_network_per_day:
+    elif len(state.grants_from_network) >= state.grants_per_network_per_day:
         rule = "network_limit"
-    elif len(grants_from_allocation) >= grants_per_allocation_per_day:
+    elif len(state.grants_from_allocation) >= state.grants_per_allocation_per_day:
         rule = "allocation_limit"
-    elif grants_this_hour >= grants_per_hour:
+    elif state.grants_this_hour >= state.grants_per_hour:
         rule = "global_limit"
     if rule is not None:
         return SignupDecision(granted=False, amount=0, rule=rule)
-    return SignupDecision(granted=True, amount=amount)
+    return SignupDecision(granted=True, amount=state.amount)
 
 
 def with_grant(grants: Sequence[int], now_ms: int, per_day: int) -> list[int]:

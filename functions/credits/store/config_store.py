@@ -321,14 +321,20 @@ class _Read:
         return Settings(applied.credits, private, applied.version)
 
 
+@dataclass(frozen=True)
+class _Stamp:
+    """Who writes the configuration, and when: the documents a write touches carry both."""
+
+    now: dt.datetime
+    actor: Caller
+
+
 def _write(
     plan: Plan[Any],
-    client: firestore.Client,
     read: _Read,
     settings: Settings,
     touched: frozenset[DocumentName],
-    now: dt.datetime,
-    actor: Caller,
+    stamp: _Stamp,
     *,
     rewrite: frozenset[DocumentName] = frozenset(),
 ) -> Settings:
@@ -337,11 +343,11 @@ def _write(
     """
     version = settings.version + (1 if touched else 0)
     credits, private = settings.credits, settings.private
-    stamp = {"updatedAt": now, "updatedBy": actor.uid}
+    stamped = {"updatedAt": stamp.now, "updatedBy": stamp.actor.uid}
     if "credits" in touched:
-        credits = credits.model_copy(update={"version": version, **stamp})
+        credits = credits.model_copy(update={"version": version, **stamped})
     if "moderation" in touched:
-        private = private.model_copy(update={"version": version, **stamp})
+        private = private.model_copy(update={"version": version, **stamped})
     final = Settings(credits, private, version)
     if "credits" in touched | rewrite:
         _replace(plan, read.credits, credits.to_firestore())
@@ -390,7 +396,7 @@ def update(
         base = _base_settings(read)
         merged, touched = merge_patch(base, patch)
         plan: Plan[dict[str, Any]] = Plan()
-        final = _write(plan, client, read, merged, touched, now, actor)
+        final = _write(plan, read, merged, touched, _Stamp(now, actor))
         plan.result = {"version": final.version, "config": final.to_json()}
         audit.add(
             plan,
@@ -468,23 +474,10 @@ def check_edit(client: firestore.Client, clock: Clock, name: str) -> str:
         try:
             edited = _validate_edit(doc_name, data)
         except ConfigProblems as err:
-            _write(plan, client, read, base, frozenset(), now, CONSOLE, rewrite=frozenset({doc_name}))
-            _audit_console(
-                plan, client, "revert_configuration", doc_name, _bounded(data), expected.to_firestore(), now, err.errors
-            )
-            notifications.add(
-                plan,
-                client,
-                notifications.document(
-                    "config_reverted",
-                    "high",
-                    f"a hand edit of {db.SYSTEM_CONFIG}/{doc_name} was invalid and was put back "
-                    f"({', '.join(sorted(err.errors))})",
-                    now,
-                    document=f"{db.SYSTEM_CONFIG}/{doc_name}",
-                    fields=err.errors,
-                ),
-            )
+            _write(plan, read, base, frozenset(), _Stamp(now, CONSOLE), rewrite=frozenset({doc_name}))
+            edit = _ConsoleEdit("revert_configuration", doc_name, _bounded(data), expected.to_firestore(), err.errors)
+            _audit_console(plan, client, edit, now)
+            _notify_reverted(plan, client, doc_name, err.errors, now)
             plan.result = "reverted"
             return plan
         if doc_name == "credits":
@@ -495,14 +488,13 @@ def check_edit(client: firestore.Client, clock: Clock, name: str) -> str:
             candidate = Settings(base.credits, edited.model_copy(update={"version": base.private.version}), base.version)
         if _same_content(candidate, base, doc_name):
             # Only server fields (version, updatedAt, updatedBy) were touched: put them back.
-            _write(plan, client, read, base, frozenset(), now, CONSOLE, rewrite=frozenset({doc_name}))
+            _write(plan, read, base, frozenset(), _Stamp(now, CONSOLE), rewrite=frozenset({doc_name}))
             plan.result = "unchanged"
             return plan
-        final = _write(plan, client, read, candidate, frozenset({doc_name}), now, CONSOLE)
+        final = _write(plan, read, candidate, frozenset({doc_name}), _Stamp(now, CONSOLE))
         after = final.credits if doc_name == "credits" else final.private
-        _audit_console(
-            plan, client, "console_update_configuration", doc_name, expected.to_firestore(), after.to_firestore(), now, None
-        )
+        edit = _ConsoleEdit("console_update_configuration", doc_name, expected.to_firestore(), after.to_firestore())
+        _audit_console(plan, client, edit, now)
         plan.result = "accepted"
         return plan
 
@@ -546,24 +538,29 @@ def _bounded(data: dict[str, Any] | None) -> Any:
     return json.loads(text)
 
 
-def _audit_console(
-    plan: Plan[Any],
-    client: firestore.Client,
-    action: str,
-    name: DocumentName,
-    before: Any,
-    after: Any,
-    now: dt.datetime,
-    errors: dict[str, str] | None,
-) -> None:
+@dataclass(frozen=True)
+class _ConsoleEdit:
+    """A hand edit of ``system_config/{name}`` as the audit trail records it: what the backend
+    did about it, the document before and after, and the invalid fields of a reverted one.
+    """
+
+    action: str
+    name: DocumentName
+    before: Any
+    after: Any
+    errors: dict[str, str] | None = None
+
+
+def _audit_console(plan: Plan[Any], client: firestore.Client, edit: _ConsoleEdit, now: dt.datetime) -> None:
+    errors = edit.errors
     entry = audit.entry(
         CONSOLE,
         ClientContext(user_agent="firestore-trigger"),
         audit.Change(
-            action,
-            f"{db.SYSTEM_CONFIG}/{name}",
-            before,
-            after,
+            edit.action,
+            f"{db.SYSTEM_CONFIG}/{edit.name}",
+            edit.before,
+            edit.after,
             note=None if errors is None else "invalid fields: " + ", ".join(f"{k} ({v})" for k, v in sorted(errors.items())),
         ),
         now,
@@ -571,6 +568,24 @@ def _audit_console(
     if errors is not None:
         entry["errors"] = errors
     audit.add(plan, client, entry)
+
+
+def _notify_reverted(
+    plan: Plan[Any], client: firestore.Client, name: DocumentName, errors: dict[str, str], now: dt.datetime
+) -> None:
+    """Tell the admins an invalid hand edit was put back."""
+    notifications.add(
+        plan,
+        client,
+        notifications.document(
+            "config_reverted",
+            "high",
+            f"a hand edit of {db.SYSTEM_CONFIG}/{name} was invalid and was put back ({', '.join(sorted(errors))})",
+            now,
+            document=f"{db.SYSTEM_CONFIG}/{name}",
+            fields=errors,
+        ),
+    )
 
 
 def check_applied(client: firestore.Client, clock: Clock, name: str) -> str:
@@ -594,7 +609,7 @@ def check_applied(client: firestore.Client, clock: Clock, name: str) -> str:
             edited, data = CURRENT_DOC, read.current.to_dict() if read.current.exists else None
         base = _base_or_defaults(read)
         plan: Plan[str] = Plan()
-        _write(plan, client, read, base, frozenset(), now, CONSOLE)
+        _write(plan, read, base, frozenset(), _Stamp(now, CONSOLE))
         after = _applied_document(base) if edited == CURRENT_DOC else _terms_document(base)
         path = f"{db.APPLIED_CONFIG}/{edited}"
         entry = audit.entry(
@@ -651,7 +666,7 @@ def migrate(client: firestore.Client, clock: Clock) -> str:
         plan: Plan[str] = Plan()
         base = read.applied_settings() or _base_or_defaults(read)
         # The editable documents are created too, so an admin finds them in the console.
-        _write(plan, client, read, base, frozenset(), now, MIGRATION, rewrite=missing)
+        _write(plan, read, base, frozenset(), _Stamp(now, MIGRATION), rewrite=missing)
         audit.add(
             plan,
             client,
@@ -693,7 +708,7 @@ def _migration_plan(client: firestore.Client, read: _Read, now: dt.datetime) -> 
     version = max(credits.version, private.version)
     settings = Settings(credits.model_copy(update={"version": version}), private.model_copy(update={"version": version}), version)
     plan: Plan[str] = Plan()
-    _write(plan, client, read, settings, frozenset(), now, MIGRATION, rewrite=frozenset({"credits", "moderation"}))
+    _write(plan, read, settings, frozenset(), _Stamp(now, MIGRATION), rewrite=frozenset({"credits", "moderation"}))
     audit.add(
         plan,
         client,

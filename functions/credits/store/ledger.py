@@ -115,125 +115,186 @@ def new_random_key(client: firestore.Client) -> str:
     return key
 
 
-def post(
-    plan: Plan[Any],
-    client: firestore.Client,
-    *,
-    uid: str,
-    account: Account | None,
-    snapshot: Snapshot,
-    legs: Sequence[Leg],
-    now: dt.datetime,
-    low_balance_below: int,
-    usage: UsageChange | None = None,
-    fields: dict[str, Any] | None = None,
-    opening: dict[str, Any] | None = None,
-    opening_balance: int = 0,
-    opening_buckets: dict[str, Bucket] | None = None,
-    first_leg: int = 0,
-) -> Posting:
-    """Post ``legs`` to ``users/{uid}``: one write of the user document, one entry per leg.
+@dataclass(frozen=True)
+class Holder:
+    """Whose balance a posting moves: ``users/{uid}`` as read, or the document it opens.
 
     ``account`` is the user as read; None when ``opening`` creates the document, whose other
     fields ``opening`` holds and whose balance starts at ``opening_balance`` held in
     ``opening_buckets`` (non-zero only for an account rebuilt from entries that already sum
-    to it). First every bucket that has expired by ``now`` is expired (its ``expire_{id}``
-    entry), so no leg ever spends one; then the legs apply in order, each moving the buckets
-    as its ``buckets`` rule says, and each entry's ``balanceAfter`` is the balance after its
-    own leg. ``fields`` are other fields of the user document written in the same write (a
-    plan writes a document once). An entry is written when its leg moves the balance, and
-    for kinds recorded even at zero (sign-up, charge, restore, repair). ``first_leg``: how
-    many of ``legs`` are the account's own (the ``Posting``'s per-leg moves start after them).
-    Raises ``AssertionError`` if the balance would go below zero or a balance change has no
-    entry: callers decide refusals first; ``BucketLimit`` for a grant past the bound.
+    to it). Exactly one of ``account`` and ``opening`` is given.
     """
-    if (account is None) != (opening is not None):
-        raise AssertionError("post: give exactly one of an existing account or an opening document")
-    balance = opening_balance if account is None else account.credits
-    stored = dict(opening_buckets or {}) if account is None else dict(account.buckets)
-    if sum(b.remaining for b in stored.values()) != balance:
-        raise AssertionError(f"the buckets of users/{uid} do not hold its balance")
-    book = Book(now, stored)
-    all_legs = [expire_leg(bucket) for bucket in book.catch_up()] + list(legs)
-    skip = len(all_legs) - len(legs) + first_leg
-    records: list[tuple[EntryId, dict[str, Any]]] = []
-    per_leg: list[tuple[Move, ...]] = []
-    per_leg_drawn: list[tuple[Drawn, ...]] = []
-    for index, leg in enumerate(all_legs):
-        moves: list[Move] = []
-        lapsed: list[Move] = []
-        drawn: list[Drawn] = []
-        if leg.delta and leg.entry is None:
-            raise AssertionError("a balance change needs a ledger entry")
-        if leg.delta:
-            before = dict(book.buckets)
-            rule = leg.buckets if leg.buckets is not None else (Spend() if leg.delta < 0 else None)
-            if rule is None:
-                raise AssertionError("a positive leg must say which bucket it fills")
-            moves, lapsed = book.apply(rule, leg.delta)
-            if leg.delta < 0:
-                drawn = bucket_store.drawn_from(moves, before)
-        opened = list(book.opened) if leg.delta else []
-        if index >= skip:
-            per_leg.append(tuple(moves))
-            per_leg_drawn.append(tuple(drawn))
-        balance += leg.delta
-        if balance < 0:  # the one invariant no caller may break
-            raise AssertionError(f"a posting would leave users/{uid} at {balance}")
-        if leg.entry is None:
-            if leg.delta:
-                raise AssertionError("a balance change needs a ledger entry")
-            continue
-        if not leg.delta and leg.entry.kind not in _RECORDED_AT_ZERO:
-            continue
-        record: dict[str, Any] = {
-            "userId": uid,
-            "delta": leg.delta,
-            "balanceAfter": balance,
-            "reason": leg.reason.value,
-            "createdAt": now,
-        }
-        for name, value in (
-            ("activityId", leg.activity_id),
-            ("actorId", leg.actor_id),
-            ("note", leg.note),
-            ("type", leg.generation_type),
-        ):
-            if value is not None:
-                record[name] = value
-        record.update(leg.fields or {})
-        if leg.reason is Reason.EXPIRED:
-            record[EXPIRY_RECORDED_AT] = now
-        if moves:
-            record["buckets"] = [{"bucketId": m.bucket_id, "delta": m.delta} for m in moves]
-        if opened:
-            record["newBuckets"] = opened
-        records.append((leg.entry, record))
-        for move in lapsed:  # returned to a bucket that has expired meanwhile: expires at once
-            balance += move.delta
-            records.append(
-                (
-                    EntryId(EntryKind.EXPIRE, f"{move.bucket_id}~{leg.entry}"),
-                    {
-                        "userId": uid,
-                        "delta": move.delta,
-                        "balanceAfter": balance,
-                        "reason": Reason.EXPIRED.value,
-                        "actorId": "system",
-                        "createdAt": now,
-                        "buckets": [{"bucketId": move.bucket_id, "delta": move.delta}],
-                        "returnedBy": str(leg.entry),
-                        EXPIRY_RECORDED_AT: now,
-                    },
-                )
-            )
 
-    current_usage = (opening or {}).get("usage", {}) if account is None else account.usage
-    new_usage = (usage or UsageChange()).apply(current_usage)
-    data: dict[str, Any] = dict(fields or {})
+    uid: str
+    snapshot: Snapshot
+    account: Account | None
+    opening: dict[str, Any] | None = None
+    opening_balance: int = 0
+    opening_buckets: dict[str, Bucket] | None = None
+
+
+@dataclass(frozen=True)
+class Change:
+    """What a posting does: its legs at ``now``, and what else the user document records.
+
+    ``fields`` are other fields of the user document written in the same write (a plan writes
+    a document once); ``usage`` moves its usage counters; ``low_balance_below`` sets its
+    low-balance flag. ``first_leg``: how many of ``legs`` are the account's own (the
+    ``Posting``'s per-leg moves start after them).
+    """
+
+    legs: Sequence[Leg]
+    now: dt.datetime
+    low_balance_below: int
+    usage: UsageChange | None = None
+    fields: dict[str, Any] | None = None
+    first_leg: int = 0
+
+
+@dataclass
+class _Journal:
+    """The entries of one posting as its legs apply (mutable, private to ``post``)."""
+
+    uid: str
+    now: dt.datetime
+    balance: int
+    records: list[tuple[EntryId, dict[str, Any]]] = field(default_factory=list)
+    per_leg: list[tuple[Move, ...]] = field(default_factory=list)
+    per_leg_drawn: list[tuple[Drawn, ...]] = field(default_factory=list)
+
+
+def post(plan: Plan[Any], client: firestore.Client, holder: Holder, change: Change) -> Posting:
+    """Post ``change.legs`` to ``users/{uid}``: one write of the user document, one entry per leg.
+
+    First every bucket that has expired by ``now`` is expired (its ``expire_{id}`` entry), so
+    no leg ever spends one; then the legs apply in order, each moving the buckets as its
+    ``buckets`` rule says, and each entry's ``balanceAfter`` is the balance after its own leg.
+    An entry is written when its leg moves the balance, and for kinds recorded even at zero
+    (sign-up, charge, restore, repair). Raises ``AssertionError`` if the balance would go
+    below zero or a balance change has no entry: callers decide refusals first;
+    ``BucketLimit`` for a grant past the bound.
+    """
+    account = holder.account
+    if (account is None) != (holder.opening is not None):
+        raise AssertionError("post: give exactly one of an existing account or an opening document")
+    balance = holder.opening_balance if account is None else account.credits
+    stored = dict(holder.opening_buckets or {}) if account is None else dict(account.buckets)
+    if sum(b.remaining for b in stored.values()) != balance:
+        raise AssertionError(f"the buckets of users/{holder.uid} do not hold its balance")
+    book = Book(change.now, stored)
+    all_legs = [expire_leg(bucket) for bucket in book.catch_up()] + list(change.legs)
+    skip = len(all_legs) - len(change.legs) + change.first_leg
+    journal = _Journal(holder.uid, change.now, balance)
+    for index, leg in enumerate(all_legs):
+        _apply_leg(journal, book, leg, keep=index >= skip)
+    data, new_usage = _user_data(holder, change, journal.balance, book)
+    plan._post_balance(Write("put", holder.snapshot.reference, data, holder.snapshot))
+    for entry, record in journal.records:
+        plan.create(entry_ref(client, entry), record)
+    return Posting(
+        balance_after=journal.balance,
+        entry_ids=tuple(str(e) for e, _ in journal.records),
+        usage=new_usage,
+        moves=tuple(journal.per_leg),
+        drawn=tuple(journal.per_leg_drawn),
+        buckets={k: b for k, b in book.buckets.items() if b.remaining > 0},
+    )
+
+
+def _apply_leg(journal: _Journal, book: Book, leg: Leg, *, keep: bool) -> None:
+    """Apply one leg to the buckets and the balance and record its entry (and the entries of
+    credits it returned to buckets that have expired meanwhile). ``keep``: the leg is one of
+    the call's own, whose moves the ``Posting`` reports.
+    """
+    moves: list[Move] = []
+    lapsed: list[Move] = []
+    drawn: list[Drawn] = []
+    if leg.delta and leg.entry is None:
+        raise AssertionError("a balance change needs a ledger entry")
+    if leg.delta:
+        before = dict(book.buckets)
+        rule = leg.buckets if leg.buckets is not None else (Spend() if leg.delta < 0 else None)
+        if rule is None:
+            raise AssertionError("a positive leg must say which bucket it fills")
+        moves, lapsed = book.apply(rule, leg.delta)
+        if leg.delta < 0:
+            drawn = bucket_store.drawn_from(moves, before)
+    opened = list(book.opened) if leg.delta else []
+    if keep:
+        journal.per_leg.append(tuple(moves))
+        journal.per_leg_drawn.append(tuple(drawn))
+    journal.balance += leg.delta
+    if journal.balance < 0:  # the one invariant no caller may break
+        raise AssertionError(f"a posting would leave users/{journal.uid} at {journal.balance}")
+    if leg.entry is None:
+        if leg.delta:
+            raise AssertionError("a balance change needs a ledger entry")
+        return
+    if not leg.delta and leg.entry.kind not in _RECORDED_AT_ZERO:
+        return
+    _record_entry(journal, leg, moves, opened)
+    for move in lapsed:  # returned to a bucket that has expired meanwhile: expires at once
+        journal.balance += move.delta
+        journal.records.append(_lapsed_record(journal, move, leg.entry))
+
+
+def _record_entry(journal: _Journal, leg: Leg, moves: list[Move], opened: list[dict[str, Any]]) -> None:
+    """Add the entry of a leg to the journal, its ``balanceAfter`` the journal's balance after it."""
+    assert leg.entry is not None
+    record: dict[str, Any] = {
+        "userId": journal.uid,
+        "delta": leg.delta,
+        "balanceAfter": journal.balance,
+        "reason": leg.reason.value,
+        "createdAt": journal.now,
+    }
+    for name, value in (
+        ("activityId", leg.activity_id),
+        ("actorId", leg.actor_id),
+        ("note", leg.note),
+        ("type", leg.generation_type),
+    ):
+        if value is not None:
+            record[name] = value
+    record.update(leg.fields or {})
+    if leg.reason is Reason.EXPIRED:
+        record[EXPIRY_RECORDED_AT] = journal.now
+    if moves:
+        record["buckets"] = [{"bucketId": m.bucket_id, "delta": m.delta} for m in moves]
+    if opened:
+        record["newBuckets"] = opened
+    journal.records.append((leg.entry, record))
+
+
+def _lapsed_record(journal: _Journal, move: Move, returned_by: EntryId) -> tuple[EntryId, dict[str, Any]]:
+    """The entry that expires credits ``returned_by`` gave back to a bucket already expired."""
+    return (
+        EntryId(EntryKind.EXPIRE, f"{move.bucket_id}~{returned_by}"),
+        {
+            "userId": journal.uid,
+            "delta": move.delta,
+            "balanceAfter": journal.balance,
+            "reason": Reason.EXPIRED.value,
+            "actorId": "system",
+            "createdAt": journal.now,
+            "buckets": [{"bucketId": move.bucket_id, "delta": move.delta}],
+            "returnedBy": str(returned_by),
+            EXPIRY_RECORDED_AT: journal.now,
+        },
+    )
+
+
+def _user_data(holder: Holder, change: Change, balance: int, book: Book) -> tuple[dict[str, Any], dict[str, int]]:
+    """The user document's write after the legs (only what changed for an existing account),
+    and its usage counters.
+    """
+    account = holder.account
+    current_usage = (holder.opening or {}).get("usage", {}) if account is None else account.usage
+    new_usage = (change.usage or UsageChange()).apply(current_usage)
+    data: dict[str, Any] = dict(change.fields or {})
     if account is None:
-        data = {**(opening or {}), **data, "usage": new_usage}
-    elif usage:
+        data = {**(holder.opening or {}), **data, "usage": new_usage}
+    elif change.usage:
         data["usage"] = new_usage
     if account is None or balance != account.credits:
         data[BALANCE_FIELD] = balance
@@ -249,18 +310,8 @@ def post(
     next_expiry = book.next_expiry_at()
     if account is None or account.data.get(bucket_store.NEXT_EXPIRY_FIELD) != next_expiry:
         data[bucket_store.NEXT_EXPIRY_FIELD] = next_expiry
-    low = balance < low_balance_below
+    low = balance < change.low_balance_below
     if account is None or account.low_balance is not low:
         data["lowBalance"] = low
-    data.setdefault("updatedAt", now)
-    plan._post_balance(Write("put", snapshot.reference, data, snapshot))
-    for entry, record in records:
-        plan.create(entry_ref(client, entry), record)
-    return Posting(
-        balance_after=balance,
-        entry_ids=tuple(str(e) for e, _ in records),
-        usage=new_usage,
-        moves=tuple(per_leg),
-        drawn=tuple(per_leg_drawn),
-        buckets={k: b for k, b in book.buckets.items() if b.remaining > 0},
-    )
+    data.setdefault("updatedAt", change.now)
+    return data, new_usage

@@ -134,16 +134,9 @@ def parse_ip_record(data: dict[str, Any] | None) -> IpRecord:
     return IpRecord(hits, grants, users=tags if len(tags) == len(hits) else ())
 
 
-def ip_record_fields(
-    ip: str,
-    hits: list[int] | tuple[int, ...],
-    grants: list[int] | tuple[int, ...],
-    limit: int,
-    window_seconds: int,
-    now: dt.datetime,
-    users: list[str] | tuple[str, ...] = (),
-) -> dict[str, Any]:
+def ip_record_fields(ip: str, record: IpRecord, limit: int, window_seconds: int, now: dt.datetime) -> dict[str, Any]:
     """The address record to store: both logs (requests tagged by user) and when all of it is spent."""
+    hits, grants, users = record.hits, record.grants, record.users
     expiries = [ms for ms in (expires_at_ms(hits, window_seconds), max(grants) + GRANT_LOG_MS if grants else None) if ms]
     return {
         "ip": bucket(ip),

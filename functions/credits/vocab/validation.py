@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 import re
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, TypeVar
 
@@ -34,6 +35,16 @@ def is_document_id(value: str) -> bool:
         and is_valid_unicode(value)
         and len(value.encode("utf-8")) <= 1500
     )
+
+
+@dataclass(frozen=True)
+class Shape:
+    """A shape a string must have (``regex``, matched in full), and the error that names a
+    string of another shape.
+    """
+
+    regex: re.Pattern[str]
+    message: str = "has characters that are not allowed"
 
 
 class Fields:
@@ -73,11 +84,10 @@ class Fields:
         min_len: int = 1,
         max_len: int,
         strip: bool = True,
-        pattern: re.Pattern[str] | None = None,
-        pattern_message: str = "has characters that are not allowed",
+        pattern: Shape | None = None,
     ) -> str | None:
         """A string of ``min_len``..``max_len`` characters (after stripping, unless ``strip`` is
-        false), valid Unicode, matching ``pattern`` in full when one is given.
+        false), valid Unicode, of the ``pattern``'s shape when one is given.
         """
         if not self.present(name):
             if required:
@@ -97,14 +107,15 @@ class Fields:
         if len(text) > max_len:
             self.fail(name, f"must be at most {max_len} characters")
             return None
-        if pattern is not None and not pattern.fullmatch(text):
-            self.fail(name, pattern_message)
+        if pattern is not None and not pattern.regex.fullmatch(text):
+            self.fail(name, pattern.message)
             return None
         return text
 
     def document_id(self, name: str, *, max_len: int = 128, pattern: re.Pattern[str] | None = None) -> str | None:
         """A string that will be used as (part of) a document id."""
-        value = self.string(name, max_len=max_len, strip=False, pattern=pattern, pattern_message="is not a valid id")
+        shape = Shape(pattern, "is not a valid id") if pattern is not None else None
+        value = self.string(name, max_len=max_len, strip=False, pattern=shape)
         if value is not None and not is_document_id(value):
             self.fail(name, "is not a valid id")
             return None
@@ -185,8 +196,7 @@ def request_key(fields: Fields, name: str = "requestId") -> str | None:
         required=False,
         max_len=128,
         strip=False,
-        pattern=_KEY,
-        pattern_message="must be 1..128 characters of A-Z a-z 0-9 _ . : -",
+        pattern=Shape(_KEY, "must be 1..128 characters of A-Z a-z 0-9 _ . : -"),
     )
 
 

@@ -28,7 +28,7 @@ from credits.store.atomic import Attempt, Plan
 from credits.vocab.config import CreditConfig, Product
 from credits.vocab.contract.callables import CheckoutResponse, PortalResponse
 from credits.vocab.errors import AccountSuspended, InvalidRequest, IpBlocked
-from credits.vocab.validation import Fields
+from credits.vocab.validation import Fields, Shape
 
 _PRODUCT_ID = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
 MAX_URL = 2048
@@ -48,7 +48,7 @@ class CheckoutRequest:
     def parse(cls, data: Any) -> CheckoutRequest:
         """Validate a request; ``InvalidRequest`` names every bad field."""
         f = Fields(data, {"productId", "successUrl", "cancelUrl"})
-        product_id = f.string("productId", max_len=64, pattern=_PRODUCT_ID, pattern_message="is not a product id")
+        product_id = f.string("productId", max_len=64, pattern=Shape(_PRODUCT_ID, "is not a product id"))
         success = _url(f, "successUrl")
         cancel = _url(f, "cancelUrl")
         f.raise_if_any()

@@ -89,35 +89,41 @@ def grant_pack(*, payment_id: str, credits: int, expires_at: dt.datetime | None,
     return _with_debt(dataclasses.replace(leg, actor_id=ACTOR), str(entry), payment_id, credits, debt)
 
 
+@dataclass(frozen=True)
+class PaidPeriod:
+    """A plan period paid through Stripe: the payment, the period's key (its ledger id names
+    it, ``plan_key``) and its bounds.
+    """
+
+    payment_id: str
+    key: str
+    start: dt.datetime
+    end: dt.datetime
+
+
 def grant_plan_period(
-    account: Prepared,
-    config: CreditConfig,
-    plan_id: str,
-    *,
-    payment_id: str,
-    key: str,
-    start: dt.datetime,
-    end: dt.datetime,
-    debt: int,
+    account: Prepared, config: CreditConfig, plan_id: str, paid: PaidPeriod, *, debt: int
 ) -> tuple[Granted, bucket_grants.PlanPeriod]:
     """A paid period of ``plan_id`` (``grants.start_plan_period``, renewal by payment); the
     debt is paid off first. ``InvalidRequest`` for a plan the configuration does not have.
     """
-    period = bucket_grants.start_plan_period(
+    period = bucket_grants.start_period(
         account,
         config,
-        plan_id,
-        key=key,
-        start=start,
-        end=end,
-        renewal="payment",
-        ref=f"payments/{payment_id}",
-        actor_id=ACTOR,
-        fields={"paymentId": payment_id, "source": "plan"},
+        bucket_grants.PeriodStart(
+            plan_id,
+            paid.key,
+            paid.start,
+            paid.end,
+            renewal="payment",
+            ref=f"payments/{paid.payment_id}",
+            actor_id=ACTOR,
+            fields={"paymentId": paid.payment_id, "source": "plan"},
+        ),
     )
     if period.leg is None or period.leg.entry is None:
         return Granted((), None, 0, 0, debt), period
-    return _with_debt(period.leg, str(period.leg.entry), payment_id, period.leg.delta, debt), period
+    return _with_debt(period.leg, str(period.leg.entry), paid.payment_id, period.leg.delta, debt), period
 
 
 @dataclass(frozen=True)
@@ -129,31 +135,34 @@ class Clawed:
     shortfall: int
 
 
-def claw_back(
-    account: Prepared,
-    *,
-    payment_id: str,
-    bucket_id: str | None,
-    wanted: int,
-    clawed_total: int,
-    why: str,
-    after: Sequence[Leg] = (),
-) -> Clawed:
-    """Take ``wanted`` credits back for a payment (a refund's share, a dispute): from the
-    payment's bucket first, then in claw-back order. ``after``: the legs this posting applies
-    first (a grant that arrives with its reversal).
+@dataclass(frozen=True)
+class Claw:
+    """A claw-back for a payment: ``wanted`` credits, from the payment's bucket first.
 
     ``clawed_total`` is the payment's claw-back total after this one: it names the entry, so
-    the same claw-back is never posted twice. What the buckets cannot cover is the shortfall,
-    which becomes debt (never a negative balance).
+    the same claw-back is never posted twice. ``why`` is the entry's note.
     """
-    if wanted <= 0:
+
+    payment_id: str
+    bucket_id: str | None
+    wanted: int
+    clawed_total: int
+    why: str
+
+
+def claw_back(account: Prepared, claw: Claw, *, after: Sequence[Leg] = ()) -> Clawed:
+    """Take ``claw.wanted`` credits back for a payment (a refund's share, a dispute): from the
+    payment's bucket first, then in claw-back order. ``after``: the legs this posting applies
+    first (a grant that arrives with its reversal). What the buckets cannot cover is the
+    shortfall, which becomes debt (never a negative balance).
+    """
+    if claw.wanted <= 0:
         return Clawed(None, 0, 0)
-    entry = EntryId(EntryKind.CLAWBACK, f"{payment_id}_{clawed_total}")
-    result = bucket_grants.clawback(
-        account, wanted, entry=entry, reason=Reason.PAYMENT_CLAWBACK, first=bucket_id, note=why, actor_id=ACTOR, after=after
-    )
+    entry = EntryId(EntryKind.CLAWBACK, f"{claw.payment_id}_{claw.clawed_total}")
+    record = bucket_grants.ClawbackEntry(entry, Reason.PAYMENT_CLAWBACK, note=claw.why, actor_id=ACTOR)
+    result = bucket_grants.clawback(account, claw.wanted, record, first=claw.bucket_id, after=after)
     leg = result.leg
     if leg is not None:
-        leg = dataclasses.replace(leg, fields={"paymentId": payment_id, "bucketId": bucket_id, "shortfall": result.shortfall})
+        fields = {"paymentId": claw.payment_id, "bucketId": claw.bucket_id, "shortfall": result.shortfall}
+        leg = dataclasses.replace(leg, fields=fields)
     return Clawed(leg, result.taken, result.shortfall)

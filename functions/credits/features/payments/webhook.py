@@ -71,11 +71,18 @@ class Answer:
     body: dict[str, Any]
 
 
+@dataclass(frozen=True)
+class Delivery:
+    """One delivery of the webhook as Stripe sent it: the raw body and its ``Stripe-Signature``."""
+
+    payload: bytes
+    signature: str | None
+
+
 def receive(
     client: firestore.Client,
     clock: Clock,
-    payload: bytes,
-    signature: str | None,
+    delivery: Delivery,
     secret: str,
     *,
     deadline: Deadline | None = None,
@@ -88,11 +95,11 @@ def receive(
     tolerance (5 minutes), which stops replays of old deliveries.
     """
     try:
-        stripe.Webhook.construct_event(payload, signature or "", secret)
+        stripe.Webhook.construct_event(delivery.payload, delivery.signature or "", secret)
     except (stripe.SignatureVerificationError, ValueError):
         count_failure(client, clock.now())
         return Answer(400, {"error": "invalid signature"})
-    event = Event.parse(json.loads(payload))
+    event = Event.parse(json.loads(delivery.payload))
     if event is None:
         return Answer(200, {"received": True, "outcome": "ignored"})
     outcome = apply(client, clock, event, deadline=deadline, user_exists=user_exists)
@@ -234,15 +241,8 @@ def _claw(
     if target > clawed:
         why = "chargeback" if disputed else f"refund of {amount_refunded} of {amount} {payment.get('currency', '')}".strip()
         bucket_id = payment.get("bucketId")
-        result = grants.claw_back(
-            posting.account,
-            payment_id=payment_id,
-            bucket_id=bucket_id if isinstance(bucket_id, str) else None,
-            wanted=target - clawed,
-            clawed_total=target,
-            why=why,
-            after=posting.legs,
-        )
+        claw = grants.Claw(payment_id, bucket_id if isinstance(bucket_id, str) else None, target - clawed, target, why)
+        result = grants.claw_back(posting.account, claw, after=posting.legs)
         if result.leg is not None:
             posting.legs.append(result.leg)
         posting.debt += result.shortfall
@@ -340,6 +340,84 @@ def _resolve_user(attempt: Attempt, user: Snapshot | None, uid: str | None, user
     return user.exists or user_exists(uid)
 
 
+@dataclass(frozen=True)
+class _GrantRefs:
+    """The documents a payment's grant reads: the event, the payment, the configuration, the
+    ledger entry of the grant, and (for a known user) the user, their Stripe customer and the
+    payment intent's link.
+    """
+
+    uid: str | None
+    event: firestore.DocumentReference
+    payment: firestore.DocumentReference
+    config: firestore.DocumentReference
+    period: firestore.DocumentReference
+    user: firestore.DocumentReference | None
+    customer: firestore.DocumentReference | None
+    intent: firestore.DocumentReference | None
+
+    @classmethod
+    def of(cls, client: firestore.Client, event: Event, paid: Paid) -> _GrantRefs:
+        """The references for ``paid``; the user is the checkout's ``client_reference_id`` (or
+        the metadata's uid), else the owner of the event's customer.
+        """
+        uid = _safe_id(paid.uid) or _safe_id(customer_owner(client, paid.customer))
+        pi_id = _safe_id(paid.payment_intent)
+        period_entry = (
+            bucket_grants.plan_entry(grants.plan_key(paid.subscription, paid.period_start))
+            if paid.kind == "plan"
+            else grants.purchase_entry(paid.payment_id)
+        )
+        return cls(
+            uid=uid,
+            event=event_ref(client, event.id),
+            payment=payment_ref(client, paid.payment_id),
+            config=config_store.applied_ref(client),
+            period=ledger.entry_ref(client, period_entry),
+            user=accounts.user_ref(client, uid) if uid else None,
+            customer=customer_ref(client, uid) if uid else None,
+            intent=intent_ref(client, pi_id) if pi_id else None,
+        )
+
+    def all(self) -> list[firestore.DocumentReference]:
+        """Every reference, in the order of the one batched read."""
+        return [self.event, self.payment, self.config, self.period] + [
+            r for r in (self.user, self.customer, self.intent) if r is not None
+        ]
+
+
+@dataclass(frozen=True)
+class _Sale:
+    """A payment matched to its user and product: what the grant is for."""
+
+    paid: Paid
+    uid: str
+    product_id: str
+    product: Product
+    credits: int
+
+
+@dataclass(frozen=True)
+class _Commit:
+    """The commit an event's step fills: its plan, the client, and the step's clock reading."""
+
+    plan: Plan[str]
+    client: firestore.Client
+    now: dt.datetime
+
+
+@dataclass(frozen=True)
+class _Granted:
+    """What a grant added to the posting: the credits, their bucket and its expiry, and the debt
+    the account had before the grant paid part of it.
+    """
+
+    credits: int
+    bucket_id: str | None
+    expires: dt.datetime | None
+    debt_before: int
+
+
 def _grant(
     client: firestore.Client, clock: Clock, event: Event, paid: Paid, deadline: Deadline | None, user_exists: UserExists
 ) -> str:
@@ -348,34 +426,21 @@ def _grant(
     The user is the checkout's ``client_reference_id`` (or the metadata's uid), else the owner
     of the event's customer. A customer not yet stored for the user is stored with the grant.
     """
-    uid = _safe_id(paid.uid) or _safe_id(customer_owner(client, paid.customer))
-    pay_ref = payment_ref(client, paid.payment_id)
-    user_ref = accounts.user_ref(client, uid) if uid else None
-    cust_ref = customer_ref(client, uid) if uid else None
-    pi_id = _safe_id(paid.payment_intent)
-    pi_ref = intent_ref(client, pi_id) if pi_id else None
-    period_entry = (
-        bucket_grants.plan_entry(grants.plan_key(paid.subscription, paid.period_start))
-        if paid.kind == "plan"
-        else grants.purchase_entry(paid.payment_id)
-    )
-    period_ref = ledger.entry_ref(client, period_entry)
-    cfg_ref = config_store.applied_ref(client)
-    ev_ref = event_ref(client, event.id)
+    refs = _GrantRefs.of(client, event, paid)
+    uid = refs.uid
 
     def step(attempt: Attempt) -> Plan[str]:
         now = clock.now()
-        refs = [ev_ref, pay_ref, cfg_ref, period_ref] + [r for r in (user_ref, cust_ref, pi_ref) if r is not None]
-        got = attempt.get(refs)
+        got = attempt.get(refs.all())
         plan: Plan[str] = Plan()
-        if got[ev_ref.path].exists:
+        if got[refs.event.path].exists:
             return Plan(result="duplicate")
-        if got[pay_ref.path].exists:
+        if got[refs.payment.path].exists:
             _record(plan, client, event, "already_applied", now, paymentId=paid.payment_id)
             return plan
-        config = config_store.load(attempt, got[cfg_ref.path]).credits
-        user = got[user_ref.path] if user_ref else None
-        cust = got[cust_ref.path] if cust_ref else None
+        config = config_store.load(attempt, got[refs.config.path]).credits
+        user = got[refs.user.path] if refs.user else None
+        cust = got[refs.customer.path] if refs.customer else None
         stored_customer = (cust.to_dict() or {}).get("customerId") if cust is not None and cust.exists else None
         ids = {"paymentId": paid.payment_id, "customer": paid.customer, "userId": uid, "productId": paid.product_id}
         if not _resolve_user(attempt, user, uid, user_exists):
@@ -388,106 +453,124 @@ def _grant(
             plan.put(cust, {"customerId": paid.customer, "userId": uid, "createdAt": now})
         account = accounts.prepare(attempt, user, None, config, now, None)
         posting = _Posting(account, _debt(account), [], {})
-        already_granted = got[period_ref.path].exists  # this plan period was granted by another invoice
-        debt_before = posting.debt
-        granted = 0
-        bucket_id: str | None = None
-        expires: dt.datetime | None = None
-        if paid.kind == "pack":
-            expires = now + dt.timedelta(days=product.expiresInDays) if product.expiresInDays else None
-            result = grants.grant_pack(payment_id=paid.payment_id, credits=credits, expires_at=expires, debt=posting.debt)
-        else:
-            assert product.planId is not None
-            start = _from_ts(paid.period_start) or now
-            end = _from_ts(paid.period_end)
-            if end is None or end <= start:
-                end = plans.add_months(start, 1)
-            result, period = grants.grant_plan_period(
-                account,
-                config,
-                product.planId,
-                payment_id=paid.payment_id,
-                key=grants.plan_key(paid.subscription, paid.period_start),
-                start=start,
-                end=end,
-                debt=posting.debt,
-            )
-            expires = plans.bucket_expiry(config.plans[product.planId], end)
-            if _newest_period(account, start):
-                posting.fields.update(period.fields)
-        if not already_granted and result.legs:
-            posting.legs.extend(result.legs)
-            posting.debt = result.debt_after
-            granted = result.credits
-            bucket_id = result.bucket_id
-        payment: dict[str, Any] = {
-            "userId": uid,
-            "kind": paid.kind,
-            "productId": product_id,
-            "amount": paid.amount,
-            "currency": paid.currency,
-            "credits": granted,
-            "bucketId": bucket_id,
-            "debtPaid": debt_before - posting.debt,
-            "status": "paid",
-            "clawedBack": 0,
-            "refundedAmount": 0,
-            "expiresAt": expires,
-            "stripe": paid.stripe_ids(),
-            "eventId": event.id,
-            "createdAt": now,
-            "updatedAt": now,
-        }
+        sale = _Sale(paid, uid, product_id, product, credits)
+        already_granted = got[refs.period.path].exists  # this plan period was granted by another invoice
+        granted = _grant_credits(posting, config, sale, already_granted, now)
+        payment = _payment_record(sale, event, posting, granted, now)
         if stored_customer is not None and stored_customer != paid.customer:
             payment["customerMismatch"] = stored_customer  # paid under another customer of this user
         if paid.kind == "plan":
-            payment["planId"] = product.planId
-            payment["periodStart"] = _from_ts(paid.period_start)
-            payment["periodEnd"] = _from_ts(paid.period_end)
-            if already_granted:
-                payment["note"] = "this period was already granted"
-            _track_period(posting, paid, product_id, product)
-        outcome = "granted" if granted else "period_already_granted" if already_granted else "nothing_to_grant"
-        if pi_ref is not None:
-            ref_snap = got[pi_ref.path]
-            pending = (ref_snap.to_dict() or {}).get("pending") if ref_snap.exists else None
-            if isinstance(pending, dict):
-                disputed = pending.get("disputed") is True
-                payment.update(
-                    _claw(
-                        posting,
-                        paid.payment_id,
-                        payment,
-                        int(pending.get("amountRefunded") or 0),
-                        int(pending.get("amount") or 0),
-                        disputed,
-                    )
-                )
-                if disputed:
-                    payment["disputeId"] = pending.get("disputeId")
-                    _suspend(plan, client, posting, now, paid.payment_id, pending.get("disputeId"))
-                outcome = "granted_and_reversed"
-            link = {"paymentId": paid.payment_id, "userId": uid, "updatedAt": now}
-            if ref_snap.exists:
-                link["pending"] = firestore.DELETE_FIELD if pending is not None else None
-                link = {k: v for k, v in link.items() if v is not None}
-            plan.put(ref_snap, link)
+            _plan_payment(payment, posting, sale, already_granted)
+        outcome = "granted" if granted.credits else "period_already_granted" if already_granted else "nothing_to_grant"
+        commit = _Commit(plan, client, now)
+        if refs.intent is not None and _link_intent(commit, posting, sale, payment, got[refs.intent.path]):
+            outcome = "granted_and_reversed"
         posting.post(plan, client, config, now)
-        plan.create(pay_ref, payment)
-        _record(
-            plan,
-            client,
-            event,
-            outcome,
-            now,
-            paymentId=paid.payment_id,
-            userId=uid,
-            credits=granted,
-            clawedBack=payment["clawedBack"],
-        )
+        plan.create(refs.payment, payment)
+        done = {"paymentId": paid.payment_id, "userId": uid, "credits": granted.credits, "clawedBack": payment["clawedBack"]}
+        _record(plan, client, event, outcome, now, **done)
         return plan
 
     return run(client, step, lock_key=f"user:{uid}" if uid else None, deadline=deadline)
+
+
+def _grant_credits(posting: _Posting, config: CreditConfig, sale: _Sale, already_granted: bool, now: dt.datetime) -> _Granted:
+    """Add the grant of a pack or of a plan period to ``posting`` (debt first); nothing when
+    another invoice already granted the period. A plan's newest period becomes the user's plan.
+    """
+    paid, product = sale.paid, sale.product
+    debt_before = posting.debt
+    expires: dt.datetime | None = None
+    if paid.kind == "pack":
+        expires = now + dt.timedelta(days=product.expiresInDays) if product.expiresInDays else None
+        result = grants.grant_pack(payment_id=paid.payment_id, credits=sale.credits, expires_at=expires, debt=posting.debt)
+    else:
+        assert product.planId is not None
+        start = _from_ts(paid.period_start) or now
+        end = _from_ts(paid.period_end)
+        if end is None or end <= start:
+            end = plans.add_months(start, 1)
+        result, period = grants.grant_plan_period(
+            posting.account,
+            config,
+            product.planId,
+            grants.PaidPeriod(paid.payment_id, grants.plan_key(paid.subscription, paid.period_start), start, end),
+            debt=posting.debt,
+        )
+        expires = plans.bucket_expiry(config.plans[product.planId], end)
+        if _newest_period(posting.account, start):
+            posting.fields.update(period.fields)
+    if already_granted or not result.legs:
+        return _Granted(0, None, expires, debt_before)
+    posting.legs.extend(result.legs)
+    posting.debt = result.debt_after
+    return _Granted(result.credits, result.bucket_id, expires, debt_before)
+
+
+def _payment_record(sale: _Sale, event: Event, posting: _Posting, granted: _Granted, now: dt.datetime) -> dict[str, Any]:
+    """``payments/{paymentId}`` as the grant creates it."""
+    paid = sale.paid
+    return {
+        "userId": sale.uid,
+        "kind": paid.kind,
+        "productId": sale.product_id,
+        "amount": paid.amount,
+        "currency": paid.currency,
+        "credits": granted.credits,
+        "bucketId": granted.bucket_id,
+        "debtPaid": granted.debt_before - posting.debt,
+        "status": "paid",
+        "clawedBack": 0,
+        "refundedAmount": 0,
+        "expiresAt": granted.expires,
+        "stripe": paid.stripe_ids(),
+        "eventId": event.id,
+        "createdAt": now,
+        "updatedAt": now,
+    }
+
+
+def _plan_payment(payment: dict[str, Any], posting: _Posting, sale: _Sale, already_granted: bool) -> None:
+    """A plan's payment names its plan and period; the user's subscription follows the newest period."""
+    paid = sale.paid
+    payment["planId"] = sale.product.planId
+    payment["periodStart"] = _from_ts(paid.period_start)
+    payment["periodEnd"] = _from_ts(paid.period_end)
+    if already_granted:
+        payment["note"] = "this period was already granted"
+    _track_period(posting, paid, sale.product_id, sale.product)
+
+
+def _link_intent(commit: _Commit, posting: _Posting, sale: _Sale, payment: dict[str, Any], link: Snapshot) -> bool:
+    """Join the payment intent to the payment; a reversal kept pending for it applies now.
+    Returns whether one did.
+    """
+    plan, client, now = commit.plan, commit.client, commit.now
+    payment_id = sale.paid.payment_id
+    pending = (link.to_dict() or {}).get("pending") if link.exists else None
+    reversed_now = False
+    if isinstance(pending, dict):
+        disputed = pending.get("disputed") is True
+        payment.update(
+            _claw(
+                posting,
+                payment_id,
+                payment,
+                int(pending.get("amountRefunded") or 0),
+                int(pending.get("amount") or 0),
+                disputed,
+            )
+        )
+        if disputed:
+            payment["disputeId"] = pending.get("disputeId")
+            _suspend(plan, client, posting, now, payment_id, pending.get("disputeId"))
+        reversed_now = True
+    data = {"paymentId": payment_id, "userId": sale.uid, "updatedAt": now}
+    if link.exists:
+        data["pending"] = firestore.DELETE_FIELD if pending is not None else None
+        data = {k: v for k, v in data.items() if v is not None}
+    plan.put(link, data)
+    return reversed_now
 
 
 def _newest_period(account: accounts.Prepared, start: dt.datetime) -> bool:
@@ -539,18 +622,8 @@ def _reverse(client: firestore.Client, clock: Clock, event: Event, rev: Reversal
         data: dict[str, Any] = (link.to_dict() or {}) if link.exists else {}
         payment_id = data.get("paymentId")
         if not isinstance(payment_id, str):
-            # The payment has not arrived yet: keep the reversal for it (the largest refund
-            # total seen; a dispute sticks).
-            stored = data.get("pending")
-            pending: dict[str, Any] = stored if isinstance(stored, dict) else {}
-            merged = {
-                "amountRefunded": max(int(pending.get("amountRefunded") or 0), rev.amount_refunded),
-                "amount": rev.amount or int(pending.get("amount") or 0),
-                "disputed": pending.get("disputed") is True or disputed,
-                "disputeId": rev.dispute or pending.get("disputeId"),
-                "charge": rev.charge,
-            }
-            plan.put(link, {"pending": merged, "updatedAt": now})
+            # The payment has not arrived yet: keep the reversal for it.
+            _defer(plan, link, rev, now)
             _record(plan, client, event, "deferred", now, paymentIntent=pi_id)
             return plan
         pay_ref = payment_ref(client, payment_id)
@@ -580,6 +653,23 @@ def _reverse(client: firestore.Client, clock: Clock, event: Event, rev: Reversal
         return plan
 
     return run(client, step, deadline=deadline)
+
+
+def _defer(plan: Plan[str], link: Snapshot, rev: Reversal, now: dt.datetime) -> None:
+    """Keep a reversal on the payment intent's link for its payment, merged with one kept
+    before: the largest refund total seen; a dispute sticks.
+    """
+    data = (link.to_dict() or {}) if link.exists else {}
+    stored = data.get("pending")
+    pending: dict[str, Any] = stored if isinstance(stored, dict) else {}
+    merged = {
+        "amountRefunded": max(int(pending.get("amountRefunded") or 0), rev.amount_refunded),
+        "amount": rev.amount or int(pending.get("amount") or 0),
+        "disputed": pending.get("disputed") is True or rev.dispute is not None,
+        "disputeId": rev.dispute or pending.get("disputeId"),
+        "charge": rev.charge,
+    }
+    plan.put(link, {"pending": merged, "updatedAt": now})
 
 
 def _dispute_closed(client: firestore.Client, clock: Clock, event: Event, rev: Reversal, deadline: Deadline | None) -> str:
@@ -660,15 +750,8 @@ def _subscription(
             return Plan(result="duplicate")
         user = got[user_ref.path] if user_ref else None
         if user is None or not user.exists:
-            return _unmatched(
-                plan,
-                client,
-                event,
-                now,
-                "unknown_customer",
-                subscription=sub.id,
-                **({"customer": sub.customer} if sub.customer else {}),
-            )
+            who = {"subscription": sub.id, **({"customer": sub.customer} if sub.customer else {})}
+            return _unmatched(plan, client, event, now, "unknown_customer", **who)
         config = config_store.load(attempt, got[cfg_ref.path]).credits
         product_id, found = _plan_product(config, sub)
         if found is None:
@@ -677,44 +760,56 @@ def _subscription(
         account = accounts.prepare(attempt, user, None, config, now, None)
         current = (account.account.data if account.account else {}).get("subscription")
         current = current if isinstance(current, dict) else {}
-        same = current.get("id") == sub.id
-        if same and (
-            int(current.get("eventCreated") or 0) > event.created or (current.get("status") == "canceled" and not deleted)
-        ):
+        if _stale(current, sub, event, deleted):
             _record(plan, client, event, "stale", now, userId=uid, subscription=sub.id)
             return plan
-        if not same and current.get("status") not in (None, "canceled") and deleted:
-            _record(plan, client, event, "stale", now, userId=uid, subscription=sub.id)  # an older subscription ending
-            return plan
-        state = {
-            **(current if same else {}),
-            "id": sub.id,
-            "productId": product_id,
-            "planId": product.planId,
-            "status": "canceled" if deleted else sub.status,
-            "renews": not deleted and not sub.cancel_at_period_end and sub.status in ("active", "trialing"),
-            "eventCreated": event.created,
-        }
-        if sub.period_end:
-            state["periodEnd"] = sub.period_end
-        posting = _Posting(account, _debt(account), [], {"subscription": state})
+        posting = _Posting(account, _debt(account), [], {})
+        _set_subscription(posting, current, sub, event, product_id, product)
         user_plan = _plan_after(account, product.planId, deleted, sub.period_end)
         if user_plan is not False:
             posting.fields[plans.FIELD] = user_plan
         posting.post(plan, client, config, now)
-        _record(
-            plan,
-            client,
-            event,
-            "subscription_ended" if deleted else "subscription_updated",
-            now,
-            userId=uid,
-            subscription=sub.id,
-            planId=product.planId,
-        )
+        outcome = "subscription_ended" if deleted else "subscription_updated"
+        _record(plan, client, event, outcome, now, userId=uid, subscription=sub.id, planId=product.planId)
         return plan
 
     return run(client, step, lock_key=f"user:{uid}" if uid else None, deadline=deadline)
+
+
+def _stale(current: dict[str, Any], sub: events.Subscription, event: Event, deleted: bool) -> bool:
+    """Whether a subscription event changes nothing: older than the last one applied to the
+    same subscription, an update after its end, or the end of an older subscription.
+    """
+    same = current.get("id") == sub.id
+    if same and (int(current.get("eventCreated") or 0) > event.created or (current.get("status") == "canceled" and not deleted)):
+        return True
+    return not same and current.get("status") not in (None, "canceled") and deleted
+
+
+def _set_subscription(
+    posting: _Posting,
+    current: dict[str, Any],
+    sub: events.Subscription,
+    event: Event,
+    product_id: str | None,
+    product: Product,
+) -> None:
+    """The user's ``subscription`` after the event, into ``posting``: which plan renews next,
+    and whether.
+    """
+    deleted = event.type == "customer.subscription.deleted"
+    state = {
+        **(current if current.get("id") == sub.id else {}),
+        "id": sub.id,
+        "productId": product_id,
+        "planId": product.planId,
+        "status": "canceled" if deleted else sub.status,
+        "renews": not deleted and not sub.cancel_at_period_end and sub.status in ("active", "trialing"),
+        "eventCreated": event.created,
+    }
+    if sub.period_end:
+        state["periodEnd"] = sub.period_end
+    posting.fields["subscription"] = state
 
 
 def _plan_after(
