@@ -43,7 +43,7 @@ def entries(plan: Plan[Any]) -> dict[str, dict[str, Any]]:
 
 def test_a_purchase_is_a_bucket_named_by_its_key() -> None:
     entry = grants.grant_entry("stripe_pi_123")
-    leg = grants.bucket_grant_leg(entry, "purchase", 500, expires_at=None, ref="payments/pi_123", reason=Reason.PURCHASE)
+    leg = grants.bucket_grant_leg(entry, 500, grants.NewBucket("purchase", ref="payments/pi_123"), Reason.PURCHASE)
     plan, posting = posted(prepared({}), leg)
     logged = entries(plan)["grant_stripe_pi_123"]
     assert logged["buckets"] == [{"bucketId": "grant_stripe_pi_123", "delta": 500}]

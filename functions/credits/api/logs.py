@@ -23,6 +23,7 @@ import os
 import re
 import uuid
 from contextvars import ContextVar
+from dataclasses import dataclass
 from typing import Any
 
 from firebase_functions import logger as firebase_logger
@@ -60,37 +61,46 @@ def _trace_fields(cid: str | None) -> dict[str, str]:
     return fields
 
 
-def call_entry(
-    *,
-    callable_name: str,
-    outcome: str,
-    reason: str | None,
-    latency_ms: float,
-    attempts: int,
-    reads: int,
-    writes: int,
-    role: str,
-    uid: str | None,
-) -> None:
+@dataclass(frozen=True)
+class CallSummary:
+    """What one call's log entry says: which callable, how it ended, how long and what it cost."""
+
+    callable_name: str
+    outcome: str
+    reason: str | None
+    latency_ms: float
+    role: str
+    uid: str | None
+    attempts: int = 0
+    reads: int = 0
+    writes: int = 0
+
+
+def call_entry(summary: CallSummary) -> None:
     """Write the one entry that sums up a call."""
     severity = firebase_logger.LogSeverity.INFO
-    if outcome == "error":
+    if summary.outcome == "error":
         severity = firebase_logger.LogSeverity.ERROR
-    elif outcome == "refused" and reason in ("contention", "backend_unavailable", "data_invalid", "config_invalid"):
+    elif summary.outcome == "refused" and summary.reason in (
+        "contention",
+        "backend_unavailable",
+        "data_invalid",
+        "config_invalid",
+    ):
         severity = firebase_logger.LogSeverity.WARNING
     entry: dict[str, Any] = {
         "severity": severity,
-        "message": f"{callable_name} {outcome}" + (f" ({reason})" if reason else ""),
+        "message": f"{summary.callable_name} {summary.outcome}" + (f" ({summary.reason})" if summary.reason else ""),
         "event": "call",
-        "callable": callable_name,
-        "outcome": outcome,
-        "reason": reason,
-        "latencyMs": round(latency_ms, 1),
-        "attempts": attempts,
-        "reads": reads,
-        "writes": writes,
-        "role": role,
-        "user": user_tag(uid),
+        "callable": summary.callable_name,
+        "outcome": summary.outcome,
+        "reason": summary.reason,
+        "latencyMs": round(summary.latency_ms, 1),
+        "attempts": summary.attempts,
+        "reads": summary.reads,
+        "writes": summary.writes,
+        "role": summary.role,
+        "user": user_tag(summary.uid),
         **_trace_fields(correlation_id.get()),
     }
     firebase_logger.write(entry)  # type: ignore[arg-type]  # LogEntry allows extra fields at run time

@@ -98,13 +98,12 @@ def stripeWebhook(request: flask.Request) -> flask.Response:  # noqa: N802 - the
         return _json(500, {"error": "internal"})
     finally:
         logs.call_entry(
-            callable_name="stripeWebhook",
-            outcome="ok" if outcome not in ("error", "retry") else outcome,
-            reason=outcome,
-            latency_ms=(time.monotonic() - started) * 1000,
-            attempts=0,
-            reads=0,
-            writes=0,
-            role="stripe",
-            uid=None,
+            logs.CallSummary(
+                callable_name="stripeWebhook",
+                outcome="ok" if outcome not in ("error", "retry") else outcome,
+                reason=outcome,
+                latency_ms=(time.monotonic() - started) * 1000,
+                role="stripe",
+                uid=None,
+            )
         )

@@ -269,6 +269,18 @@ def _role(caller: Caller | None) -> str:
     return "user"
 
 
+def _command(req: https_fn.CallableRequest[Any], caller: Caller, *, admin: bool, deadline: Deadline, stats: Stats) -> Command:
+    """The call's command, once the caller may make it (App Check, the admin claim)."""
+    if app_check_enforced() and req.app is None and not caller.is_generator:
+        raise AppCheckRequired()
+    if admin and not caller.is_admin:
+        raise AdminRequired()
+    client = db.client()
+    return Command(
+        client=client, clock=_clock, caller=caller, ctx=context_from(req.raw_request, client), deadline=deadline, stats=stats
+    )
+
+
 def dispatch(
     handler: Handler,
     req: https_fn.CallableRequest[Any],
@@ -285,19 +297,7 @@ def dispatch(
     token = logs.correlation_id.set(logs.new_correlation_id(req.raw_request.headers.get("X-Cloud-Trace-Context")))
     try:
         caller = caller_from(req)
-        if app_check_enforced() and req.app is None and not caller.is_generator:
-            raise AppCheckRequired()
-        if admin and not caller.is_admin:
-            raise AdminRequired()
-        client = db.client()
-        cmd = Command(
-            client=client,
-            clock=_clock,
-            caller=caller,
-            ctx=context_from(req.raw_request, client),
-            deadline=Deadline(call_budget(timeout_seconds)),
-            stats=stats,
-        )
+        cmd = _command(req, caller, admin=admin, deadline=Deadline(call_budget(timeout_seconds)), stats=stats)
         # Only the fields the answer set: an optional field the backend left out stays out.
         return handler(cmd, req.data).model_dump(mode="json", exclude_unset=True)
     except CreditsError as err:
@@ -317,15 +317,17 @@ def dispatch(
         raise https_fn.HttpsError(https_fn.FunctionsErrorCode.INTERNAL, "Internal error.") from None
     finally:
         logs.call_entry(
-            callable_name=name,
-            outcome=outcome,
-            reason=reason,
-            latency_ms=(time.monotonic() - started) * 1000,
-            attempts=stats.attempts,
-            reads=stats.reads,
-            writes=stats.writes,
-            role=_role(caller),
-            uid=caller.uid if caller else None,
+            logs.CallSummary(
+                callable_name=name,
+                outcome=outcome,
+                reason=reason,
+                latency_ms=(time.monotonic() - started) * 1000,
+                role=_role(caller),
+                uid=caller.uid if caller else None,
+                attempts=stats.attempts,
+                reads=stats.reads,
+                writes=stats.writes,
+            )
         )
         logs.correlation_id.reset(token)
 

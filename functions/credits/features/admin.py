@@ -170,54 +170,55 @@ def grant(cmd: Command, request: GrantRequest, user_exists: UserExists) -> Grant
             raise InsufficientCredits(required=-request.amount, available=before)
         plan: Plan[GrantResponse] = Plan()
         audit_ref = audit.new_ref(client)
-        extra = idempotency.record(request.request_id, fingerprint)
-        # What the user reads (their ledger) carries the note meant for them; the admin's
-        # reason and identity stay in the audit entry (``ref`` links the two for admins).
-        if request.amount > 0:
-            leg = grants.bucket_grant_leg(
-                entry,
-                request.source,
-                request.amount,
-                expires_at=request.expires_at,
-                ref=f"{db.ADMIN_AUDIT_LOGS}/{audit_ref.id}",
-                reason=Reason.PROMO_GRANT if request.source == "promo" else Reason.ADMIN_GRANT,
-                note=request.user_note,
-                fields=extra,
-            )
-        else:
-            leg = Leg(request.amount, entry, Reason.ADMIN_CLAWBACK, note=request.user_note, fields=extra, buckets=ClawBack())
-        posting = account.post(plan, client, now=now, low_balance_below=config.lowBalanceThreshold, legs=(leg,))
-        moves = [{"bucketId": m.bucket_id, "delta": m.delta} for m in (posting.moves[0] if posting.moves else ())]
-        audit.add(
-            plan,
-            client,
-            audit.entry(
-                actor,
-                cmd.ctx,
-                audit.Change(
-                    "grant_credits",
-                    f"users/{request.user_id}",
-                    {"credits": before},
-                    {
-                        "credits": posting.balance_after,
-                        "amount": request.amount,
-                        "ledgerEntryId": entry_ref.id,
-                        "source": request.source if request.amount > 0 else None,
-                        "expiresAt": request.expires_at,
-                        "userNote": request.user_note,
-                        "buckets": moves,
-                    },
-                    request_id=request.request_id,
-                    note=request.reason,
-                ),
-                now,
-            ),
-            ref=audit_ref,
+        leg = _grant_leg(
+            request, entry, f"{db.ADMIN_AUDIT_LOGS}/{audit_ref.id}", idempotency.record(request.request_id, fingerprint)
         )
+        posting = account.post(plan, client, now=now, low_balance_below=config.lowBalanceThreshold, legs=(leg,))
+        change = _grant_change(request, before, posting, entry_ref.id)
+        audit.add(plan, client, audit.entry(actor, cmd.ctx, change, now), ref=audit_ref)
         plan.result = GrantResponse(userId=request.user_id, newBalance=posting.balance_after, ledgerEntryId=entry_ref.id)
         return plan
 
     return cmd.commit("grantCreditsToUser", step, lock_key=f"user:{request.user_id}")
+
+
+def _grant_leg(request: GrantRequest, entry: EntryId, audit_path: str, extra: dict[str, Any]) -> Leg:
+    """The grant's leg: a new bucket for a positive amount, a claw-back in reverse spend order
+    for a negative one. What the user reads (their ledger) carries the note meant for them; the
+    admin's reason and identity stay in the audit entry (the bucket's ``ref`` links the two).
+    """
+    if request.amount < 0:
+        return Leg(request.amount, entry, Reason.ADMIN_CLAWBACK, note=request.user_note, fields=extra, buckets=ClawBack())
+    return grants.bucket_grant_leg(
+        entry,
+        request.amount,
+        grants.NewBucket(request.source, request.expires_at, audit_path),
+        Reason.PROMO_GRANT if request.source == "promo" else Reason.ADMIN_GRANT,
+        note=request.user_note,
+        fields=extra,
+    )
+
+
+def _grant_change(request: GrantRequest, before: int, posting: ledger.Posting, entry_id: str) -> audit.Change:
+    """The grant as its audit entry tells it: the balance before and after, and the buckets moved."""
+    moves = [{"bucketId": m.bucket_id, "delta": m.delta} for m in (posting.moves[0] if posting.moves else ())]
+    after = {
+        "credits": posting.balance_after,
+        "amount": request.amount,
+        "ledgerEntryId": entry_id,
+        "source": request.source if request.amount > 0 else None,
+        "expiresAt": request.expires_at,
+        "userNote": request.user_note,
+        "buckets": moves,
+    }
+    return audit.Change(
+        "grant_credits",
+        f"users/{request.user_id}",
+        {"credits": before},
+        after,
+        request_id=request.request_id,
+        note=request.reason,
+    )
 
 
 # ------------------------------------------------------------------ configuration

@@ -12,8 +12,7 @@ land in one commit::
             return Plan(result=...)                                   # applied before
         config = config_store.load(attempt, got[config_store.applied_ref(client).path]).credits
         account = accounts.prepare(attempt, got[user_ref.path], None, config, now, None)
-        leg = grants.bucket_grant_leg(entry, "purchase", 500, expires_at=None, ref=f"payments/{payment_id}",
-                                      reason=Reason.PURCHASE)
+        leg = grants.bucket_grant_leg(entry, 500, grants.NewBucket("purchase", ref=f"payments/{payment_id}"), Reason.PURCHASE)
         plan = Plan()
         posting = account.post(plan, client, now=now, low_balance_below=config.lowBalanceThreshold, legs=(leg,))
         plan.put(payment_snapshot, {...})                             # your own documents
@@ -60,14 +59,21 @@ def grant_entry(key: str) -> EntryId:
     return EntryId(EntryKind.GRANT, key)
 
 
+@dataclass(frozen=True)
+class NewBucket:
+    """The bucket a grant opens: where its credits come from, when they expire, what made it."""
+
+    source: Source
+    expires_at: dt.datetime | None = None
+    ref: str | None = None
+
+
 def bucket_grant_leg(
     entry: EntryId,
-    source: Source,
     amount: int,
-    *,
-    expires_at: dt.datetime | None,
-    ref: str | None,
+    bucket: NewBucket,
     reason: Reason,
+    *,
     note: str | None = None,
     fields: dict[str, Any] | None = None,
 ) -> Leg:
@@ -80,7 +86,7 @@ def bucket_grant_leg(
         reason,
         note=note,
         fields=fields,
-        buckets=bucket_store.Open(str(entry), source, expires_at, ref),
+        buckets=bucket_store.Open(str(entry), bucket.source, bucket.expires_at, bucket.ref),
     )
 
 

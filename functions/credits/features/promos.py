@@ -253,11 +253,11 @@ def _grant_one(client: firestore.Client, clock: Clock, job_id: str, job: dict[st
             return Plan(result=False)  # the promotion has lapsed: granting it now would expire at once
         leg = grants.bucket_grant_leg(
             entry,
-            "promo",
             int(job["amount"]),
-            expires_at=bucket_store.plain(expires) if isinstance(expires, dt.datetime) else None,
-            ref=f"{PROMO_JOBS}/{job_id}",
-            reason=Reason.PROMO_GRANT,
+            grants.NewBucket(
+                "promo", bucket_store.plain(expires) if isinstance(expires, dt.datetime) else None, f"{PROMO_JOBS}/{job_id}"
+            ),
+            Reason.PROMO_GRANT,
             note=job.get("userNote") if isinstance(job.get("userNote"), str) else None,
         )
         plan: Plan[bool] = Plan(result=True)

@@ -79,11 +79,9 @@ def grant_pack(*, payment_id: str, credits: int, expires_at: dt.datetime | None,
     entry = purchase_entry(payment_id)
     leg = bucket_grants.bucket_grant_leg(
         entry,
-        "purchase",
         credits,
-        expires_at=expires_at,
-        ref=f"payments/{payment_id}",
-        reason=Reason.PURCHASE,
+        bucket_grants.NewBucket("purchase", expires_at, f"payments/{payment_id}"),
+        Reason.PURCHASE,
         fields={"paymentId": payment_id, "source": "purchase"},
     )
     return _with_debt(dataclasses.replace(leg, actor_id=ACTOR), str(entry), payment_id, credits, debt)
