@@ -44,6 +44,17 @@ def session() -> requests.Session:
     return s
 
 
+def _identity_post(url: str, **kwargs: Any) -> requests.Response:
+    """A request to the Auth emulator on a connection of its own (``Connection: close``).
+
+    The emulator closes an idle kept-alive connection after a few seconds; a request sent on
+    one just as it closes fails with ``RemoteDisconnected`` (seen in the browser tier, whose
+    tests pause between sign-ups). Set-up calls are few, so none is kept alive.
+    """
+    headers = {**kwargs.pop("headers", {}), "Connection": "close"}
+    return session().post(url, headers=headers, **kwargs)
+
+
 def fresh_ip() -> str:
     """A distinct client address per test user, each in a /24 of its own (the shared address
     space 100.64.0.0/10: 16,384 /24s, cycled), so neither the IP rate limits nor the sign-up
@@ -84,14 +95,14 @@ class User:
 
 def sign_up(email: str | None = None, password: str = "correct-horse-battery", display_name: str | None = None) -> User:
     email = email or f"user-{uuid.uuid4().hex[:12]}@example.com"
-    r = session().post(
+    r = _identity_post(
         f"{IDENTITY}/accounts:signUp?key=any", json={"email": email, "password": password, "returnSecureToken": True}, timeout=30
     )
     r.raise_for_status()
     body = r.json()
     user = User(uid=body["localId"], email=email, password=password, id_token=body["idToken"], refresh_token=body["refreshToken"])
     if display_name:
-        session().post(
+        _identity_post(
             f"{IDENTITY}/accounts:update?key=any",
             json={"idToken": user.id_token, "displayName": display_name, "returnSecureToken": True},
             timeout=30,
@@ -101,7 +112,7 @@ def sign_up(email: str | None = None, password: str = "correct-horse-battery", d
 
 
 def sign_in(email: str, password: str) -> str:
-    r = session().post(
+    r = _identity_post(
         f"{IDENTITY}/accounts:signInWithPassword?key=any",
         json={"email": email, "password": password, "returnSecureToken": True},
         timeout=30,
@@ -112,7 +123,7 @@ def sign_in(email: str, password: str) -> str:
 
 def set_claims(uid: str, claims: dict[str, Any]) -> None:
     """Custom claims through the Auth emulator's admin endpoint (what the Admin SDK does)."""
-    r = session().post(
+    r = _identity_post(
         f"{IDENTITY}/projects/{PROJECT}/accounts:update",
         json={"localId": uid, "customAttributes": json.dumps(claims)},
         headers={"Authorization": "Bearer owner"},
@@ -136,7 +147,7 @@ def make_generator(email: str | None = None) -> User:
 
 def sign_up_anonymously() -> User:
     """An anonymous Firebase Auth account (``signInAnonymously``)."""
-    r = session().post(f"{IDENTITY}/accounts:signUp?key=any", json={"returnSecureToken": True}, timeout=30)
+    r = _identity_post(f"{IDENTITY}/accounts:signUp?key=any", json={"returnSecureToken": True}, timeout=30)
     r.raise_for_status()
     body = r.json()
     return User(uid=body["localId"], email="", password="", id_token=body["idToken"], refresh_token=body["refreshToken"])
@@ -144,7 +155,7 @@ def sign_up_anonymously() -> User:
 
 def verify_email(user: User) -> User:
     """Mark the user's email verified (what the Admin SDK's update_user does) and refresh."""
-    r = session().post(
+    r = _identity_post(
         f"{IDENTITY}/projects/{PROJECT}/accounts:update",
         json={"localId": user.uid, "emailVerified": True},
         headers={"Authorization": "Bearer owner"},
