@@ -140,13 +140,8 @@ def baseline_setup(client: firestore.Client, uid: str, credits: int) -> None:
         ledger.post(
             plan,
             client,
-            uid=uid,
-            account=None,
-            snapshot=snap,
-            legs=[leg],
-            now=CLOCK.now(),
-            low_balance_below=20,
-            opening={"uid": uid, "status": "active", "createdAt": CLOCK.now()},
+            ledger.Holder(uid, snap, None, opening={"uid": uid, "status": "active", "createdAt": CLOCK.now()}),
+            ledger.Change([leg], CLOCK.now(), 20),
         )
         return plan
 
@@ -169,7 +164,7 @@ def baseline_charge(client: firestore.Client, uid: str, cost: int = 10, stats: S
             return Plan(error=InsufficientCredits(required=cost, available=balance))
         plan: Plan[dict[str, Any]] = Plan()
         leg = Leg(-cost, EntryId(EntryKind.CHARGE, activity_ref.id), Reason.GENERATION_CHARGE, activity_id=activity_ref.id)
-        ledger.post(plan, client, uid=uid, account=account, snapshot=snap, legs=[leg], now=now, low_balance_below=20)
+        ledger.post(plan, client, ledger.Holder(uid, snap, account), ledger.Change([leg], now, 20))
         plan.create(
             activity_ref,
             {

@@ -54,7 +54,7 @@ def repair(client: object, uid: str) -> None:
         result = repair_balance(client, SystemClock(), uid, actor)  # type: ignore[arg-type]
     except NotFound:
         raise cmdline.Failure(f"no users/{uid} document to repair") from None
-    print(f"repaired users/{uid}: balance {result['before']!r} -> {result['after']} ({result['entryId']})")
+    print(f"repaired users/{uid}: balance {result.before!r} -> {result.after} ({result.entry_id})")
 
 
 if __name__ == "__main__":

@@ -5,6 +5,12 @@
  * milliseconds (`...Ms`) by the readers in `admin.ts`.
  */
 import type { AdminBucket } from "./buckets.js";
+import type {
+  SetIpBlockResponse,
+  SetUserStatusResponse,
+  TestModerationResponse,
+  TopUser as GeneratedTopUser,
+} from "./contract.gen.js";
 import type { AccountStatus, ActivityStatus, GenerationType } from "./types.js";
 
 export type StatsInterval = "hour" | "day";
@@ -33,13 +39,8 @@ export interface UsageSeriesPoint extends UsageFigures {
   expiredCredits: number;
 }
 
-export interface TopUser {
-  userId: string;
-  email: string | null;
-  displayName: string | null;
-  creditsUsed: number;
-  generations: number;
-}
+/** One of the users with the most credits used in the range (generated from the contract). */
+export type TopUser = GeneratedTopUser;
 
 export interface StatsReadCost {
   documents: number;
@@ -71,17 +72,11 @@ export interface UsageStats {
   readCost: StatsReadCost;
 }
 
-export interface SetUserStatusResult {
-  userId: string;
-  status: AccountStatus;
-  previousStatus: AccountStatus | null;
-}
+/** `setUserStatus` result (generated from the contract). */
+export type SetUserStatusResult = SetUserStatusResponse;
 
-export interface SetIpBlockResult {
-  ip: string;
-  blocked: boolean;
-  kind: "address" | "range";
-}
+/** `setIpBlock` result (generated from the contract). */
+export type SetIpBlockResult = SetIpBlockResponse;
 
 // ------------------------------------------------------------------ documents admins read
 
@@ -123,12 +118,9 @@ export interface ActivityModeration {
 export type ModerationVerdict = "allow" | "flag" | "refuse";
 export type ModerationSource = "local" | "provider";
 
-/** `testModeration {prompt}` result: what a charge with this prompt would decide; nothing is charged or recorded. */
-export interface ModerationTestResult {
-  verdict: ModerationVerdict;
-  category?: string;
-  source: ModerationSource;
-}
+/** `testModeration {prompt}` result: what a charge with this prompt would decide; nothing is
+ * charged or recorded (generated from the contract). */
+export type ModerationTestResult = TestModerationResponse;
 
 export type Severity = "low" | "medium" | "high" | "critical";
 

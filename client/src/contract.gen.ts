@@ -421,7 +421,7 @@ export interface SetIpBlockRequest {
 export interface SetIpBlockResponse {
   ip: string;
   blocked: boolean;
-  kind: string;
+  kind: "address" | "range";
 }
 /**
  * ``setUserPlan`` (revision 3): a configured plan for a user, or null to end its plan.

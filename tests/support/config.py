@@ -19,7 +19,7 @@ TEST_ADMIN = Caller(uid="test-admin", email="test-admin@example.com", is_admin=T
 
 def apply(client: firestore.Client, patch: dict[str, Any]) -> dict[str, Any]:
     """Merge ``patch`` into the configuration in force; returns ``{version, config}``."""
-    return config_store.update(client, SystemClock(), TEST_ADMIN, ClientContext(user_agent="tests"), patch)
+    return config_store.update(client, SystemClock(), TEST_ADMIN, ClientContext(user_agent="tests"), patch).model_dump()
 
 
 def defaults() -> dict[str, Any]:

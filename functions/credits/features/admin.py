@@ -226,9 +226,7 @@ def _grant_change(request: GrantRequest, before: int, posting: ledger.Posting, e
 
 def update_configuration(cmd: Command, patch: Any) -> ConfigurationResponse:
     """Validate and merge a partial configuration of either document, audit before and after."""
-    return ConfigurationResponse.model_validate(
-        config_store.update(cmd.client, cmd.clock, cmd.caller, cmd.ctx, patch, deadline=cmd.deadline)
-    )
+    return config_store.update(cmd.client, cmd.clock, cmd.caller, cmd.ctx, patch, deadline=cmd.deadline)
 
 
 # ------------------------------------------------------------------ audited actions

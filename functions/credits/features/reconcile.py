@@ -179,15 +179,27 @@ def _bucket_drifts(uid: str, user: dict[str, Any], entries: list[dict[str, Any]]
     return drifts
 
 
-def repair_balance(client: firestore.Client, clock: Clock, uid: str, actor: Caller) -> dict[str, Any]:
-    """Rebuild ``users/{uid}.credits`` from the ledger; returns ``{userId, before, after, entryId}``.
+@dataclass(frozen=True)
+class Repaired:
+    """A rebuilt balance: the value stored before (whatever it was), the balance after and the
+    ledger entry that records the repair.
+    """
+
+    user_id: str
+    before: Any
+    after: int
+    entry_id: str
+
+
+def repair_balance(client: firestore.Client, clock: Clock, uid: str, actor: Caller) -> Repaired:
+    """Rebuild ``users/{uid}.credits`` from the ledger.
 
     Other damaged server fields are put right on the way (an unknown ``status`` becomes
     ``active``, non-integer usage counters are dropped) and listed in the audit entry.
     """
     user_ref = accounts.user_ref(client, uid)
 
-    def step(attempt: Attempt) -> Plan[dict[str, Any]]:
+    def step(attempt: Attempt) -> Plan[Repaired]:
         now = clock.now()
         got = attempt.get([user_ref, config_store.applied_ref(client)])
         user = got[user_ref.path]
@@ -201,7 +213,7 @@ def repair_balance(client: firestore.Client, clock: Clock, uid: str, actor: Call
         total = sum(b.remaining for b in held.values())
         stored = user.to_dict() or {}
         fixes, changed = _fixes(stored, now)
-        plan: Plan[dict[str, Any]] = Plan()
+        plan: Plan[Repaired] = Plan()
         repair = Leg(
             0,
             EntryId(EntryKind.REPAIR, f"{uid}_{len(entries)}"),
@@ -227,12 +239,7 @@ def repair_balance(client: firestore.Client, clock: Clock, uid: str, actor: Call
                 now,
             ),
         )
-        plan.result = {
-            "userId": uid,
-            "before": stored.get("credits"),
-            "after": posting.balance_after,
-            "entryId": posting.entry_ids[0],
-        }
+        plan.result = Repaired(uid, stored.get("credits"), posting.balance_after, posting.entry_ids[0])
         return plan
 
     return run(client, step, lock_key=f"user:{uid}")

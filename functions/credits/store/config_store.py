@@ -72,6 +72,7 @@ from credits.vocab.config import (
     split_legacy,
 )
 from credits.vocab.context import Caller, ClientContext
+from credits.vocab.contract.callables import ConfigurationResponse
 from credits.vocab.errors import ConfigurationInvalid
 
 log = logging.getLogger(__name__)
@@ -381,9 +382,10 @@ def update(
     patch: Any,
     *,
     deadline: Deadline | None = None,
-) -> dict[str, Any]:
+) -> ConfigurationResponse:
     """``updateCreditConfiguration``: validate and merge a patch of either document, apply it,
-    audit before and after. Returns ``{version, config}`` (both documents merged).
+    audit before and after. Answers the new version and both documents merged (a retried
+    call, its first answer as its audit entry keeps it).
     """
     audit_ref = audit.new_ref(client)
 
@@ -414,7 +416,7 @@ def update(
         )
         return plan
 
-    return run(client, step, lock_key="config", deadline=deadline)
+    return ConfigurationResponse.model_validate(run(client, step, lock_key="config", deadline=deadline))
 
 
 def _base_settings(read: _Read) -> Settings:

@@ -197,7 +197,7 @@ class SetIpBlockResponse(Wire):
 
     ip: str
     blocked: bool
-    kind: str
+    kind: Literal["address", "range"]
 
 
 class TestModerationRequest(Wire):
