@@ -116,7 +116,7 @@ class Skipped:
 Answer = StatusResponse | Skipped
 
 
-def end_stuck(cmd: Command, request: StatusRequest) -> StatusResponse | Skipped:
+def end_stuck(cmd: Command, request: StatusRequest) -> Answer:
     """The sweep's report (with the generator's authority) on an activity it found stuck: it
     re-checks inside the step that the activity is still unfinished and untouched for
     ``STUCK_AFTER``, so a sweep racing a live report does nothing (``Skipped``).
@@ -124,7 +124,7 @@ def end_stuck(cmd: Command, request: StatusRequest) -> StatusResponse | Skipped:
     return _apply(cmd, request, system=True, only_if_stuck=True)
 
 
-def _apply(cmd: Command, request: StatusRequest, *, system: bool, only_if_stuck: bool) -> StatusResponse | Skipped:
+def _apply(cmd: Command, request: StatusRequest, *, system: bool, only_if_stuck: bool) -> Answer:
     client, clock, caller = cmd.client, cmd.clock, cmd.caller
     activity_ref = db.activity_ref(client, request.activity_id)
     report = request.report()

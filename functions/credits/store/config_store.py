@@ -479,7 +479,9 @@ def check_edit(client: firestore.Client, clock: Clock, name: str) -> str:
             _write(plan, read, base, frozenset(), _Stamp(now, CONSOLE), rewrite=frozenset({doc_name}))
             edit = _ConsoleEdit("revert_configuration", doc_name, _bounded(data), expected.to_firestore(), err.errors)
             _audit_console(plan, client, edit, now)
-            _notify_reverted(plan, client, doc_name, err.errors, now)
+            path = f"{db.SYSTEM_CONFIG}/{doc_name}"
+            message = f"a hand edit of {path} was invalid and was put back ({', '.join(sorted(err.errors))})"
+            _notify_reverted(plan, client, path, message, now, fields=err.errors)
             plan.result = "reverted"
             return plan
         if doc_name == "credits":
@@ -573,21 +575,10 @@ def _audit_console(plan: Plan[Any], client: firestore.Client, edit: _ConsoleEdit
 
 
 def _notify_reverted(
-    plan: Plan[Any], client: firestore.Client, name: DocumentName, errors: dict[str, str], now: dt.datetime
+    plan: Plan[Any], client: firestore.Client, document: str, message: str, now: dt.datetime, **extra: Any
 ) -> None:
-    """Tell the admins an invalid hand edit was put back."""
-    notifications.add(
-        plan,
-        client,
-        notifications.document(
-            "config_reverted",
-            "high",
-            f"a hand edit of {db.SYSTEM_CONFIG}/{name} was invalid and was put back ({', '.join(sorted(errors))})",
-            now,
-            document=f"{db.SYSTEM_CONFIG}/{name}",
-            fields=errors,
-        ),
-    )
+    """Tell the admins a configuration document that was edited by hand was put back."""
+    notifications.add(plan, client, notifications.document("config_reverted", "high", message, now, document=document, **extra))
 
 
 def check_applied(client: firestore.Client, clock: Clock, name: str) -> str:
@@ -627,18 +618,11 @@ def check_applied(client: firestore.Client, clock: Clock, name: str) -> str:
             now,
         )
         audit.add(plan, client, entry)
-        notifications.add(
-            plan,
-            client,
-            notifications.document(
-                "config_reverted",
-                "high",
-                f"{path} was {'deleted' if data is None else 'edited by hand'}; it is written by the backend "
-                "only and was rebuilt from system_config (change the configuration there)",
-                now,
-                document=path,
-            ),
+        message = (
+            f"{path} was {'deleted' if data is None else 'edited by hand'}; it is written by the backend "
+            "only and was rebuilt from system_config (change the configuration there)"
         )
+        _notify_reverted(plan, client, path, message, now)
         plan.result = "reverted"
         return plan
 
