@@ -132,6 +132,7 @@ def test_the_user_view_shows_the_buckets_in_spend_order_and_the_ledger_per_bucke
     status = call("getCreditStatus", {}, user).result
     assert [(b["source"], b["remaining"]) for b in status["buckets"]] == [("promo", 15), ("admin", 50), ("signup", 100)]
     assert status["buckets"][0]["expiresAt"] == iso(sooner.replace(second=0))
+    page.evaluate("window.scrollTo(0, 0)")  # the sticky header at the top of a full-page picture
     page.screenshot(path=shots / "buckets-user-view.png", full_page=True)
 
 

@@ -93,7 +93,7 @@ export class UserView {
         h("td.num", { "data-field": "remaining", text: fmtInt(b.remaining) }),
         h("td.num", { text: fmtInt(b.amount) }),
         h("td", { "data-field": "expires", text: b.expiresAtMs === null ? "never" : `${fmtWhen(b.expiresAtMs)}${b.live ? "" : " (expired)"}` }),
-        h("td", { text: b.ref ?? "" }),
+        h("td", { title: b.ref ?? undefined, text: refLabel(b.ref) }),
       ),
     );
     $("bucket-rows").replaceChildren(...(rows.length ? rows : [h("tr", null, h("td.empty", { colspan: 6, text: "No buckets." }))]));
@@ -135,4 +135,12 @@ export class UserView {
     $("bucket-ledger-note").textContent =
       this.entries.length >= LEDGER_MAX ? `The newest ${LEDGER_MAX} entries; older ones are not shown, so a bucket's lines may not sum to its credits.` : "";
   }
+}
+
+/** What created a bucket, in words; the full reference stays in the cell's tooltip. */
+function refLabel(ref: string | null | undefined): string {
+  if (!ref) return "";
+  const [kind, id] = ref.includes("/") ? ref.split("/", 2) : [ref.split(":", 1)[0], ref.slice(ref.indexOf(":") + 1)];
+  const words: Record<string, string> = { admin_audit_logs: "admin action", payments: "payment", promo_jobs: "promotion", plan: "plan" };
+  return words[kind] ? `${words[kind]} ${kind === "plan" ? id.split(":")[0] : id.slice(0, 8)}` : ref;
 }

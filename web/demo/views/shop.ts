@@ -64,7 +64,7 @@ export function renderShop(s: Readonly<State>): void {
             text: s.buying === p.id ? "Opening checkout…" : p.kind === "pack" ? "Buy" : "Subscribe",
           });
           button.disabled = s.buying !== null;
-          return h("li", { testid: `product-${p.id}` }, h("strong", { text: what }), ` · ${detail} `, button);
+          return h("li", { testid: `product-${p.id}` }, h("span.product", {}, h("strong", { text: what }), ` · ${detail} `), button);
         })
       : [h("li.empty", { text: "Nothing is on sale right now." })]),
   );
