@@ -34,7 +34,6 @@ from typing import Any
 
 from google.auth.credentials import AnonymousCredentials
 from google.cloud import firestore
-from google.cloud.firestore_v1.batch import WriteBatch
 
 _RST = struct.pack("ii", 1, 0)  # SO_LINGER on, 0 s: close() sends RST, not FIN
 
@@ -216,18 +215,28 @@ _FAST_RECONNECT = [
 ]
 
 
-class _HookedBatch(WriteBatch):
-    def commit(self, *args: Any, **kwargs: Any) -> list[Any]:
-        hook = getattr(self._client, "before_commit", None)
+class _HookedApi:
+    """The generated client, with ``before_commit`` run right before each ``Commit`` is sent
+    (the engine's commits and the library's batches alike)."""
+
+    def __init__(self, owner: FaultyClient, api: Any) -> None:
+        self._owner = owner
+        self._api = api
+
+    def commit(self, *args: Any, **kwargs: Any) -> Any:
+        hook = self._owner.before_commit
         if hook is not None:
             hook()
-        return super().commit(*args, **kwargs)
+        return self._api.commit(*args, **kwargs)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._api, name)
 
 
 class FaultyClient(firestore.Client):
     """A Firestore client whose emulator connection goes through ``proxy``.
 
-    ``before_commit`` (settable) runs right before each batch commit is sent: the test's
+    ``before_commit`` (settable) runs right before each ``Commit`` is sent: the test's
     chance to make that very commit's answer go missing.
     """
 
@@ -236,8 +245,9 @@ class FaultyClient(firestore.Client):
             super().__init__(project=project, credentials=AnonymousCredentials())
         self.before_commit: Callable[[], None] | None = None
 
-    def batch(self) -> WriteBatch:
-        return _HookedBatch(self)
+    @property
+    def _firestore_api(self) -> Any:
+        return _HookedApi(self, super()._firestore_api)
 
     def _emulator_channel(self, transport: Any) -> Any:
         import grpc

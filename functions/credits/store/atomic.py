@@ -45,7 +45,9 @@ from google.api_core import exceptions as gexc
 from google.cloud import firestore
 from google.cloud.firestore_v1.document import DocumentReference
 
+from credits.store import wire
 from credits.store.db import USERS as USERS_COLLECTION, Snapshot
+from credits.store.wire import MapPatch as MapPatch  # defined with the encoding that writes it
 from credits.vocab.errors import BackendUnavailable, Contention, CreditsError, DataInvalid
 
 log = logging.getLogger(__name__)
@@ -76,14 +78,6 @@ class Write:
     ref: DocumentReference
     data: dict[str, Any]
     expected: Snapshot | None = None
-
-
-class MapPatch(dict[str, Any]):
-    """The changed keys of one map field: each key set to its new value, or removed with
-    ``firestore.DELETE_FIELD``. An update of an existing document writes them as nested field
-    paths (``buckets.<key>``), so a write carries what changed, not the whole map; it is only
-    valid there (a create needs the whole map, so the engine refuses a patch on one).
-    """
 
 
 class StaleRead(Exception):
@@ -199,7 +193,7 @@ class Attempt:
             raise _budget_spent()
         # No retry inside the client: its default policy retries for minutes, past any
         # budget; the engine retries a failed read itself, within the call's deadline.
-        return {snap.reference.path: snap for snap in self.client.get_all(unique, retry=None, timeout=timeout)}
+        return wire.get_all(self.client, unique, timeout)
 
 
 @dataclass
@@ -408,40 +402,27 @@ def _count(stats: Stats | None, attempt: Attempt, writes: int) -> None:
 
 
 def _commit(client: firestore.Client, writes: list[Write], deadline: Deadline) -> None:
-    batch = client.batch()
+    pbs = []
     for write in writes:
+        path = write.ref._document_path
         if write.kind == "create":
-            batch.create(write.ref, write.data)
+            pbs.append(wire.create_pb(path, write.data))
         elif write.kind == "delete":
-            assert write.expected is not None
-            batch.delete(write.ref, option=client.write_option(last_update_time=write.expected.update_time))
+            assert write.expected is not None and write.expected.update_time is not None
+            pbs.append(wire.delete_pb(path, write.expected.update_time))
         elif write.kind == "merge":
-            batch.set(write.ref, write.data, merge=True)
+            pbs.append(wire.merge_pb(path, write.data))
         elif write.expected is not None and write.expected.exists:
-            option = client.write_option(last_update_time=write.expected.update_time)
-            batch.update(write.ref, _top_level(write.data), option=option)
+            assert write.expected.update_time is not None
+            pbs.append(wire.update_pb(path, write.data, write.expected.update_time))
         else:
             if any(isinstance(value, MapPatch) for value in write.data.values()):
                 raise PlanError(f"a map patch needs an existing {write.ref.path}")
-            batch.create(write.ref, write.data)
+            pbs.append(wire.create_pb(path, write.data))
     timeout = min(COMMIT_TIMEOUT_SECONDS, deadline.remaining())
     if timeout < _MIN_ROUND_TRIP_SECONDS:
         raise _budget_spent()  # not sent: nothing applied
     # No automatic re-send: a commit whose answer was lost may have applied, and a blind
     # re-send would then fail its preconditions and look like an ordinary conflict. The
     # engine treats the lost answer as ambiguous instead (see ``Attempt.ambiguous``).
-    batch.commit(retry=None, timeout=timeout)
-
-
-def _top_level(data: dict[str, Any]) -> dict[str, Any]:
-    """``update`` reads dots in keys as field paths; quote keys so they stay top-level names.
-    A ``MapPatch`` value becomes one nested path per key it changes.
-    """
-    out: dict[str, Any] = {}
-    for key, value in data.items():
-        if isinstance(value, MapPatch):
-            for inner, inner_value in value.items():
-                out[firestore.Client.field_path(key, inner)] = inner_value
-        else:
-            out[firestore.Client.field_path(key)] = value
-    return out
+    wire.commit(client, pbs, timeout)
