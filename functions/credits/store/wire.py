@@ -111,11 +111,15 @@ def _encode_into(out: Any, value: Any) -> None:
 
 
 def _encode_map(map_value: Any, data: Mapping[str, Any]) -> None:
-    map_value.SetInParent()
-    fields = map_value.fields
+    map_value.SetInParent()  # an empty map is still a map
+    _encode_fields(map_value.fields, data)
+
+
+def _encode_fields(fields: Any, data: Mapping[str, Any]) -> None:
+    """Encode ``data`` into a protobuf map of values (a map value's or a document's fields)."""
     for key, value in data.items():
         if not isinstance(key, str):
-            raise Unsupported("a map key that is not a string")
+            raise Unsupported("a name that is not a string")
         _encode_into(fields[key], value)
 
 
@@ -144,13 +148,8 @@ def create_pb(path: str, data: Mapping[str, Any]) -> Any:
     """A write that creates ``path`` with ``data`` only if it does not exist."""
     try:
         write = _Write()
-        document = write.update
-        document.name = path
-        fields = document.fields
-        for key, value in data.items():
-            if not isinstance(key, str):
-                raise Unsupported("a field name that is not a string")
-            _encode_into(fields[key], value)
+        write.update.name = path
+        _encode_fields(write.update.fields, data)
         write.current_document.exists = False
         return write
     except (Unsupported, TypeError, ValueError):
@@ -159,7 +158,8 @@ def create_pb(path: str, data: Mapping[str, Any]) -> Any:
 
 def update_pb(path: str, data: Mapping[str, Any], update_time: dt.datetime) -> Any:
     """A write that sets the top-level fields ``data`` of ``path`` if it was last updated at
-    ``update_time``. A value that is a ``MapPatch`` sets only its own keys of that map; ``DELETE_FIELD`` removes a field.
+    ``update_time``. A ``MapPatch`` value sets only its own keys of that map; ``DELETE_FIELD``
+    removes a field.
     """
     try:
         write = _Write()
@@ -170,7 +170,7 @@ def update_pb(path: str, data: Mapping[str, Any], update_time: dt.datetime) -> A
         for key, value in data.items():
             if not isinstance(key, str):
                 raise Unsupported("a field name that is not a string")
-            if _is_patch(value):
+            if isinstance(value, MapPatch):
                 for inner, inner_value in value.items():
                     if not isinstance(inner, str):
                         raise Unsupported("a map key that is not a string")
@@ -204,17 +204,13 @@ def merge_pb(path: str, data: Mapping[str, Any]) -> Any:
     return _raw(_helpers.pbs_for_set_with_merge(path, dict(data), merge=True))
 
 
-def _is_patch(value: Any) -> bool:
-    return isinstance(value, MapPatch)
-
-
 def _field_paths(data: Mapping[str, Any]) -> dict[str, Any]:
     """``data`` as ``update`` reads it: every key a quoted top-level name, a patch's keys as
     nested paths (so dots in names stay names).
     """
     out: dict[str, Any] = {}
     for key, value in data.items():
-        if _is_patch(value):
+        if isinstance(value, MapPatch):
             for inner, inner_value in value.items():
                 out[FieldPath(key, inner).to_api_repr()] = inner_value
         else:
@@ -223,7 +219,7 @@ def _field_paths(data: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def _raw(writes: Sequence[Any]) -> Any:
-    (only,) = writes  # create, update and merge without transforms-only splits give one write
+    (only,) = writes  # the library gives one write per create, update or merge (transforms ride in it)
     return write_types.Write.pb(only)
 
 
@@ -279,8 +275,7 @@ def _time(timestamp: Any) -> ProtoNanos | None:
     """
     if not timestamp.seconds and not timestamp.nanos:
         return None
-    when = ProtoNanos.from_timestamp_pb(timestamp)
-    return when
+    return ProtoNanos.from_timestamp_pb(timestamp)
 
 
 def get_all(client: firestore.Client, refs: Sequence[DocumentReference], timeout: float) -> dict[str, Snapshot]:
