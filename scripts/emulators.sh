@@ -27,6 +27,12 @@ mkdir -p "$EMULATOR_LOG_DIR"
 EMULATOR_CONFIG_ARGS=()
 export CREDITS_FUNCTIONS_HOST="127.0.0.1:$((5001 + EMULATOR_OFFSET))"
 export CREDITS_EMULATOR_RUN="run-$$-$RANDOM$RANDOM"
+# How long the Functions emulator waits for a new Python worker to answer its health check.
+# Its default, 30 s, is less than 50 workers need to start at once on two cores (each spends
+# about 4 s of CPU importing the functions); a worker that misses it is abandoned and the
+# request that asked for it is never answered (firebase-tools logs "Failed to load function.").
+# The override is firebase-tools' own (FUNCTIONS_DISCOVERY_TIMEOUT, in seconds).
+export FUNCTIONS_DISCOVERY_TIMEOUT="${FUNCTIONS_DISCOVERY_TIMEOUT:-600}"
 # The local Stripe stand-in (scripts/stripe_standin.py): the functions' Stripe library talks to
 # it (CREDITS_STRIPE_API_BASE), and its checkout page sends signed events to stripeWebhook.
 # CREDITS_STRIPE_STANDIN=0 leaves it out and the library talks to Stripe itself (test keys in
