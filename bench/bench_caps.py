@@ -106,7 +106,6 @@ def snapshot_bytes(snaps: list[Any]) -> int:
 def bytes_per_charge(client: firestore.Client, user: InProcessUser) -> int:
     assert user.ctx.ip is not None
     refs = [config_store.applied_ref(client), client.collection(db.USERS).document(user.uid)]
-    refs += [client.collection(db.RATE_LIMITS).document(f"u_{user.uid}")]
     refs += ip_blocks.refs_for(client, user.ctx.ip)
     return snapshot_bytes(list(client.get_all(refs)))
 

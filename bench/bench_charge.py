@@ -357,7 +357,7 @@ def counted_operations(client: firestore.Client) -> tuple[list[dict[str, Any]], 
     row(
         "refused: insufficient_credits",
         *_count(lambda s: do_charge(client, u, u.request("video", 20), stats=s)),
-        "writes only the IP request log",
+        "writes the refusal counter on users/{uid}",
     )
 
     # Rate-limited: video allows 10 an hour; the 11th is refused (1 s of video costs 5).
@@ -367,7 +367,7 @@ def counted_operations(client: firestore.Client) -> tuple[list[dict[str, Any]], 
     row(
         "refused: rate_limited (user)",
         *_count(lambda s: do_charge(client, r, r.request("video", 1), stats=s)),
-        "writes the refusal counter + IP log",
+        "the same: refusals take no place in a window",
     )
 
     # Moderation: a steady-state user, a medium term (record + score) and a high one (+ admin notification).

@@ -100,8 +100,8 @@ def damage(db: firestore.Client, world: dict[str, Any]) -> dict[str, str]:
     stuck3 = acts[users[3].uid]["stuck"]
     db.collection("ai_activity").document(stuck3).update({"creditsCharged": "ten"})
     damaged[users[3].uid] = f"ai_activity/{stuck3}"
-    db.collection("rate_limits").document(f"u_{users[4].uid}").update({"windows": "reset me"})
-    damaged[users[4].uid] = f"rate_limits/u_{users[4].uid}"
+    user_doc(4).update({"rateLimits.windows": "reset me"})
+    damaged[users[4].uid] = f"users/{users[4].uid}"
     db.collection("abuse_scores").document(users[5].uid).set({"events": "junk", "score": "high"})
     damaged[users[5].uid] = f"abuse_scores/{users[5].uid}"
     # a stray field grown to the edge of 1 MiB: a write that adds fields no longer fits

@@ -15,6 +15,12 @@ from tests.support.ledger import assert_books_balance, balance
 FREE = {"costs": {"image": 0, "video": 0, "voice": 0, "chat": 0}}
 
 
+def limits_of(db: firestore.Client, user: emu.User) -> dict:
+    """The user's rate-limit windows: the ``rateLimits`` map on ``users/{uid}``."""
+    doc = db.collection("users").document(user.uid).get().to_dict() or {}
+    return doc.get("rateLimits") or {}
+
+
 def set_config(db: firestore.Client, patch: dict) -> None:
     """Apply a configuration change (the `config` fixture restores the defaults after)."""
     cfg.apply(db, patch)
@@ -56,8 +62,7 @@ def test_limit_holds_under_parallel_requests(user: emu.User, db: firestore.Clien
         results = list(pool.map(lambda i: gen(user, requestId=f"par-{user.uid}-{i}"), range(30)))
     outcomes = Counter(r.reason if r.code else "ok" for r in results)
     assert outcomes == {"ok": 10, "rate_limited": 20}, outcomes
-    doc = db.collection("rate_limits").document(f"u_{user.uid}").get().to_dict()
-    assert len(doc["windows"]["image"]["hits"]) == 10
+    assert len(limits_of(db, user)["windows"]["image"]["hits"]) == 10
 
 
 def test_window_rolls_over_and_retry_after_is_honest(user: emu.User, db: firestore.Client, config: dict, clock: None) -> None:
@@ -144,10 +149,10 @@ def test_ip_limit_is_exact_under_parallel_requests(db: firestore.Client, config:
 
 def test_user_can_read_own_limits_for_a_countdown(user: emu.User, db: firestore.Client) -> None:
     assert gen(user).ok
-    doc = db.collection("rate_limits").document(f"u_{user.uid}").get().to_dict()
-    assert doc["userId"] == user.uid
+    doc = limits_of(db, user)  # on the user's own document, which its owner reads
     assert doc["windows"]["image"]["limit"] == 50
     assert len(doc["windows"]["image"]["hits"]) == 1
+    assert not db.collection("rate_limits").document(f"u_{user.uid}").get().exists  # no separate record
 
 
 def test_repeated_refusals_become_an_abuse_record(user: emu.User, db: firestore.Client, config: dict) -> None:
@@ -285,7 +290,7 @@ def test_blocked_ip_is_refused_before_anything_is_counted(user: emu.User, admin:
     try:
         r = gen(user, ip=ip)
         assert r.code == "PERMISSION_DENIED" and r.reason == "ip_blocked"
-        assert not db.collection("rate_limits").document(f"u_{user.uid}").get().exists
+        assert limits_of(db, user) == {}
         assert not db.collection("rate_limits").document(f"ip_{ip}").get().exists
         assert gen(user, ip=emu.fresh_ip()).ok
     finally:
@@ -319,8 +324,7 @@ def test_spoofed_forwarded_for_entries_are_ignored(user: emu.User, admin: emu.Us
 
 
 def refusals_of(db: firestore.Client, user: emu.User) -> dict:
-    doc = db.collection("rate_limits").document(f"u_{user.uid}").get()
-    return (doc.to_dict() or {}).get("refusals") or {}
+    return limits_of(db, user).get("refusals") or {}
 
 
 def abuse_records_of(db: firestore.Client, user: emu.User) -> list[dict]:
@@ -343,8 +347,7 @@ def test_refusals_by_the_shared_address_limit_are_not_held_against_the_user(
     assert abuse_records_of(db, user) == []
     assert not db.collection("abuse_scores").document(user.uid).get().exists
     assert refusals_of(db, user) == {}
-    limits = db.collection("rate_limits").document(f"u_{user.uid}").get().to_dict() or {}
-    assert len(limits["windows"]["image"]["hits"]) == 5  # refused requests use none of the user's window
+    assert len(limits_of(db, user)["windows"]["image"]["hits"]) == 5  # refused requests use none of the user's window
 
     own = emu.fresh_ip()
     assert gen(user, "voice", ip=own).ok

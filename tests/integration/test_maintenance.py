@@ -95,26 +95,45 @@ def test_expired_rate_limit_windows_are_removed(
 ) -> None:
     start(client, clock, caller, ctx)
     other = Caller(uid=f"it-{uuid.uuid4().hex}")
+    # a user's record from before the windows moved onto users/{uid}, spent an hour ago
+    legacy = client.collection("rate_limits").document(f"u_it-{uuid.uuid4().hex}")
+    legacy.set({"shard": 3, "windows": {}, "expiresAt": clock.now() - dt.timedelta(hours=1)})
     clock.advance(1800)
     start(client, clock, other, ClientContext(ip="198.18.250.1"))
     clock.advance(1801)
-    # spent: the first user's hour; live: the second user's hour, and both addresses, which
-    # remember the sign-up grants they gave for 24 hours
+    # spent: the first user's hour and the legacy record; live: the second user's hour, and
+    # both addresses, which remember the sign-up grants they gave for 24 hours
+    users = client.collection("users")
+    before = users.document(caller.uid).get().to_dict() or {}
     report = maintenance.expire_rate_limits(client, clock)
-    assert report.deleted["rate_limits"] == 1
+    assert report.deleted == {"rate_limits": 1, "userRateLimits": 1}
+    assert not legacy.get().exists
+    after = users.document(caller.uid).get().to_dict() or {}
+    assert "rateLimits" in before and "rateLimits" not in after
+    assert {k: v for k, v in before.items() if k != "rateLimits"} == after  # only the spent map went
+    assert (users.document(other.uid).get().to_dict() or {})["rateLimits"]["windows"]["image"]["hits"]
     limits = client.collection("rate_limits")
-    assert not limits.document(f"u_{caller.uid}").get().exists
-    assert limits.document(f"u_{other.uid}").get().exists
     assert limits.document(f"ip_{ctx.ip}").get().exists
     clock.advance(24 * 3600)
     # the rest: the second user's hour, both addresses, the sign-up grant logs of their /24s
     # and the hour's shards of the product-wide grant count
     left = {d.id for d in limits.stream()}
-    assert {f"u_{other.uid}", f"ip_{ctx.ip}", "ip_198.18.250.1", "net_198.18.250.0_24"} <= left
-    assert maintenance.expire_rate_limits(client, clock).deleted["rate_limits"] == len(left)
+    assert {f"ip_{ctx.ip}", "ip_198.18.250.1", "net_198.18.250.0_24"} <= left
+    assert maintenance.expire_rate_limits(client, clock).deleted == {"rate_limits": len(left), "userRateLimits": 1}
     assert not list(limits.stream())
-    assert not limits.document(f"ip_{ctx.ip}").get().exists
-    assert not limits.document("ip_198.18.250.1").get().exists
+    assert "rateLimits" not in (users.document(other.uid).get().to_dict() or {})
+
+
+def test_a_users_windows_written_since_the_sweep_read_them_stay(
+    client: firestore.Client, clock: ManualClock, caller: Caller, ctx: ClientContext, clean: None
+) -> None:
+    start(client, clock, caller, ctx)
+    clock.advance(3601)
+    user = client.collection("users").document(caller.uid)
+    read = user.get()
+    start(client, clock, caller, ctx)  # a new charge: its window is live
+    assert maintenance._delete_guarded(client, [read], field_only="rateLimits") == 0
+    assert len(user.get().to_dict()["rateLimits"]["windows"]["image"]["hits"]) == 1
 
 
 def test_retention_deletes_old_activity_and_nothing_permanent(

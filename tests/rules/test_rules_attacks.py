@@ -378,17 +378,30 @@ def test_write_system_config(caller_name: str, fresh_owner: fs.Caller, admin: fs
     assert fs.bypass_read(extra) is None
 
 
-def test_the_public_configuration_is_readable_by_any_signed_in_user_only(fresh_owner: fs.Caller, admin: fs.Caller) -> None:
-    path = "system_config/credits"
+def _existing(seeder: Seeder, path: str) -> str:
+    """``path`` as the backend keeps it, seeded for this test when this tier runs on its own
+    (the other tiers' migrations write it otherwise): a 404 must not pass for a denial."""
+    if fs.bypass_read(path) is None:
+        seeder.set(path, d.config_doc())
+    return path
+
+
+def test_the_public_configuration_is_readable_by_any_signed_in_user_only(
+    fresh_owner: fs.Caller, admin: fs.Caller, seeder: Seeder
+) -> None:
+    path = _existing(seeder, "system_config/credits")
     fs.assert_allowed(fs.get(fresh_owner, path))
     fs.assert_allowed(fs.get(admin, path))
     fs.assert_denied(fs.get(fs.ANONYMOUS, path))
 
 
-def test_moderation_terms_and_abuse_thresholds_are_for_admins_only(fresh_owner: fs.Caller, admin: fs.Caller) -> None:
+def test_moderation_terms_and_abuse_thresholds_are_for_admins_only(
+    fresh_owner: fs.Caller, admin: fs.Caller, seeder: Seeder
+) -> None:
     """Exploit (was): any signed-in user read system_config/credits and got the whole term list
     and the abuse thresholds, to tune prompts and pacing just under them."""
     for path in ("system_config/moderation", "applied_config/current", "applied_config/terms"):
+        _existing(seeder, path)
         fs.assert_denied(fs.get(fresh_owner, path))
         fs.assert_denied(fs.get(fs.ANONYMOUS, path))
         fs.assert_allowed(fs.get(admin, path))
@@ -424,6 +437,22 @@ def test_read_or_reset_another_users_rate_limit(me: dict[str, Any], victim: dict
     fs.assert_denied(fs.delete(caller, me["rate_limits"]))  # resetting one's own window
     fs.assert_denied(fs.update(caller, me["rate_limits"], {"windows": {}}, mask=["windows"]))
     _unchanged(victim["rate_limits"], before)
+
+
+def test_reset_own_rate_limit_windows_on_the_users_document(me: dict[str, Any], seeder: Seeder) -> None:
+    # A user's windows are the rateLimits map of users/{uid}, a document its owner may update
+    # (profile fields only): emptying, deleting or rewriting the map is refused.
+    limits = {k: v for k, v in d.user_rate_limit(me["uid"]).items() if k not in ("userId", "updatedAt")}
+    path = seeder.set(me["user"], d.user_doc(me["uid"], rateLimits=limits))
+    before = fs.bypass_read(path)
+    caller = me["caller"]
+    fs.assert_denied(fs.update(caller, path, {"rateLimits": {}}, mask=["rateLimits"]))
+    fs.assert_denied(fs.update(caller, path, {}, mask=["rateLimits"]))  # delete the field
+    fs.assert_denied(fs.update(caller, path, {"rateLimits": {"windows": {}}}, mask=["rateLimits.windows"]))
+    rename = {"displayName": "Just a rename", "rateLimits": {"windows": {}}}
+    fs.assert_denied(fs.update(caller, path, rename, mask=["displayName", "rateLimits.windows"]))
+    _unchanged(path, before)
+    assert fs.get(caller, path).status_code == 200  # and the owner reads them, for a countdown
 
 
 # ---------------------------------------------------------------- signed-out callers

@@ -4,9 +4,9 @@ The decision (the contract's order of checks, what a refusal records) is
 ``policy.charge.decide``; this module reads what it needs in one batched read, calls it, and
 turns the answer into one atomic commit: the deduction and its ledger entry (through
 ``ledger.post``, with the account's opening on a first call), ``ai_activity/{activityId}``
-with status ``pending``, the user's and the address's rate-limit logs. The whole step is
-optimistic (see ``atomic``), so N parallel calls for one user with balance B and cost c
-charge exactly ``min(N, B // c)`` times.
+with status ``pending``, the user's rate-limit windows (a map on the user's document, written
+with the account) and the address's log. The whole step is optimistic (see ``atomic``), so N
+parallel calls for one user with balance B and cost c charge exactly ``min(N, B // c)`` times.
 
 Idempotency: with a ``requestId`` the activity id is derived from ``(uid, requestId)``, so the
 activity document *is* the idempotency record: two concurrent calls with the same key cannot
@@ -18,9 +18,9 @@ answered at once with ``invalid_request`` instead of charging again. A call with
 never double-charges on an ambiguous commit either: its retry looks for the activity it tried
 to create, and a refusal's retry for its own mark (``lastCall``, its abuse record).
 
-Reads per call: the applied configuration, the user, the user's limits, and with a known
-address its record and two block documents (one by id, the small range index); a key adds the
-activity and its charge entry. A first call adds the sign-up lookup (an aggregation and one
+Reads per call: the applied configuration, the user (its rate-limit windows included), and
+with a known address its record and two block documents (one by id, the small range index); a
+key adds the activity and its charge entry. A first call adds the sign-up lookup (an aggregation and one
 document); a new moderation version adds the terms once per instance.
 
 Moderation (``prompt_verdict``, shared with ``testModeration``): the category rules, the
@@ -182,14 +182,14 @@ def read_caller(
     ctx: ClientContext,
     extra: dict[str, firestore.DocumentReference] | None = None,
 ) -> dict[str, Snapshot]:
-    """The caller's documents (and ``extra``) in one round trip, by name: ``config``, ``user``,
-    ``limits``, and with a known address ``ip``, ``block`` and ``ranges``.
+    """The caller's documents (and ``extra``) in one round trip, by name: ``config``, ``user``
+    (with the user's rate-limit windows), and with a known address ``ip``, ``block`` and
+    ``ranges``.
     """
     client = attempt.client
     refs: dict[str, firestore.DocumentReference] = {
         "config": config_store.applied_ref(client),
         "user": accounts.user_ref(client, caller.uid),
-        "limits": rate_limit.user_ref(client, caller.uid),
     }
     if ctx.ip:
         refs["ip"] = rate_limit.ip_ref(client, ctx.ip)
@@ -206,8 +206,8 @@ def parse_caller(
     applied = config_store.load(attempt, snap["config"])
     blocked = ip_blocks.is_blocked(ctx.ip, snap.get("block"), snap.get("ranges"))
     ip_record = rate_limit.parse_ip_record(snap["ip"].to_dict() if "ip" in snap and snap["ip"].exists else None)
-    limits_snap = snap["limits"]
-    limits = rate_limit.parse_user_limits(limits_snap.reference.path, limits_snap.to_dict() if limits_snap.exists else None)
+    user_snap = snap["user"]
+    limits = rate_limit.parse_user_limits(user_snap.reference.path, user_snap.to_dict() if user_snap.exists else None)
     facts = accounts.SignupFacts(ctx.ip is not None, blocked, live_grants(list(ip_record.grants), to_millis(now)), ctx.ip)
     account = accounts.prepare(attempt, snap["user"], caller, applied.credits, now, facts)
     return CallerState(snap, applied, account, limits, ip_record, blocked, now)
@@ -317,7 +317,7 @@ def _approval_plan(
     """An approval's commit: the charge posted, the activity ``pending``, the rate-limit logs."""
     client, request, target, now, config = call.client, call.request, call.target, read.now, read.config
     plan: Plan[ChargeResponse] = Plan()
-    account_fields: dict[str, Any] = {"lastGenerationAt": now}
+    account_fields: dict[str, Any] = {"lastGenerationAt": now, **_approved_limits(call, read, approval)}
     moderation: dict[str, Any] | None = None
     if approval.flagged is not None:
         moderation, suspension = _flag(attempt, plan, call, read, approval.flagged)
@@ -344,7 +344,8 @@ def _approval_plan(
         activityId=target.id, creditsCharged=approval.cost, remainingCredits=posting.balance_after, status="pending"
     )
     _create_activity(plan, call, read, _Approved(approval, unit_cost, posting, response, moderation))
-    _put_limits(plan, call, read, approval)
+    if approval.ip_hits is not None and call.ctx.ip:
+        _count_in_ip(plan, call, read)
     plan.result = response
     return plan
 
@@ -424,21 +425,26 @@ def _create_activity(plan: Plan[ChargeResponse], call: _Call, read: CallerState,
     )
 
 
-def _put_limits(plan: Plan[ChargeResponse], call: _Call, read: CallerState, approval: Approval) -> None:
-    """The approved call in the user's window of its type and in the address's window."""
-    request, now, config = call.request, read.now, read.config
+def _approved_limits(call: _Call, read: CallerState, approval: Approval) -> dict[str, Any]:
+    """The user's ``rateLimits`` with the approved call in the window of its type (written
+    with the account, on ``users/{uid}``).
+    """
+    config = read.config
     windows = read.limits.stored_windows()
-    windows[request.type] = {
+    windows[call.request.type] = {
         "hits": approval.user_hits,
-        "limit": config.rateLimits.of(request.type),
+        "limit": config.rateLimits.of(call.request.type),
         "windowSeconds": config.rateLimits.windowSeconds,
     }
-    limits_fields = rate_limit.user_limits_fields(call.uid, windows, read.limits.refusals, now)
-    plan.put(read.snap["limits"], {**limits_fields, "lastCall": call.token})
-    if approval.ip_hits is not None and call.ctx.ip:
-        rates = config.rateLimits
-        hits, users = read.ip_record.with_request(to_millis(now), rates.ipWindowSeconds, rates.ipRequests, read.user_tag)
-        plan.put(read.snap["ip"], {**read.ip_fields(call.ctx.ip, hits, users), "lastCall": call.token})
+    return rate_limit.user_limits_fields(call.uid, windows, read.limits.refusals, call.token)
+
+
+def _count_in_ip(plan: Plan[ChargeResponse], call: _Call, read: CallerState) -> None:
+    """The approved call in the address's window."""
+    assert call.ctx.ip is not None
+    rates = read.config.rateLimits
+    hits, users = read.ip_record.with_request(to_millis(read.now), rates.ipWindowSeconds, rates.ipRequests, read.user_tag)
+    plan.put(read.snap["ip"], {**read.ip_fields(call.ctx.ip, hits, users), "lastCall": call.token})
 
 
 def _refusal_plan(attempt: Attempt, call: _Call, read: CallerState, refusal: Refusal, state: ChargeState) -> Plan[ChargeResponse]:
@@ -451,12 +457,12 @@ def _refusal_plan(attempt: Attempt, call: _Call, read: CallerState, refusal: Ref
     if call.ctx.ip and account.granted_now:  # a refusal takes no place in the address's window
         _put_ip(plan, call, read, list(read.ip_record.hits))
     event: abuse.Event | None = None
+    limits: dict[str, Any] = {}
     if refusal.user_refusal:
         counter = abuse_policy.count_refusal(read.limits.refusals, now)
         scope = str(refusal.error.details.get("scope", "user"))
         counter["lastScope"] = scope
-        limits_fields = rate_limit.user_limits_fields(call.uid, read.limits.stored_windows(), counter, now)
-        plan.put(read.snap["limits"], {**limits_fields, "lastCall": call.token})
+        limits = rate_limit.user_limits_fields(call.uid, read.limits.stored_windows(), counter, call.token)
         milestone = abuse_policy.refusal_milestone(int(counter["count"]))
         if milestone is not None:
             detail = {"refusals": counter["count"], "scope": scope, "reason": refusal.reason, "type": request.type}
@@ -475,7 +481,10 @@ def _refusal_plan(attempt: Attempt, call: _Call, read: CallerState, refusal: Ref
         outcome = abuse.record(attempt, plan, who, event, now=now, thresholds=read.applied.abuse)
         suspension = outcome.suspension
     if account.must_write or suspension:
-        account.post(plan, call.client, now=now, low_balance_below=read.config.lowBalanceThreshold, fields=suspension)
+        fields = {**(suspension or {}), **limits}
+        account.post(plan, call.client, now=now, low_balance_below=read.config.lowBalanceThreshold, fields=fields)
+    elif limits:  # the refusal counter alone, on the account as read
+        plan.put(read.snap["user"], limits)
     return plan
 
 
@@ -487,10 +496,11 @@ def _put_ip(plan: Plan[ChargeResponse], call: _Call, read: CallerState, hits: li
 
 def _refusal_applied(snap: dict[str, Snapshot], call_token: str) -> bool:
     """Whether an earlier, unanswered commit of this call already recorded its refusal."""
-    for name in ("ip", "limits"):
-        doc = snap.get(name)
-        if doc is not None and doc.exists and (doc.to_dict() or {}).get("lastCall") == call_token:
-            return True
+    ip, user = snap.get("ip"), snap["user"]
+    if ip is not None and ip.exists and (ip.to_dict() or {}).get("lastCall") == call_token:
+        return True
+    if user.exists and rate_limit.last_call(user.to_dict()) == call_token:
+        return True
     return any(snap[name].exists for name in ("moderation_record", "refusal_record") if name in snap)
 
 

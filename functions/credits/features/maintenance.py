@@ -1,6 +1,7 @@
 """The scheduled jobs, as plain functions of (client, clock): they cannot be jammed.
 
-* ``reset_rate_limits`` (hourly, ``resetRateLimits``): expired rate-limit records out, and
+* ``reset_rate_limits`` (hourly, ``resetRateLimits``): expired rate-limit records out (and the
+  spent ``rateLimits`` map off users' documents), and
   generations stuck in ``pending``/``processing`` for over 30 minutes failed and refunded
   (through the same ``update_status`` as any report, exactly once);
 * ``expire_buckets`` (inside the hourly job): the ``expired`` entries of users whose grant
@@ -38,7 +39,7 @@ from credits.features import expiry, migrations, promos
 from credits.features.command import Command
 from credits.features.lifecycle import Skipped, StatusRequest, end_stuck
 from credits.policy.lifecycle import STUCK_AFTER
-from credits.store import config_store, db, notifications
+from credits.store import config_store, db, notifications, rate_limit
 from credits.store.atomic import Deadline
 from credits.vocab.activity import ACTIVE, FINAL
 from credits.vocab.clock import Clock
@@ -141,34 +142,52 @@ def _pages(query: firestore.Query, budget: _Budget) -> Iterator[list[db.Snapshot
         cursor = snaps[-1]
 
 
-def _delete_guarded(client: firestore.Client, snapshots: list[db.Snapshot]) -> int:
-    """Delete documents unless they changed since read; returns how many were deleted."""
+USER_WINDOWS = "userRateLimits"
+"""How the jobs' reports count users whose spent ``rateLimits`` map was cleared."""
+
+
+def _delete_guarded(client: firestore.Client, snapshots: list[db.Snapshot], *, field_only: str | None = None) -> int:
+    """Delete documents (with ``field_only``: remove that field from them) unless they changed
+    since read; returns how many were written.
+    """
     if not snapshots:
         return 0
+
+    def add(batch: firestore.WriteBatch, snap: db.Snapshot) -> None:
+        option = client.write_option(last_update_time=snap.update_time)
+        if field_only is None:
+            batch.delete(snap.reference, option=option)
+        else:
+            batch.update(snap.reference, {field_only: firestore.DELETE_FIELD}, option=option)
+
     batch = client.batch()
     for snap in snapshots:
-        batch.delete(snap.reference, option=client.write_option(last_update_time=snap.update_time))
+        add(batch, snap)
     try:
         batch.commit()
         return len(snapshots)
     except (gexc.FailedPrecondition, gexc.NotFound, gexc.Aborted):
         # One of them changed: fall back to one by one, skipping the changed ones.
-        deleted = 0
+        written = 0
         for snap in snapshots:
+            one = client.batch()
+            add(one, snap)
             try:
-                snap.reference.delete(option=client.write_option(last_update_time=snap.update_time))
-                deleted += 1
+                one.commit()
+                written += 1
             except (gexc.FailedPrecondition, gexc.NotFound, gexc.Aborted):
                 continue
-        return deleted
+        return written
 
 
 def expire_rate_limits(
     client: firestore.Client, clock: Clock, *, max_docs: int = 5000, seconds: float = JOB_BUDGET_SECONDS
 ) -> JobReport:
-    """Delete rate-limit records whose every log is spent (``expiresAt`` passed)."""
+    """Delete rate-limit records whose every log is spent (``expiresAt`` passed), and clear the
+    users' spent windows (``users/{uid}.rateLimits``), counted as ``userRateLimits``.
+    """
     now = clock.now()
-    report = JobReport("expireRateLimits", now, deleted={db.RATE_LIMITS: 0})
+    report = JobReport("expireRateLimits", now, deleted={db.RATE_LIMITS: 0, USER_WINDOWS: 0})
     budget = _Budget(seconds, max_docs)
     for shard in range(db.INDEX_SHARDS):
         query = (
@@ -179,6 +198,16 @@ def expire_rate_limits(
         )
         for page in _pages(query, budget):
             report.count(db.RATE_LIMITS, _delete_guarded(client, page))
+    expiry = f"{rate_limit.USER_FIELD}.expiresAt"
+    for shard in range(db.INDEX_SHARDS):
+        query = (
+            client.collection(db.USERS)
+            .where(filter=FieldFilter(f"{rate_limit.USER_FIELD}.shard", "==", shard))
+            .where(filter=FieldFilter(expiry, "<", now))
+            .order_by(expiry)
+        )
+        for page in _pages(query, budget):
+            report.count(USER_WINDOWS, _delete_guarded(client, page, field_only=rate_limit.USER_FIELD))
     report.more = budget.spent()
     return report
 

@@ -1,7 +1,9 @@
-"""The stored logs of the sliding-window rate limits: one small document per user (all four
-types) and one per address, read and written in the charge's own atomic commit, whose
-precondition makes the limit exact under any concurrency. The window arithmetic itself is the
-pure ``credits.policy.window``.
+"""The stored logs of the sliding-window rate limits, read and written in the charge's own
+atomic commit, whose precondition makes the limit exact under any concurrency: a user's
+windows (all four types) and refusal counter live in the ``rateLimits`` map of
+``users/{uid}``, which every charge reads and writes anyway; an address's log is one small
+document of its own (``rate_limits/ip_{bucket}``). The window arithmetic itself is the pure
+``credits.policy.window``.
 """
 
 from __future__ import annotations
@@ -19,13 +21,12 @@ from credits.store.ip_blocks import bucket, bucket_id
 from credits.vocab.clock import from_millis, to_millis
 from credits.vocab.errors import DataInvalid
 
-USER_PREFIX = "u_"
+USER_FIELD = "rateLimits"
+"""The map on ``users/{uid}`` that holds the user's windows (server-written only)."""
+LEGACY_USER_PREFIX = "u_"
+"""``rate_limits/u_{uid}``: where a user's windows lived before they moved to ``users/{uid}``.
+Such records are no longer read or written; the hourly sweep deletes them once spent."""
 IP_PREFIX = "ip_"
-
-
-def user_ref(client: firestore.Client, uid: str) -> firestore.DocumentReference:
-    """``rate_limits/u_{uid}``: the user's windows (one per generation type) and refusals."""
-    return client.collection(db.RATE_LIMITS).document(USER_PREFIX + uid)
 
 
 def ip_ref(client: firestore.Client, ip: str) -> firestore.DocumentReference:
@@ -62,28 +63,39 @@ def _int_log(value: object) -> tuple[int, ...] | None:
     return tuple(value)
 
 
-def parse_user_limits(path: str, data: dict[str, Any] | None) -> UserLimits:
-    """The user's limits document (empty when missing); ``DataInvalid`` if its logs are damaged."""
-    if not data:
+def parse_user_limits(path: str, user: dict[str, Any] | None) -> UserLimits:
+    """The user's limits, from the ``rateLimits`` map of the user's document ``user`` (empty
+    when missing); ``DataInvalid`` on ``path`` if the map or its logs are damaged.
+    """
+    data = (user or {}).get(USER_FIELD)
+    if data is None:
         return UserLimits({}, None, {})
+    if not isinstance(data, dict):
+        raise DataInvalid(path, {USER_FIELD: "must be a map"})
     problems: dict[str, str] = {}
     windows: dict[str, tuple[int, ...]] = {}
     stored = data.get("windows", {})
     if not isinstance(stored, dict):
-        problems["windows"] = "must be a map"
+        problems[f"{USER_FIELD}.windows"] = "must be a map"
     else:
         for kind, window in stored.items():
             hits = _int_log(window.get("hits", [])) if isinstance(window, dict) else None
             if hits is None:
-                problems[f"windows.{kind}"] = "must be a map with a list of integer times in hits"
+                problems[f"{USER_FIELD}.windows.{kind}"] = "must be a map with a list of integer times in hits"
             else:
                 windows[str(kind)] = hits
     refusals = data.get("refusals")
     if refusals is not None and not isinstance(refusals, dict):
-        problems["refusals"] = "must be a map"
+        problems[f"{USER_FIELD}.refusals"] = "must be a map"
     if problems:
         raise DataInvalid(path, problems)
     return UserLimits(windows, refusals if isinstance(refusals, dict) else None, data)
+
+
+def last_call(user: dict[str, Any] | None) -> object:
+    """The mark (``lastCall``) of the call that last wrote the user's limits, if any."""
+    data = (user or {}).get(USER_FIELD)
+    return data.get("lastCall") if isinstance(data, dict) else None
 
 
 @dataclass(frozen=True)
@@ -152,9 +164,12 @@ def ip_record_fields(ip: str, record: IpRecord, limit: int, window_seconds: int,
 
 
 def user_limits_fields(
-    uid: str, windows: dict[str, dict[str, Any]], refusals: dict[str, Any] | None, now: dt.datetime
+    uid: str, windows: dict[str, dict[str, Any]], refusals: dict[str, Any] | None, call_token: str
 ) -> dict[str, Any]:
-    """The user's limits document to store; ``expiresAt`` is when every window is spent."""
+    """The user's ``rateLimits`` map to store on ``users/{uid}``: the windows, the refusal
+    counter, the writing call's mark, and ``expiresAt``, when every window is spent (the
+    hourly sweep clears the map after it; ``shard`` spreads that query's index).
+    """
     latest: int | None = None
     for window in windows.values():
         hits, seconds = window.get("hits"), window.get("windowSeconds")
@@ -166,15 +181,14 @@ def user_limits_fields(
         refusal_end = to_millis(refusals["since"]) + REFUSAL_LOG_MS
         latest = refusal_end if latest is None else max(latest, refusal_end)
     fields: dict[str, Any] = {
-        "userId": uid,
-        "shard": db.index_shard(USER_PREFIX + uid),
+        "shard": db.index_shard(LEGACY_USER_PREFIX + uid),
         "windows": windows,
         "expiresAt": from_millis(latest) if latest is not None else None,
-        "updatedAt": now,
+        "lastCall": call_token,
     }
     if refusals is not None:
         fields["refusals"] = refusals
-    return fields
+    return {USER_FIELD: fields}
 
 
 GRANT_LOG_MS = 24 * 3600 * 1000
