@@ -199,3 +199,47 @@ def test_return_url_origins_are_scheme_host_and_port_only() -> None:
         merge_patch(DEFAULTS, {"payments": {"allowedOrigins": ["https://app.example.com/path"]}})
     with pytest.raises(InvalidRequest):
         _products({"Bad Id": {"kind": "pack", "priceId": "price_1", "credits": 1}})
+
+
+class _Snap:
+    """What ``config_store.load`` reads of a snapshot, counting the decodes (``to_dict``)."""
+
+    def __init__(self, data: dict, stamp: object, path: str = "projects/p/databases/(default)/documents/applied_config/current"):
+        self.data, self.update_time, self.exists, self.decodes = data, stamp, True, 0
+        self.reference = type("Ref", (), {"_document_path": path})()
+
+    def to_dict(self) -> dict:
+        self.decodes += 1
+        return dict(self.data)
+
+
+def test_the_applied_copy_is_parsed_again_only_when_its_update_time_changes() -> None:
+    import datetime as dt
+
+    from credits.store import config_store
+
+    settings = Settings(CreditConfig(), PrivateConfig())
+    first = config_store._applied_document(settings)
+    cheaper = config_store._applied_document(
+        Settings(CreditConfig.model_validate({**CreditConfig().model_dump(), "lowBalanceThreshold": 5}), PrivateConfig())
+    )
+    t0 = dt.datetime(2026, 12, 6, tzinfo=dt.UTC)
+
+    def threshold(snap: _Snap) -> int:
+        applied = config_store._parse_snapshot(snap)  # type: ignore[arg-type]  # duck-typed snapshot
+        assert applied is not None
+        return applied.credits.lowBalanceThreshold
+
+    a = _Snap(first, t0)
+    assert threshold(a) == 20
+    again = _Snap(first, t0)
+    assert config_store._parse_snapshot(again) is config_store._parse_snapshot(a)  # type: ignore[arg-type]  # duck-typed
+    assert again.decodes == 0  # same document, same update time: nothing decoded
+    changed = _Snap(cheaper, t0 + dt.timedelta(microseconds=1))
+    assert threshold(changed) == 5
+    assert changed.decodes == 1
+    other_project = _Snap(
+        first, t0 + dt.timedelta(microseconds=1), path="projects/q/databases/(default)/documents/applied_config/current"
+    )
+    assert threshold(other_project) == 20
+    assert other_project.decodes == 1

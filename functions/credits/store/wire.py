@@ -233,31 +233,46 @@ def commit(client: firestore.Client, writes: Sequence[Any], timeout: float) -> N
 
 
 class ReadSnapshot(Snapshot):
-    """A ``DocumentSnapshot`` built from data decoded for it alone: no copy at construction,
-    and ``to_dict`` copies only maps and lists (every other decoded value is immutable).
+    """A ``DocumentSnapshot`` whose fields are decoded (by the library's own decoder) on first
+    use, not when read: a caller that needs only the document's times, or a cached result
+    keyed by them (the applied configuration, ``config_store.load``), decodes nothing. No copy
+    at construction; ``to_dict`` copies only maps and lists (every other decoded value is
+    immutable).
     """
 
     def __init__(
         self,
         reference: DocumentReference,
-        data: dict[str, Any] | None,
+        fields: Any,
         exists: bool,
         read_time: dt.datetime | None,
         create_time: dt.datetime | None,
         update_time: dt.datetime | None,
+        client: firestore.Client | None = None,
     ) -> None:
         self._reference = reference
-        self._data = data
+        self._fields = fields  # the response's protobuf map, or None
+        self._decoder = client  # the client that read it: a reference value is made by it
+        self._decoded: dict[str, Any] | None = None
         self._exists = exists
         self.read_time = read_time
         self.create_time = create_time
         self.update_time = update_time
 
+    @property
+    def _data(self) -> dict[str, Any] | None:  # what the library's methods (get, __eq__) read
+        if self._decoded is None and self._fields is not None:
+            decoded: Any = _helpers.decode_dict(self._fields, self._decoder)  # the library's own decoding
+            self._decoded = decoded
+            self._fields = None
+        return self._decoded
+
     def to_dict(self) -> dict[str, Any] | None:
         """The document's fields (a copy), or None if it does not exist."""
-        if not self._exists or self._data is None:
+        data = self._data
+        if not self._exists or data is None:
             return None
-        copied: dict[str, Any] = _copy(self._data)
+        copied: dict[str, Any] = _copy(data)
         return copied
 
 
@@ -295,8 +310,8 @@ def get_all(client: firestore.Client, refs: Sequence[DocumentReference], timeout
         if kind == "found":
             found = raw.found
             ref = by_name[found.name]
-            data: Any = _helpers.decode_dict(found.fields, client)  # the library's own decoding
-            snapshot = ReadSnapshot(ref, data, True, read_time, _time(found.create_time), _time(found.update_time))
+            created, updated = _time(found.create_time), _time(found.update_time)
+            snapshot = ReadSnapshot(ref, found.fields, True, read_time, created, updated, client)
         elif kind == "missing":
             ref = by_name[raw.missing]
             snapshot = ReadSnapshot(ref, None, False, read_time, None, None)
