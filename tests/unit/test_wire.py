@@ -20,7 +20,7 @@ from credits.store.atomic import MapPatch
 from google.api_core.datetime_helpers import DatetimeWithNanoseconds
 from google.auth.credentials import AnonymousCredentials
 from google.cloud import firestore
-from google.cloud.firestore_v1.types import write as write_types
+from google.cloud.firestore_v1.types import document as document_types, write as write_types
 from hypothesis import given, settings, strategies as st
 from proto.datetime_helpers import DatetimeWithNanoseconds as ProtoNanos
 
@@ -224,3 +224,53 @@ def test_generated_values_are_encoded_as_the_library_does(value: Any) -> None:
 
     library = _helpers.encode_value(value)._pb.SerializeToString(deterministic=True)
     assert wire.encode_value(value).SerializeToString(deterministic=True) == library
+
+
+# ------------------------------------------------------------------ decoding
+
+
+def _same(ours: Any, library: Any) -> None:
+    """Equal, and of the same types all the way down (a nanosecond timestamp keeps its nanos)."""
+    assert type(ours) is type(library), (ours, library)
+    if isinstance(library, dict):
+        assert list(ours) == list(library)
+        for key in library:
+            _same(ours[key], library[key])
+    elif isinstance(library, list):
+        assert len(ours) == len(library)
+        for a, b in zip(ours, library, strict=True):
+            _same(a, b)
+    else:
+        assert ours == library
+        assert getattr(ours, "nanosecond", None) == getattr(library, "nanosecond", None)
+
+
+def _decoded_both_ways(data: dict[str, Any]) -> tuple[Any, Any]:
+    from google.cloud.firestore_v1 import _helpers
+
+    fields = document_types.Document(fields=_helpers.encode_dict(data))._pb.fields
+    return wire.decode_fields(fields, CLIENT), _helpers.decode_dict(fields, CLIENT)
+
+
+@settings(max_examples=300, deadline=None)
+@given(_documents)
+def test_generated_documents_are_decoded_as_the_library_does(data: dict[str, Any]) -> None:
+    _same(*_decoded_both_ways(data))
+
+
+def test_special_maps_references_and_geo_points_are_decoded_by_the_library() -> None:
+    from google.cloud.firestore_v1 import GeoPoint
+    from google.cloud.firestore_v1.vector import Vector
+
+    data = {
+        "vector": Vector([1.0, 2.5]),
+        "typed": {"__type__": "something else", "n": 1},
+        "one": {"theme": "light"},
+        "ref": CLIENT.document("users/u1"),
+        "where": GeoPoint(52.1, 4.3),
+        "raw": b"\x00\x01",
+        "nested": [{"a": [1, None, True, 2.5, "s"]}],
+    }
+    ours, library = _decoded_both_ways(data)
+    assert isinstance(ours["vector"], Vector) and ours["ref"] == library["ref"]
+    _same({k: v for k, v in ours.items() if k != "ref"}, {k: v for k, v in library.items() if k != "ref"})

@@ -31,7 +31,7 @@ data belongs to the snapshot alone; ``to_dict`` still hands out a copy).
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from google.api_core.datetime_helpers import DatetimeWithNanoseconds
@@ -262,7 +262,7 @@ class ReadSnapshot(Snapshot):
     @property
     def _data(self) -> dict[str, Any] | None:  # what the library's methods (get, __eq__) read
         if self._decoded is None and self._fields is not None:
-            decoded: Any = _helpers.decode_dict(self._fields, self._decoder)  # the library's own decoding
+            decoded: Any = decode_fields(self._fields, self._decoder)
             self._decoded = decoded
             self._fields = None
         return self._decoded
@@ -282,6 +282,45 @@ def _copy(value: Any) -> Any:
     if type(value) is list:
         return [_copy(inner) for inner in value]
     return value
+
+
+# api_core's nanosecond datetime, the class the library decodes a document's timestamps to.
+_timestamp: Callable[[Any], DatetimeWithNanoseconds] = DatetimeWithNanoseconds.from_timestamp_pb
+
+
+def _decode(value: Any, client: Any) -> Any:
+    """A raw ``Value`` as the library decodes it (``_helpers.decode_value``), plain kinds here;
+    bytes, references and geo points by the library itself.
+    """
+    kind = value.WhichOneof("value_type")
+    if kind == "integer_value":
+        return value.integer_value
+    if kind == "string_value":
+        return value.string_value
+    if kind == "timestamp_value":
+        return _timestamp(value.timestamp_value)
+    if kind == "map_value":
+        return decode_fields(value.map_value.fields, client)
+    if kind == "array_value":
+        return [_decode(element, client) for element in value.array_value.values]
+    if kind == "boolean_value":
+        return value.boolean_value
+    if kind == "null_value":
+        return None
+    if kind == "double_value":
+        return value.double_value
+    return _helpers.decode_value(value, client)
+
+
+def decode_fields(fields: Any, client: Any) -> Any:
+    """A raw map of values (a document's fields, a map value's) as the library decodes it
+    (``_helpers.decode_dict``). A map the library may turn into something else (a vector has
+    ``__type__``, a BSON value is a map of one key) is left to the library whole.
+    """
+    decoded = {key: _decode(value, client) for key, value in fields.items()}
+    if len(decoded) == 1 or "__type__" in decoded:
+        return _helpers.decode_dict(fields, client)
+    return decoded
 
 
 def _time(timestamp: Any) -> ProtoNanos | None:
