@@ -315,10 +315,10 @@ def _decode(value: Any, client: Any) -> Any:
 def decode_fields(fields: Any, client: Any) -> Any:
     """A raw map of values (a document's fields, a map value's) as the library decodes it
     (``_helpers.decode_dict``). A map the library may turn into something else (a vector has
-    ``__type__``, a BSON value is a map of one key) is left to the library whole.
+    ``__type__``, a BSON value is a map of one ``__name__`` key) is left to the library whole.
     """
     decoded = {key: _decode(value, client) for key, value in fields.items()}
-    if len(decoded) == 1 or "__type__" in decoded:
+    if "__type__" in decoded or (len(decoded) == 1 and next(iter(decoded)).startswith("__")):
         return _helpers.decode_dict(fields, client)
     return decoded
 
