@@ -425,7 +425,7 @@ def _create_activity(plan: Plan[ChargeResponse], call: _Call, read: CallerState,
     )
 
 
-def _approved_limits(call: _Call, read: CallerState, approval: Approval) -> dict[str, Any]:
+def _approved_limits(call: _Call, read: CallerState, approval: Approval) -> dict[str, dict[str, Any]]:
     """The user's ``rateLimits`` with the approved call in the window of its type (written
     with the account, on ``users/{uid}``).
     """
@@ -457,7 +457,7 @@ def _refusal_plan(attempt: Attempt, call: _Call, read: CallerState, refusal: Ref
     if call.ctx.ip and account.granted_now:  # a refusal takes no place in the address's window
         _put_ip(plan, call, read, list(read.ip_record.hits))
     event: abuse.Event | None = None
-    limits: dict[str, Any] = {}
+    limits: dict[str, dict[str, Any]] = {}
     if refusal.user_refusal:
         counter = abuse_policy.count_refusal(read.limits.refusals, now)
         scope = str(refusal.error.details.get("scope", "user"))

@@ -165,7 +165,7 @@ def ip_record_fields(ip: str, record: IpRecord, limit: int, window_seconds: int,
 
 def user_limits_fields(
     uid: str, windows: dict[str, dict[str, Any]], refusals: dict[str, Any] | None, call_token: str
-) -> dict[str, Any]:
+) -> dict[str, dict[str, Any]]:
     """The user's ``rateLimits`` map to store on ``users/{uid}``: the windows, the refusal
     counter, the writing call's mark, and ``expiresAt``, when every window is spent (the
     hourly sweep clears the map after it; ``shard`` spreads that query's index).

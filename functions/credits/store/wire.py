@@ -244,17 +244,16 @@ class ReadSnapshot(Snapshot):
         self,
         reference: DocumentReference,
         fields: Any,
-        exists: bool,
         read_time: dt.datetime | None,
         create_time: dt.datetime | None,
         update_time: dt.datetime | None,
         client: firestore.Client | None = None,
     ) -> None:
         self._reference = reference
-        self._fields = fields  # the response's protobuf map, or None
+        self._fields = fields  # the response's protobuf map (empty for an empty document), or None if missing
         self._decoder = client  # the client that read it: a reference value is made by it
         self._decoded: dict[str, Any] | None = None
-        self._exists = exists
+        self._exists = fields is not None
         self.read_time = read_time
         self.create_time = create_time
         self.update_time = update_time
@@ -350,10 +349,10 @@ def get_all(client: firestore.Client, refs: Sequence[DocumentReference], timeout
             found = raw.found
             ref = by_name[found.name]
             created, updated = _time(found.create_time), _time(found.update_time)
-            snapshot = ReadSnapshot(ref, found.fields, True, read_time, created, updated, client)
+            snapshot = ReadSnapshot(ref, found.fields, read_time, created, updated, client)
         elif kind == "missing":
             ref = by_name[raw.missing]
-            snapshot = ReadSnapshot(ref, None, False, read_time, None, None)
+            snapshot = ReadSnapshot(ref, None, read_time, None, None)
         else:
             raise ValueError(f"a BatchGetDocuments answer with neither found nor missing ({kind})")
         out[ref.path] = snapshot
