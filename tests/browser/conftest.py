@@ -217,13 +217,16 @@ def demo_history() -> bool:
 
 
 def call(name: str, data: Any, user: emu.User | None = None) -> emu.CallResult:
-    """``emu.call``, sent once more when the connection was reset before any answer (the
-    emulator closing an idle keep-alive connection just as it is reused). Only for requests that
-    are safe to repeat: reads, and charges or grants with a ``requestId``."""
+    """``emu.call``, sent once more when the request was lost before any answer: the connection
+    reset (the emulator closing an idle keep-alive connection just as it is reused), or the
+    Functions emulator dropping it between itself and its worker (an HTTP 500 without a
+    callable's body, "socket hang up" in its log; ``CallResult.dropped``). Only for requests
+    that are safe to repeat: reads, and charges or grants with a ``requestId``."""
     try:
-        return emu.call(name, data, user)
+        result = emu.call(name, data, user)
     except requests.ConnectionError:
         return emu.call(name, data, user)
+    return emu.call(name, data, user) if result.dropped else result
 
 
 def charge(user: emu.User, **data: Any) -> emu.CallResult:
