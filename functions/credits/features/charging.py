@@ -206,10 +206,10 @@ def parse_caller(
     applied = config_store.load(attempt, snap["config"])
     blocked = ip_blocks.is_blocked(ctx.ip, snap.get("block"), snap.get("ranges"))
     ip_record = rate_limit.parse_ip_record(snap["ip"].to_dict() if "ip" in snap and snap["ip"].exists else None)
-    user_snap = snap["user"]
-    limits = rate_limit.parse_user_limits(user_snap.reference.path, user_snap.to_dict() if user_snap.exists else None)
     facts = accounts.SignupFacts(ctx.ip is not None, blocked, live_grants(list(ip_record.grants), to_millis(now)), ctx.ip)
     account = accounts.prepare(attempt, snap["user"], caller, applied.credits, now, facts)
+    # The windows are a map on the user's document, which the account has already read.
+    limits = rate_limit.parse_user_limits(snap["user"].reference.path, account.account.data if account.account else None)
     return CallerState(snap, applied, account, limits, ip_record, blocked, now)
 
 

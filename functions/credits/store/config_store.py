@@ -121,30 +121,17 @@ class Applied:
         return self.private.version
 
 
-_applied_parsed: tuple[dict[str, Any], Applied | None] | None = None
-
-
 def parse_applied(data: dict[str, Any] | None) -> Applied | None:
-    """The applied copy as stored; None when missing or unreadable (callers fall back).
-
-    Every charge reads the applied copy; it changes only with the configuration, so the last
-    one parsed is kept (a pure function of the stored data) and validated again only when
-    the stored data differ.
-    """
-    global _applied_parsed
+    """The applied copy as stored; None when missing or unreadable (callers fall back)."""
     if not data:
         return None
-    last = _applied_parsed
-    if last is not None and last[0] == data:
-        return last[1]
-    parsed = _parse_applied(data)
-    _applied_parsed = (data, parsed)
-    return parsed
+    return _parse_applied(data)
 
 
-# The last applied document parsed, by its full path and update time: a document's update time
-# changes with every write to it, so an unchanged time means unchanged content, and the charge
-# (which reads the applied copy every time) neither decodes nor compares it again.
+# Every charge reads the applied copy; it changes only with the configuration, so the last one
+# parsed is kept by its full path and update time: a document's update time changes with every
+# write to it, so an unchanged time means unchanged content, and the charge neither decodes
+# nor validates it again.
 _applied_by_time: tuple[tuple[str, dt.datetime, int], Applied | None] | None = None
 
 

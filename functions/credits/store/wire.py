@@ -23,9 +23,13 @@ Exactness is kept in two ways:
   The library's version is pinned (``functions/requirements.txt``), and those tests are what
   an upgrade must pass.
 
-Decoding reuses the library's ``_helpers.decode_dict`` on the raw fields; only the proto-plus
-wrapping around it and the snapshot's defensive copy at construction are skipped (the decoded
-data belongs to the snapshot alone; ``to_dict`` still hands out a copy).
+Decoding is the same in reverse: plain values (integers, strings, timestamps, maps, lists,
+booleans, nulls, doubles) are decoded here, into the types the library gives them; bytes,
+references, geo points, vectors and BSON maps by the library's ``_helpers.decode_value`` and
+``decode_dict``. A snapshot decodes its fields on first use (the applied configuration,
+cached by its update time, is often never decoded), without the defensive copy at
+construction (the decoded data belongs to the snapshot alone; ``to_dict`` still hands out a
+copy). ``tests/unit/test_wire.py`` compares the decoding with the library's, types included.
 """
 
 from __future__ import annotations
@@ -233,8 +237,8 @@ def commit(client: firestore.Client, writes: Sequence[Any], timeout: float) -> N
 
 
 class ReadSnapshot(Snapshot):
-    """A ``DocumentSnapshot`` whose fields are decoded (by the library's own decoder) on first
-    use, not when read: a caller that needs only the document's times, or a cached result
+    """A ``DocumentSnapshot`` whose fields are decoded (``decode_fields``) on first use, not
+    when read: a caller that needs only the document's times, or a cached result
     keyed by them (the applied configuration, ``config_store.load``), decodes nothing. No copy
     at construction; ``to_dict`` copies only maps and lists (every other decoded value is
     immutable).
